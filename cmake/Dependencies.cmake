@@ -1,0 +1,15 @@
+# Every third-party lookup in one place. All of them come from Debian's packages (scripts/setup.sh).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)   # also needs protobuf-compiler-grpc: the config checks its plugins
+find_package(absl CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(simdjson CONFIG REQUIRED)
+find_package(restinio CONFIG REQUIRED)
+find_package(GTest CONFIG REQUIRED)
+
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++)
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Installs everything needed to build clickstream and run its infrastructure locally (Debian 12).
+#
+#   scripts/setup.sh
+#
+# Idempotent and quick on a machine that is already set up: apt is only touched when a package is
+# missing, and the Kafka jars are only fetched when they are absent or the pom changed.
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KAFKA_POM="$REPO_DIR/scripts/kafka/pom.xml"
+KAFKA_LIBS="$REPO_DIR/.state/kafka/libs"
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config
+  # C++ libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librdkafka-dev libpqxx-dev libpq-dev libhiredis-dev libsimdjson-dev libspdlog-dev
+  libgtest-dev libgmock-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev
+  # infrastructure run as local processes by scripts/infra.sh (Kafka comes from Maven Central)
+  postgresql-15 redis-server default-jre-headless maven
+  curl
+)
+
+log() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[[ $EUID -eq 0 ]] || die "must run as root (installs Debian packages)"
+
+# --- Debian packages -------------------------------------------------------------------------------
+
+# One dpkg-query call for all packages: much faster than apt-get when everything is present.
+# Packages never seen by dpkg produce no output line at all, hence the comparison against the list.
+missing_packages() {
+  local installed
+  installed="$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null |
+    awk '$2 == "installed" { print $1 }')" || true
+  local p
+  for p in "${PACKAGES[@]}"; do
+    grep -qxF "$p" <<<"$installed" || printf '%s\n' "$p"
+  done
+}
+
+mapfile -t MISSING < <(missing_packages)
+if ((${#MISSING[@]} > 0)); then
+  log "installing: ${MISSING[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${MISSING[@]}"
+else
+  log "all ${#PACKAGES[@]} Debian packages already installed"
+fi
+
+# --- System services -------------------------------------------------------------------------------
+
+# Debian starts PostgreSQL and Redis as system services on install. We run our own instances under a
+# state directory (scripts/infra.sh), and the system ones would hold the default ports 5432/6379.
+# Stop and disable them; failures are fine (e.g. no init system in a container).
+disable_system_service() {
+  local svc="$1"
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+    if systemctl is-active --quiet "$svc" || systemctl is-enabled --quiet "$svc" 2>/dev/null; then
+      log "stopping and disabling system service $svc"
+      systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+  elif command -v service >/dev/null; then
+    if service "$svc" status >/dev/null 2>&1; then
+      log "stopping system service $svc"
+      service "$svc" stop >/dev/null 2>&1 || true
+    fi
+    # Without systemd, keep it from coming back at the next boot via the sysv runlevel links.
+    if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/$svc ]]; then
+      update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+  fi
+}
+disable_system_service postgresql
+disable_system_service redis-server
+
+# --- Kafka broker jars -----------------------------------------------------------------------------
+
+# The version lives in one place, the pom; the broker jar named after it marks a completed fetch.
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM" | head -n1)"
+[[ -n $KAFKA_VERSION ]] || die "could not read kafka.version from $KAFKA_POM"
+KAFKA_JAR="$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar"
+
+# A stamp of the pom catches edits that keep the Kafka version (e.g. a logging dependency change):
+# old jars left next to new ones would put two versions of a library on the classpath.
+POM_STAMP="$KAFKA_LIBS/.pom.sha256"
+pom_sum="$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)"
+
+if [[ -f $KAFKA_JAR && -f $POM_STAMP && "$(cat "$POM_STAMP")" == "$pom_sum" ]]; then
+  log "Kafka $KAFKA_VERSION jars already in ${KAFKA_LIBS#"$REPO_DIR"/}"
+else
+  log "fetching Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central"
+  # Copy into a scratch directory and swap it in, so an interrupted download never leaves a
+  # half-populated libs directory that looks complete.
+  tmp_libs="$KAFKA_LIBS.tmp.$$"
+  rm -rf "$tmp_libs"
+  mkdir -p "$(dirname "$KAFKA_LIBS")"
+  trap 'rm -rf "$tmp_libs"' EXIT
+  # Maven 3.8 prints stray ANSI resets even with -q -B, so keep its output out of the way and only
+  # show it when something went wrong.
+  mvn_log="$(dirname "$KAFKA_LIBS")/mvn.log"
+  if ! mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp_libs" -DincludeScope=runtime >"$mvn_log" 2>&1; then
+    cat "$mvn_log" >&2
+    die "maven could not fetch the Kafka jars (log: $mvn_log)"
+  fi
+  [[ -f $tmp_libs/kafka_2.13-$KAFKA_VERSION.jar ]] ||
+    die "maven finished but kafka_2.13-$KAFKA_VERSION.jar is not in the output"
+  printf '%s\n' "$pom_sum" >"$tmp_libs/.pom.sha256"
+  rm -rf "$KAFKA_LIBS"
+  mv "$tmp_libs" "$KAFKA_LIBS"
+  trap - EXIT
+  log "Kafka jars: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) in ${KAFKA_LIBS#"$REPO_DIR"/}"
+fi
+
+# Keep .state traversable by the postgres user: scripts/infra.sh runs PostgreSQL as postgres with
+# its data under .state/<name>/postgres, and a restrictive umask would otherwise lock it out.
+chmod 755 "$REPO_DIR/.state" "$REPO_DIR/.state/kafka"
+
+log "done"

@@ -1,0 +1,26 @@
+// The analytics gRPC server: analytics.AnalyticsService over the callback API, plus the standard gRPC health
+// service. The service class only converts proto <-> domain and hands the look-up to AnalyticsService, whose
+// workers answer; gRPC's own threads never block on Redis or PostgreSQL.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/analytics/analytics_service.h"
+
+namespace clickstream::grpc_adapter {
+
+class GrpcAnalyticsServer {
+ public:
+  // Listens on address:port (insecure credentials) and serves `service`, which must outlive the server.
+  static absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> Start(const std::string& address, uint16_t port,
+                                                                    analytics::AnalyticsService& service);
+  virtual ~GrpcAnalyticsServer() = default;
+  // Marks the health service NOT_SERVING, stops accepting calls and waits up to `grace` for running ones.
+  virtual void Shutdown(std::chrono::milliseconds grace) = 0;
+};
+
+}  // namespace clickstream::grpc_adapter

@@ -1,0 +1,33 @@
+// CountClient over gRPC: one channel and stub built at start-up, a deadline on every call, and retries of
+// UNAVAILABLE by gRPC's own retry policy in the channel's service config (no hand-written loop).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "ports/count_client.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace clickstream::grpc_adapter {
+
+class GrpcCountClient final : public ports::CountClient {
+ public:
+  GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline);
+  ~GrpcCountClient() override;
+
+  // ports::CountClient
+  void GetCount(std::string_view user_id, std::string_view page_url, Done done) override;
+  absl::Status CheckReady(std::chrono::milliseconds timeout) override;
+
+ private:
+  const std::chrono::milliseconds deadline_;
+  std::shared_ptr<grpc::Channel> channel_;
+  struct Stub;  // the generated stub, kept out of this header
+  std::unique_ptr<Stub> stub_;
+};
+
+}  // namespace clickstream::grpc_adapter

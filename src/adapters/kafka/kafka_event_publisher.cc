@@ -1,0 +1,87 @@
+#include "adapters/kafka/kafka_event_publisher.h"
+
+#include "common/log.h"
+
+namespace clickstream::kafka {
+
+absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create(const PublisherOptions& options) {
+  std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic));
+  KafkaSettings defaults = {
+      {"linger.ms", std::to_string(options.linger.count())},
+      {"compression.type", "lz4"},
+      {"batch.num.messages", "10000"},
+      // Same key -> same partition as Java clients, so other producers keep per-user order with us.
+      {"partitioner", "murmur2_random"},
+  };
+  for (const auto& [name, value] : options.overrides) defaults[name] = value;
+  const KafkaSettings forced = {
+      {"bootstrap.servers", options.brokers},
+      {"client.id", "clickstream-ingestion"},
+      // A 200 promises the event will be counted: only a durable, deduplicated write may produce it.
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"message.timeout.ms", std::to_string(options.publish_timeout.count())},
+      {"queue.buffering.max.messages", std::to_string(options.queue_capacity)},
+  };
+  auto conf = BuildConf("producer", defaults, forced, &publisher->log_bridge_);
+  if (!conf.ok()) return conf.status();
+  std::string error;
+  if ((*conf)->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(publisher.get()), error) !=
+      RdKafka::Conf::CONF_OK) {
+    return absl::InternalError("kafka producer dr_cb: " + error);
+  }
+  publisher->producer_.reset(RdKafka::Producer::create(conf->get(), error));
+  if (!publisher->producer_) return absl::InvalidArgumentError("kafka producer: " + error);
+  publisher->poll_thread_ = std::thread([p = publisher.get()] {
+    while (!p->stopping_.load()) p->producer_->poll(50);
+  });
+  return publisher;
+}
+
+KafkaEventPublisher::~KafkaEventPublisher() {
+  stopping_.store(true);
+  if (poll_thread_.joinable()) poll_thread_.join();
+  if (!producer_) return;
+  // Whatever is still queued fails now, so every waiting client gets its 503 rather than silence.
+  producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+  producer_->poll(0);
+  producer_->flush(1000);
+}
+
+void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, Done done) {
+  auto* pending = new Done(std::move(done));
+  const RdKafka::ErrorCode code =
+      producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, pending);
+  if (code == RdKafka::ERR_NO_ERROR) return;
+  std::unique_ptr<Done> failed(pending);
+  if (code == RdKafka::ERR__QUEUE_FULL) {
+    (*failed)(absl::ResourceExhaustedError("the producer queue is full; retry later"));
+  } else {
+    (*failed)(absl::UnavailableError("cannot publish: " + RdKafka::err2str(code)));
+  }
+}
+
+void KafkaEventPublisher::dr_cb(RdKafka::Message& message) {
+  std::unique_ptr<Done> done(static_cast<Done*>(message.msg_opaque()));
+  if (!done) return;
+  if (message.err() == RdKafka::ERR_NO_ERROR) {
+    (*done)(absl::OkStatus());
+  } else {
+    (*done)(absl::UnavailableError("the broker did not acknowledge the event: " + message.errstr()));
+  }
+}
+
+absl::Status KafkaEventPublisher::CheckReady(std::chrono::milliseconds timeout) {
+  return CheckTopic(*producer_, topic_, static_cast<int>(timeout.count()));
+}
+
+void KafkaEventPublisher::Drain(std::chrono::milliseconds timeout) {
+  const RdKafka::ErrorCode code = producer_->flush(static_cast<int>(timeout.count()));
+  if (code != RdKafka::ERR_NO_ERROR) {
+    common::Logger("kafka")->warn("producer drain incomplete after {} ms: {} records outstanding",
+                                  timeout.count(), producer_->outq_len());
+  }
+}
+
+}  // namespace clickstream::kafka

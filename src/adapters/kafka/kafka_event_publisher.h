@@ -1,0 +1,47 @@
+// EventPublisher over a librdkafka idempotent producer (acks=all). A thread of its own polls the producer and
+// runs the delivery callbacks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "adapters/kafka/kafka_client_config.h"
+#include "ports/event_publisher.h"
+
+namespace clickstream::kafka {
+
+struct PublisherOptions {
+  std::string brokers;
+  std::string topic;
+  std::chrono::milliseconds linger{2};
+  std::chrono::milliseconds publish_timeout{5000};  // message.timeout.ms: how long a record may wait for its ack
+  std::size_t queue_capacity = 100000;              // records librdkafka holds before QUEUE_FULL
+  KafkaSettings overrides;                          // any librdkafka setting; delivery guarantees still win
+};
+
+class KafkaEventPublisher final : public ports::EventPublisher, private RdKafka::DeliveryReportCb {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> Create(const PublisherOptions& options);
+  ~KafkaEventPublisher() override;
+
+  // ports::EventPublisher
+  void Publish(std::string_view key, std::string_view value, Done done) override;
+  absl::Status CheckReady(std::chrono::milliseconds timeout) override;
+  void Drain(std::chrono::milliseconds timeout) override;
+
+ private:
+  explicit KafkaEventPublisher(std::string topic) : topic_(std::move(topic)) {}
+  void dr_cb(RdKafka::Message& message) override;  // RdKafka::DeliveryReportCb
+
+  const std::string topic_;
+  KafkaLogBridge log_bridge_;  // outlives the producer, which calls it
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::atomic<bool> stopping_{false};
+  std::thread poll_thread_;  // joined before the producer is destroyed
+};
+
+}  // namespace clickstream::kafka

@@ -1,0 +1,178 @@
+#include "adapters/postgres/pg_stores.h"
+
+#include <tuple>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/match.h"
+#include "domain/click_event.h"
+
+namespace clickstream::postgres {
+namespace {
+
+// Rows of the batch go to this per-session table by COPY, then one statement applies them.
+constexpr const char* kCreateStaging =
+    "CREATE TEMP TABLE IF NOT EXISTS staging_events ("
+    " seq BIGINT, event_id TEXT, user_id TEXT, event_type TEXT, page_url TEXT, time_stamp TIMESTAMPTZ)"
+    " ON COMMIT DELETE ROWS";
+
+// One statement applies a staged batch. Events whose event_id is already stored insert nothing (the first
+// occurrence in the batch wins), and only the rows actually inserted increment the counts: redelivered records
+// and client retries are counted once. It returns the count of every pair in the batch, changed or not, so the
+// cache is brought up to date even when a retry of a batch that did commit finds nothing left to insert. All
+// parts see one snapshot, so the pairs not upserted here are read as they were before this statement.
+constexpr const char* kApplyStaged = R"sql(
+WITH fresh AS (
+  INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp)
+  SELECT DISTINCT ON (event_id) event_id, user_id, event_type, page_url, time_stamp
+  FROM staging_events ORDER BY event_id, seq
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING user_id, page_url
+), increments AS (
+  SELECT user_id, page_url, count(*) AS n FROM fresh GROUP BY user_id, page_url
+), upserted AS (
+  INSERT INTO page_clicks AS p (user_id, page_url, click_count)
+  SELECT user_id, page_url, n FROM increments ORDER BY user_id, page_url
+  ON CONFLICT (user_id, page_url) DO UPDATE SET click_count = p.click_count + EXCLUDED.click_count
+  RETURNING user_id, page_url, click_count
+)
+SELECT user_id, page_url, click_count FROM upserted
+UNION ALL
+SELECT p.user_id, p.page_url, p.click_count
+FROM (SELECT DISTINCT user_id, page_url FROM staging_events) s
+JOIN page_clicks p ON p.user_id = s.user_id AND p.page_url = s.page_url
+WHERE NOT EXISTS (SELECT 1 FROM upserted u WHERE u.user_id = s.user_id AND u.page_url = s.page_url)
+)sql";
+
+constexpr const char* kRecordOffset =
+    "INSERT INTO applied_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
+    " ON CONFLICT (topic, partition) DO UPDATE"
+    " SET next_offset = GREATEST(applied_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()";
+
+constexpr const char* kGetCount = "SELECT click_count FROM page_clicks WHERE user_id = $1 AND page_url = $2";
+
+// A dead server must not hang a caller: bound the connect unless the URL says otherwise.
+std::string WithConnectTimeout(const std::string& url) {
+  if (absl::StrContains(url, "connect_timeout")) return url;
+  return url + (absl::StrContains(url, "?") ? "&" : "?") + "connect_timeout=3";
+}
+
+absl::Status ToStatus(const std::exception& error) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
+      dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {
+    return absl::UnavailableError(std::string("postgres connection: ") + error.what());
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
+    const std::string& state = sql->sqlstate();
+    // 40: serialization failure or deadlock; 57: server shutting down; 08: connection exception; 53: resources.
+    if (state.starts_with("40") || state.starts_with("57") || state.starts_with("08") || state.starts_with("53")) {
+      return absl::UnavailableError(std::string("postgres: ") + sql->what());
+    }
+    return absl::InternalError(std::string("postgres: ") + sql->what());
+  }
+  return absl::UnavailableError(std::string("postgres: ") + error.what());
+}
+
+}  // namespace
+
+struct Session {
+  explicit Session(const std::string& url) : connection(url) {}
+  pqxx::connection connection;
+};
+
+PgEventStore::PgEventStore(std::string database_url) : database_url_(WithConnectTimeout(database_url)) {}
+PgEventStore::~PgEventStore() = default;
+
+absl::StatusOr<std::vector<domain::PageCount>> PgEventStore::ApplyBatch(
+    std::string_view topic, const std::vector<domain::ClickEvent>& events,
+    const std::vector<domain::PartitionOffset>& next_offsets) {
+  try {
+    if (!connection_ || !connection_->connection.is_open()) {
+      connection_ = std::make_unique<Session>(database_url_);
+      pqxx::nontransaction(connection_->connection).exec0(kCreateStaging);
+      connection_->connection.prepare("apply_staged", kApplyStaged);
+      connection_->connection.prepare("record_offset", kRecordOffset);
+    }
+    pqxx::work tx(connection_->connection);
+    if (!events.empty()) {
+      pqxx::stream_to staging(tx, "staging_events");
+      int64_t seq = 0;
+      for (const domain::ClickEvent& e : events) {
+        staging << std::make_tuple(seq++, e.event_id, e.user_id, e.event_type, e.page_url,
+                                   domain::FormatTimestamp(e.time_stamp_us));
+      }
+      staging.complete();
+    }
+    std::vector<domain::PageCount> counts;
+    if (!events.empty()) {
+      const pqxx::result rows = tx.exec_prepared("apply_staged");
+      counts.reserve(rows.size());
+      for (const auto& row : rows) {
+        counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
+      }
+    }
+    for (const auto& offset : next_offsets) {
+      tx.exec_prepared0("record_offset", std::string(topic), offset.partition, offset.next_offset);
+    }
+    tx.commit();
+    return counts;
+  } catch (const std::exception& error) {
+    connection_.reset();  // a fresh connection next time: cheaper than reasoning about its state
+    return ToStatus(error);
+  }
+}
+
+absl::Status PgEventStore::Ping() {
+  try {
+    pqxx::connection connection(database_url_);
+    pqxx::nontransaction(connection).exec1("SELECT 1");
+    return absl::OkStatus();
+  } catch (const std::exception& error) {
+    return ToStatus(error);
+  }
+}
+
+PgCountStore::PgCountStore(std::string database_url) : database_url_(WithConnectTimeout(database_url)) {}
+PgCountStore::~PgCountStore() = default;
+
+std::unique_ptr<Session> PgCountStore::Borrow() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+  }
+  auto connection = std::make_unique<Session>(database_url_);
+  connection->connection.prepare("get_count", kGetCount);
+  return connection;
+}
+
+void PgCountStore::Return(std::unique_ptr<Session> connection) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(connection));
+}
+
+absl::StatusOr<int64_t> PgCountStore::GetCount(std::string_view user_id, std::string_view page_url) {
+  try {
+    auto connection = Borrow();
+    int64_t count = 0;
+    {
+      pqxx::nontransaction tx(connection->connection);
+      const pqxx::result rows = tx.exec_prepared("get_count", std::string(user_id), std::string(page_url));
+      if (!rows.empty()) count = rows[0][0].as<int64_t>();
+    }
+    Return(std::move(connection));
+    return count;
+  } catch (const std::exception& error) {
+    return ToStatus(error);  // the connection, if any, is dropped with the exception
+  }
+}
+
+absl::Status PgCountStore::Ping() {
+  auto count = GetCount("", "");
+  return count.ok() ? absl::OkStatus() : count.status();
+}
+
+}  // namespace clickstream::postgres

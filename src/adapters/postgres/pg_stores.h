@@ -1,0 +1,52 @@
+// The PostgreSQL adapters: PgEventStore (the processor's batched, effectively-once writes) and PgCountStore
+// (analytics' reads). libpqxx exceptions stop here and become statuses: a lost connection or a transaction the
+// server aborted is UNAVAILABLE (retrying may help), anything else INTERNAL.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ports/event_store.h"
+
+namespace clickstream::postgres {
+
+struct Session;  // a libpqxx connection with our prepared statements; defined in pg_stores.cc
+
+class PgEventStore final : public ports::EventStore {
+ public:
+  // Connects lazily, on first use and again after a lost connection.
+  explicit PgEventStore(std::string database_url);
+  ~PgEventStore() override;
+
+  // ports::EventStore
+  absl::StatusOr<std::vector<domain::PageCount>> ApplyBatch(
+      std::string_view topic, const std::vector<domain::ClickEvent>& events,
+      const std::vector<domain::PartitionOffset>& next_offsets) override;
+  absl::Status Ping() override;
+
+ private:
+  const std::string database_url_;
+  std::unique_ptr<Session> connection_;  // used by the processor's one thread only
+};
+
+class PgCountStore final : public ports::CountStore {
+ public:
+  explicit PgCountStore(std::string database_url);
+  ~PgCountStore() override;
+
+  // ports::CountStore. Each call borrows an idle connection or opens one; callers bound the concurrency.
+  absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override;
+  absl::Status Ping() override;
+
+ private:
+  std::unique_ptr<Session> Borrow();
+  void Return(std::unique_ptr<Session> connection);
+
+  const std::string database_url_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Session>> idle_;
+};
+
+}  // namespace clickstream::postgres

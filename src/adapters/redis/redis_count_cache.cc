@@ -1,0 +1,188 @@
+#include "adapters/redis/redis_count_cache.h"
+
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "common/log.h"
+#include "domain/cache_key.h"
+
+namespace clickstream::redis {
+namespace {
+
+// KEYS: count keys; ARGV[1]: TTL in seconds; ARGV[i + 1]: the count for KEYS[i].
+// Counts only grow, so setting a key only when it is absent or smaller can never replace a newer count with an
+// older one, whichever writer comes last.
+constexpr const char* kRaiseScript = R"lua(
+local ttl = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local new = tonumber(ARGV[i + 1])
+  local current = tonumber(redis.call('GET', key))
+  if current == nil or current < new then
+    redis.call('SET', key, ARGV[i + 1], 'EX', ttl)
+  end
+end
+return 0
+)lua";
+
+constexpr std::size_t kRaiseChunk = 500;  // keys per script call: bounds the time Redis spends in one script
+
+using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+Reply Command(redisContext* context, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const auto& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  auto* raw = static_cast<redisReply*>(
+      redisCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data()));
+  return Reply(raw, freeReplyObject);
+}
+
+timeval ToTimeval(std::chrono::milliseconds ms) {
+  return timeval{static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct RedisCountCache::Connection {
+  explicit Connection(redisContext* c) : context(c) {}
+  ~Connection() { redisFree(context); }
+  redisContext* context;
+  std::string raise_sha;  // SHA1 of kRaiseScript as loaded on this server
+};
+
+RedisCountCache::RedisCountCache(RedisOptions options) : options_(std::move(options)) {
+  const auto colon = options_.address.rfind(':');
+  host_ = options_.address.substr(0, colon);
+  port_ = colon == std::string::npos ? 6379 : std::atoi(options_.address.c_str() + colon + 1);
+}
+
+RedisCountCache::~RedisCountCache() = default;
+
+absl::Status RedisCountCache::Failed(std::string_view what, const std::string& detail) {
+  next_connect_after_ns_.store(SteadyNowNs() +
+                               std::chrono::duration_cast<std::chrono::nanoseconds>(options_.reconnect_backoff).count());
+  return absl::UnavailableError("redis " + std::string(what) + " at " + options_.address + ": " + detail);
+}
+
+absl::StatusOr<std::unique_ptr<RedisCountCache::Connection>> RedisCountCache::Borrow() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+  }
+  if (SteadyNowNs() < next_connect_after_ns_.load()) {
+    return absl::UnavailableError("redis at " + options_.address + " was unreachable moments ago");
+  }
+  const timeval timeout = ToTimeval(options_.timeout);
+  redisContext* context = redisConnectWithTimeout(host_.c_str(), port_, timeout);
+  if (context == nullptr) return Failed("connect", "out of memory");
+  auto connection = std::make_unique<Connection>(context);
+  if (context->err != 0) return Failed("connect", context->errstr);
+  redisSetTimeout(context, timeout);
+  Reply loaded = Command(context, {"SCRIPT", "LOAD", kRaiseScript});
+  if (!loaded || loaded->type != REDIS_REPLY_STRING) {
+    return Failed("script load", loaded ? std::string(loaded->str, loaded->len) : context->errstr);
+  }
+  connection->raise_sha.assign(loaded->str, loaded->len);
+  return connection;
+}
+
+void RedisCountCache::Return(std::unique_ptr<Connection> connection) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(connection));
+}
+
+absl::StatusOr<std::optional<int64_t>> RedisCountCache::Get(std::string_view user_id, std::string_view page_url) {
+  auto connection = Borrow();
+  if (!connection.ok()) return connection.status();
+  Reply reply = Command((*connection)->context, {"GET", domain::CountCacheKey(user_id, page_url)});
+  if (!reply) return Failed("GET", (*connection)->context->errstr);
+  std::optional<int64_t> count;
+  if (reply->type == REDIS_REPLY_STRING) {
+    count = std::strtoll(std::string(reply->str, reply->len).c_str(), nullptr, 10);
+  } else if (reply->type != REDIS_REPLY_NIL) {
+    return absl::InternalError("redis GET answered an unexpected reply");
+  }
+  Return(std::move(*connection));
+  return count;
+}
+
+absl::Status RedisCountCache::RaiseChunk(Connection& connection, const std::vector<domain::PageCount>& counts,
+                                         std::size_t begin, std::size_t end) {
+  std::vector<std::string> args = {"EVALSHA", connection.raise_sha, std::to_string(end - begin)};
+  args.reserve(3 + 2 * (end - begin) + 1);
+  for (std::size_t i = begin; i < end; ++i) args.push_back(domain::CountCacheKey(counts[i].user_id, counts[i].page_url));
+  args.push_back(std::to_string(options_.ttl.count()));
+  for (std::size_t i = begin; i < end; ++i) args.push_back(std::to_string(counts[i].count));
+  Reply reply = Command(connection.context, args);
+  if (reply && reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
+    // The server restarted and forgot the script: run it by source, which also caches it again.
+    args[0] = "EVAL";
+    args[1] = kRaiseScript;
+    reply = Command(connection.context, args);
+  }
+  if (!reply) return Failed("EVALSHA", connection.context->errstr);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return absl::InternalError("redis raise script: " + std::string(reply->str, reply->len));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCountCache::RaiseTo(const std::vector<domain::PageCount>& counts) {
+  if (counts.empty()) return absl::OkStatus();
+  auto connection = Borrow();
+  if (!connection.ok()) return connection.status();
+  for (std::size_t begin = 0; begin < counts.size(); begin += kRaiseChunk) {
+    const std::size_t end = std::min(counts.size(), begin + kRaiseChunk);
+    if (auto status = RaiseChunk(**connection, counts, begin, end); !status.ok()) return status;
+  }
+  Return(std::move(*connection));
+  return absl::OkStatus();
+}
+
+absl::Status RedisCountCache::InvalidateAll() {
+  auto connection = Borrow();
+  if (!connection.ok()) return connection.status();
+  std::string cursor = "0";
+  const std::string pattern = std::string(domain::kCountKeyPrefix) + "*";
+  do {
+    Reply reply = Command((*connection)->context, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+      return Failed("SCAN", (*connection)->context->errstr);
+    }
+    cursor.assign(reply->element[0]->str, reply->element[0]->len);
+    const redisReply* keys = reply->element[1];
+    if (keys->elements > 0) {
+      std::vector<std::string> del = {"DEL"};
+      for (std::size_t i = 0; i < keys->elements; ++i) del.emplace_back(keys->element[i]->str, keys->element[i]->len);
+      if (!Command((*connection)->context, del)) return Failed("DEL", (*connection)->context->errstr);
+    }
+  } while (cursor != "0");
+  Return(std::move(*connection));
+  return absl::OkStatus();
+}
+
+absl::Status RedisCountCache::Ping() {
+  auto connection = Borrow();
+  if (!connection.ok()) return connection.status();
+  Reply reply = Command((*connection)->context, {"PING"});
+  if (!reply) return Failed("PING", (*connection)->context->errstr);
+  Return(std::move(*connection));
+  return absl::OkStatus();
+}
+
+}  // namespace clickstream::redis

@@ -1,0 +1,263 @@
+#include "common/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <map>
+#include <span>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/common.h"
+
+namespace clickstream::common {
+namespace {
+
+enum class Kind { kText, kPort, kCount, kMillis, kSeconds, kLevel };
+
+struct Setting {
+  const char* env;
+  const char* flag;  // without the leading "--"
+  const char* default_value;
+  Kind kind;
+  const char* help;
+};
+
+// The table: the one declaration of every setting. The specification's names stay (DATABASE_URL, KAFKA_BROKER,
+// KAFKA_TOPIC, REDIS_ADDR, PORT); ours are CLICKSTREAM_*.
+constexpr Setting kSettings[] = {
+    {"CLICKSTREAM_LOG_LEVEL", "log-level", "info", Kind::kLevel, "trace, debug, info, warn, error or off"},
+    {"CLICKSTREAM_BIND_ADDR", "bind-address", "0.0.0.0", Kind::kText, "address every server listens on"},
+    {"CLICKSTREAM_HTTP_THREADS", "http-threads", "1", Kind::kCount, "I/O threads per HTTP server"},
+    {"CLICKSTREAM_SHUTDOWN_GRACE_MS", "shutdown-grace-ms", "10000", Kind::kMillis,
+     "time to drain in-flight work on SIGTERM"},
+    {"DATABASE_URL", "database-url", "postgresql://clickstream@127.0.0.1:5432/clickstream", Kind::kText,
+     "PostgreSQL connection URI"},
+    {"REDIS_ADDR", "redis-addr", "127.0.0.1:6379", Kind::kText, "Redis host:port"},
+    {"CLICKSTREAM_REDIS_TIMEOUT_MS", "redis-timeout-ms", "200", Kind::kMillis,
+     "connect and command timeout for Redis; beyond it queries fall back to PostgreSQL"},
+    {"CLICKSTREAM_CACHE_TTL_S", "cache-ttl-s", "86400", Kind::kSeconds,
+     "safety-net expiry of cached counts (they are kept exact without it)"},
+    {"KAFKA_BROKER", "kafka-broker", "127.0.0.1:9092", Kind::kText, "Kafka bootstrap servers, comma-separated"},
+    {"KAFKA_TOPIC", "kafka-topic", "clicks", Kind::kText, "topic of click events"},
+    {"CLICKSTREAM_DLQ_TOPIC", "dlq-topic", "clicks.dlq", Kind::kText, "dead-letter topic for invalid records"},
+    {"CLICKSTREAM_CONSUMER_GROUP", "consumer-group", "click-processor-group", Kind::kText,
+     "Kafka consumer group of the processor"},
+    {"CLICKSTREAM_LINGER_MS", "linger-ms", "2", Kind::kMillis, "producer batching delay"},
+    {"CLICKSTREAM_PUBLISH_TIMEOUT_MS", "publish-timeout-ms", "5000", Kind::kMillis,
+     "how long ingestion waits for the broker's acknowledgement before answering 503"},
+    {"CLICKSTREAM_INGESTION_PORT", "ingestion-port", "8080", Kind::kPort,
+     "HTTP port of ingestion (PORT when running ingestion alone)"},
+    {"CLICKSTREAM_INGESTION_MAX_BODY_BYTES", "ingestion-max-body-bytes", "65536", Kind::kCount,
+     "largest POST /ingest body; larger answers 413"},
+    {"CLICKSTREAM_MAX_IN_FLIGHT", "max-in-flight", "20000", Kind::kCount,
+     "events awaiting the broker's acknowledgement; beyond it ingestion answers 503"},
+    {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount, "longest accepted event field"},
+    {"CLICKSTREAM_PROCESSOR_PORT", "processor-port", "8082", Kind::kPort,
+     "HTTP port of the processor's health endpoints (PORT when running the processor alone)"},
+    {"CLICKSTREAM_BATCH_MAX_RECORDS", "batch-max-records", "5000", Kind::kCount,
+     "most records the processor applies in one transaction"},
+    {"CLICKSTREAM_BATCH_WAIT_MS", "batch-wait-ms", "100", Kind::kMillis,
+     "how long the processor waits for a first record before polling again"},
+    {"CLICKSTREAM_PENDING_CACHE_REPAIRS", "pending-cache-repairs", "100000", Kind::kCount,
+     "counts remembered for Redis while it is unreachable; beyond it the cache is invalidated on return"},
+    {"CLICKSTREAM_ANALYTICS_PORT", "analytics-port", "50051", Kind::kPort,
+     "gRPC port of analytics (PORT when running analytics alone)"},
+    {"CLICKSTREAM_ANALYTICS_HEALTH_PORT", "analytics-health-port", "8083", Kind::kPort,
+     "HTTP port of the analytics health endpoints"},
+    {"CLICKSTREAM_ANALYTICS_WORKERS", "analytics-workers", "4", Kind::kCount,
+     "threads doing Redis and PostgreSQL look-ups"},
+    {"CLICKSTREAM_ANALYTICS_QUEUE_DEPTH", "analytics-queue-depth", "1024", Kind::kCount,
+     "look-ups waiting for a worker; beyond it analytics answers RESOURCE_EXHAUSTED"},
+    {"CLICKSTREAM_GATEWAY_PORT", "gateway-port", "8081", Kind::kPort,
+     "HTTP port of the gateway (PORT when running the gateway alone)"},
+    {"CLICKSTREAM_ANALYTICS_ADDR", "analytics-addr", "127.0.0.1:50051", Kind::kText,
+     "gRPC address the gateway calls"},
+    {"CLICKSTREAM_QUERY_DEADLINE_MS", "query-deadline-ms", "5000", Kind::kMillis,
+     "deadline of the gateway's gRPC call, retries included; beyond it 504"},
+    {"CLICKSTREAM_GATEWAY_MAX_BODY_BYTES", "gateway-max-body-bytes", "16384", Kind::kCount,
+     "largest GET /analytics/events JSON body"},
+};
+
+const std::map<std::string_view, Command> kCommands = {{"ingestion", Command::kIngestion},
+                                                       {"processor", Command::kProcessor},
+                                                       {"analytics", Command::kAnalytics},
+                                                       {"gateway", Command::kGateway},
+                                                       {"all", Command::kAll}};
+
+// The setting PORT stands for when one service runs alone, as each container of the specification does.
+const char* PortSettingOf(Command command) {
+  switch (command) {
+    case Command::kIngestion: return "CLICKSTREAM_INGESTION_PORT";
+    case Command::kProcessor: return "CLICKSTREAM_PROCESSOR_PORT";
+    case Command::kAnalytics: return "CLICKSTREAM_ANALYTICS_PORT";
+    case Command::kGateway: return "CLICKSTREAM_GATEWAY_PORT";
+    case Command::kAll: return nullptr;
+  }
+  return nullptr;
+}
+
+const Setting* FindByFlag(std::string_view flag) {
+  for (const Setting& s : kSettings) {
+    if (flag == s.flag) return &s;
+  }
+  return nullptr;
+}
+
+absl::Status BadValue(const Setting& s, std::string_view value, std::string_view expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("setting ", s.env, " (--", s.flag, ") has value '", std::string(value), "': expected ",
+                   std::string(expected)));
+}
+
+absl::StatusOr<uint64_t> ParseUnsigned(const Setting& s, std::string_view value, uint64_t min, uint64_t max,
+                                       std::string_view expected) {
+  uint64_t number = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (error != std::errc() || end != value.data() + value.size() || number < min || number > max) {
+    return BadValue(s, value, expected);
+  }
+  return number;
+}
+
+absl::Status Check(const Setting& s, std::string_view value) {
+  switch (s.kind) {
+    case Kind::kText:
+      if (value.empty()) return BadValue(s, value, "a non-empty value");
+      return absl::OkStatus();
+    case Kind::kPort: return ParseUnsigned(s, value, 0, 65535, "a TCP port 0-65535").status();
+    case Kind::kCount: return ParseUnsigned(s, value, 1, 1u << 30, "a whole number from 1").status();
+    case Kind::kMillis:
+    case Kind::kSeconds:
+      return ParseUnsigned(s, value, 1, 1u << 30, "a positive whole number").status();
+    case Kind::kLevel:
+      if (spdlog::level::from_str(std::string(value)) == spdlog::level::off && value != "off") {
+        return BadValue(s, value, "one of trace, debug, info, warn, error, critical, off");
+      }
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+// Resolved, checked values by environment name.
+class Values {
+ public:
+  explicit Values(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+  const std::string& Text(const char* env) const { return values_.at(env); }
+  uint64_t Number(const char* env) const { return std::strtoull(values_.at(env).c_str(), nullptr, 10); }
+  uint16_t Port(const char* env) const { return static_cast<uint16_t>(Number(env)); }
+  Millis Ms(const char* env) const { return Millis(Number(env)); }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+Config Build(const Values& v) {
+  Config c;
+  c.log_level = v.Text("CLICKSTREAM_LOG_LEVEL");
+  c.bind_address = v.Text("CLICKSTREAM_BIND_ADDR");
+  c.http_threads = v.Number("CLICKSTREAM_HTTP_THREADS");
+  c.shutdown_grace = v.Ms("CLICKSTREAM_SHUTDOWN_GRACE_MS");
+  c.database_url = v.Text("DATABASE_URL");
+  c.redis_addr = v.Text("REDIS_ADDR");
+  c.redis_timeout = v.Ms("CLICKSTREAM_REDIS_TIMEOUT_MS");
+  c.cache_ttl = std::chrono::seconds(v.Number("CLICKSTREAM_CACHE_TTL_S"));
+  c.kafka = {v.Text("KAFKA_BROKER"), v.Text("KAFKA_TOPIC"), v.Text("CLICKSTREAM_DLQ_TOPIC"),
+             v.Text("CLICKSTREAM_CONSUMER_GROUP"), v.Ms("CLICKSTREAM_LINGER_MS"),
+             v.Ms("CLICKSTREAM_PUBLISH_TIMEOUT_MS")};
+  c.ingestion.port = v.Port("CLICKSTREAM_INGESTION_PORT");
+  c.ingestion.max_body_bytes = v.Number("CLICKSTREAM_INGESTION_MAX_BODY_BYTES");
+  c.ingestion.max_in_flight = v.Number("CLICKSTREAM_MAX_IN_FLIGHT");
+  c.ingestion.limits.max_field_bytes = v.Number("CLICKSTREAM_MAX_FIELD_BYTES");
+  c.processor.health_port = v.Port("CLICKSTREAM_PROCESSOR_PORT");
+  c.processor.batch_max_records = v.Number("CLICKSTREAM_BATCH_MAX_RECORDS");
+  c.processor.batch_wait = v.Ms("CLICKSTREAM_BATCH_WAIT_MS");
+  c.processor.pending_cache_repairs = v.Number("CLICKSTREAM_PENDING_CACHE_REPAIRS");
+  c.analytics.grpc_port = v.Port("CLICKSTREAM_ANALYTICS_PORT");
+  c.analytics.health_port = v.Port("CLICKSTREAM_ANALYTICS_HEALTH_PORT");
+  c.analytics.workers = v.Number("CLICKSTREAM_ANALYTICS_WORKERS");
+  c.analytics.queue_depth = v.Number("CLICKSTREAM_ANALYTICS_QUEUE_DEPTH");
+  c.gateway.port = v.Port("CLICKSTREAM_GATEWAY_PORT");
+  c.gateway.analytics_addr = v.Text("CLICKSTREAM_ANALYTICS_ADDR");
+  c.gateway.query_deadline = v.Ms("CLICKSTREAM_QUERY_DEADLINE_MS");
+  c.gateway.max_body_bytes = v.Number("CLICKSTREAM_GATEWAY_MAX_BODY_BYTES");
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args, const EnvLookup& env) {
+  Invocation invocation;
+  std::map<std::string, std::string> flags;  // by environment name
+  std::span<const std::string> rest(args);
+  if (!rest.empty() && !rest.front().starts_with("-")) {
+    auto command = kCommands.find(rest.front());
+    if (command == kCommands.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown command '", rest.front(), "': expected ingestion, processor, analytics, gateway or all"));
+    }
+    invocation.command = command->second;
+    rest = rest.subspan(1);
+  }
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    std::string_view arg = rest[i];
+    if (arg == "--help" || arg == "-h") {
+      invocation.help = true;
+      return invocation;
+    }
+    if (!arg.starts_with("--")) return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", std::string(arg), "'"));
+    arg.remove_prefix(2);
+    std::string value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+      arg = arg.substr(0, eq);
+    } else if (i + 1 < rest.size()) {
+      value = rest[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", std::string(arg), " needs a value"));
+    }
+    const Setting* setting = FindByFlag(arg);
+    if (setting == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", std::string(arg), " (see --help)"));
+    }
+    flags[setting->env] = std::move(value);
+  }
+
+  const char* port_setting = PortSettingOf(invocation.command);
+  std::map<std::string, std::string> resolved;
+  for (const Setting& s : kSettings) {
+    std::optional<std::string> value;
+    if (auto flag = flags.find(s.env); flag != flags.end()) value = flag->second;
+    if (!value) value = env(s.env);
+    if (!value && port_setting != nullptr && std::string_view(s.env) == port_setting) value = env("PORT");
+    if (!value) value = s.default_value;
+    if (auto status = Check(s, *value); !status.ok()) return status;
+    resolved[s.env] = *value;
+  }
+  invocation.config = Build(Values(std::move(resolved)));
+  return invocation;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::string HelpText() {
+  std::string text =
+      "Usage: clickstream <command> [--flag=value]...\n\n"
+      "Commands:\n"
+      "  ingestion   POST /ingest -> Kafka\n"
+      "  processor   Kafka -> PostgreSQL and Redis\n"
+      "  analytics   gRPC GetEventCount over Redis and PostgreSQL\n"
+      "  gateway     GET /analytics/events -> analytics over gRPC\n"
+      "  all         the four services in one process (default)\n\n"
+      "Settings (flag > environment > default); PORT sets the port of the one service run alone:\n";
+  for (const Setting& s : kSettings) {
+    absl::StrAppend(&text, "  --", s.flag, " (", s.env, ", default ", s.default_value, ")\n      ", s.help, "\n");
+  }
+  return text;
+}
+
+}  // namespace clickstream::common

@@ -1,0 +1,90 @@
+// Configuration: every setting declared once in a table (config.cc) with its environment name, flag, default,
+// help text and check. Precedence: flag > environment > default. The result is immutable, with a part per
+// service; --help is generated from the same table.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "domain/click_event.h"
+
+namespace clickstream::common {
+
+using Millis = std::chrono::milliseconds;
+
+struct KafkaConfig {
+  std::string brokers;
+  std::string topic;
+  std::string dlq_topic;
+  std::string consumer_group;
+  Millis linger{};
+  Millis publish_timeout{};
+};
+
+struct IngestionConfig {
+  uint16_t port = 0;
+  std::size_t max_body_bytes = 0;
+  std::size_t max_in_flight = 0;
+  domain::EventLimits limits;
+};
+
+struct ProcessorConfig {
+  uint16_t health_port = 0;
+  std::size_t batch_max_records = 0;
+  Millis batch_wait{};
+  std::size_t pending_cache_repairs = 0;
+};
+
+struct AnalyticsConfig {
+  uint16_t grpc_port = 0;
+  uint16_t health_port = 0;
+  std::size_t workers = 0;
+  std::size_t queue_depth = 0;
+};
+
+struct GatewayConfig {
+  uint16_t port = 0;
+  std::string analytics_addr;
+  Millis query_deadline{};
+  std::size_t max_body_bytes = 0;
+};
+
+struct Config {
+  std::string log_level;
+  std::string bind_address;
+  std::size_t http_threads = 0;
+  Millis shutdown_grace{};
+  std::string database_url;
+  std::string redis_addr;
+  Millis redis_timeout{};
+  std::chrono::seconds cache_ttl{};
+  KafkaConfig kafka;
+  IngestionConfig ingestion;
+  ProcessorConfig processor;
+  AnalyticsConfig analytics;
+  GatewayConfig gateway;
+};
+
+enum class Command { kIngestion, kProcessor, kAnalytics, kGateway, kAll };
+
+struct Invocation {
+  Command command = Command::kAll;
+  Config config;
+  bool help = false;  // --help was asked for: print HelpText() and exit 0
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Parses `clickstream <command> [--flag=value | --flag value]...`. Errors name the setting, the value and what
+// was expected.
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args, const EnvLookup& env);
+EnvLookup ProcessEnvironment();
+std::string HelpText();
+
+}  // namespace clickstream::common

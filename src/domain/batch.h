@@ -1,0 +1,48 @@
+// Turning a batch of Kafka records into what the event store applies: valid events without in-batch duplicates,
+// poison records with the reason, and the next offset per partition. Pure: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "domain/click_event.h"
+
+namespace clickstream::domain {
+
+struct Record {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+};
+
+struct PartitionOffset {
+  int32_t partition = 0;
+  int64_t next_offset = 0;  // the first offset not yet applied
+  friend bool operator==(const PartitionOffset&, const PartitionOffset&) = default;
+};
+
+struct PoisonRecord {
+  Record record;
+  std::string reason;
+};
+
+struct PageCount {
+  std::string user_id;
+  std::string page_url;
+  int64_t count = 0;
+  friend bool operator==(const PageCount&, const PageCount&) = default;
+};
+
+struct Batch {
+  std::vector<ClickEvent> events;       // first occurrence of each event_id, in record order
+  std::vector<PoisonRecord> poison;     // records that are not valid events: they go to the dead-letter topic
+  std::vector<PartitionOffset> next_offsets;  // one per partition seen, sorted by partition
+};
+
+// Records that fail validation become poison with the validation message as the reason; time_stamp is
+// re-validated with the same limits (the event was normalized at ingestion, but anyone can write to the topic).
+Batch PrepareBatch(const std::vector<Record>& records, const EventLimits& limits, int64_t now_us);
+
+}  // namespace clickstream::domain

@@ -1,0 +1,45 @@
+// The click event: parsing and validation of the public JSON contract, and its normalized JSON form (the Kafka
+// record value and the body echoed by POST /ingest). Pure: no I/O, the clock is passed in.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace clickstream::domain {
+
+struct ClickEvent {
+  std::string event_id;
+  std::string user_id;
+  std::string event_type;
+  std::string page_url;
+  int64_t time_stamp_us = 0;  // microseconds since the Unix epoch, UTC
+};
+
+struct EventLimits {
+  std::size_t max_field_bytes = 2048;
+  std::chrono::hours max_age{24 * 366 * 10};  // time_stamp older than this is rejected
+  std::chrono::hours max_skew{24};            // time_stamp further in the future than this is rejected
+};
+
+// Checks one required string field: not empty, at most limits.max_field_bytes, no control characters.
+absl::Status CheckIdField(std::string_view name, std::string_view value, const EventLimits& limits);
+
+// Parses a JSON object with the required strings event_id, user_id, event_type, page_url and the optional RFC 3339
+// time_stamp (absent: `now_us`). Unknown fields are ignored. An error is INVALID_ARGUMENT naming the field
+// (common::FieldOf) when one is at fault.
+absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLimits& limits, int64_t now_us);
+
+// The normalized JSON of an event, time_stamp in RFC 3339 UTC.
+std::string ToJson(const ClickEvent& event);
+
+// RFC 3339 in UTC with microseconds when they are not zero: "2024-05-01T12:00:00.25Z".
+std::string FormatTimestamp(int64_t time_stamp_us);
+
+int64_t NowMicros();
+
+}  // namespace clickstream::domain

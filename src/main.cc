@@ -1,0 +1,257 @@
+// clickstream: composition only. Configuration -> adapters -> services -> run until SIGTERM/SIGINT -> drain.
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/grpc/grpc_analytics_server.h"
+#include "adapters/grpc/grpc_count_client.h"
+#include "adapters/http/http_server.h"
+#include "adapters/kafka/kafka_event_publisher.h"
+#include "adapters/kafka/kafka_record_source.h"
+#include "adapters/postgres/pg_stores.h"
+#include "adapters/redis/redis_count_cache.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "services/analytics/analytics_service.h"
+#include "services/common/http_answers.h"
+#include "services/gateway/gateway_service.h"
+#include "services/ingestion/ingestion_service.h"
+#include "services/processor/processor_service.h"
+
+namespace clickstream {
+namespace {
+
+using common::Config;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kProbeInterval{1000};
+
+// A started service; Stop drains it within `grace`. Members are declared in the order they must be destroyed
+// last-to-first: servers go before the services they call.
+class Running {
+ public:
+  virtual ~Running() = default;
+  virtual void Stop(milliseconds grace) = 0;
+};
+
+http::HttpServerOptions ServerOptions(const Config& config, const std::string& name, uint16_t port,
+                                      std::size_t max_body_bytes) {
+  http::HttpServerOptions options;
+  options.name = name;
+  options.address = config.bind_address;
+  options.port = port;
+  options.threads = config.http_threads;
+  // RESTinio's own limit sits above ours, so an oversized body still gets our JSON 413 unless it is absurd.
+  options.max_body_bytes = max_body_bytes * 4 + 4096;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, const std::string& name,
+                                                         uint16_t port, std::size_t max_body_bytes,
+                                                         std::vector<ports::HttpRoute> routes,
+                                                         const services::ReadinessProbe& probe) {
+  for (auto& route : services::HealthRoutes(probe)) routes.push_back(std::move(route));
+  return http::HttpServer::Start(ServerOptions(config, name, port, max_body_bytes), std::move(routes));
+}
+
+redis::RedisOptions CacheOptions(const Config& config) {
+  return redis::RedisOptions{config.redis_addr, config.redis_timeout, config.cache_ttl, milliseconds(1000)};
+}
+
+class RunningIngestion final : public Running {
+ public:
+  absl::Status Start(const Config& config) {
+    auto publisher = kafka::KafkaEventPublisher::Create(
+        {config.kafka.brokers, config.kafka.topic, config.kafka.linger, config.kafka.publish_timeout,
+         config.ingestion.max_in_flight + 1024, {}});
+    if (!publisher.ok()) return publisher.status();
+    service_ = std::make_unique<ingestion::IngestionService>(
+        ingestion::IngestionOptions{config.ingestion.max_body_bytes, config.ingestion.max_in_flight,
+                                    config.ingestion.limits},
+        std::move(*publisher));
+    probe_ = std::make_unique<services::ReadinessProbe>(
+        "ingestion", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
+    auto server = Serve(config, "ingestion", config.ingestion.port, config.ingestion.max_body_bytes,
+                        service_->Routes(), *probe_);
+    if (!server.ok()) return server.status();
+    server_ = std::move(*server);
+    return absl::OkStatus();
+  }
+  void Stop(milliseconds grace) override {
+    // Answer every event already accepted before closing connections: their clients are waiting for the ack.
+    service_->Drain(grace);
+    server_->Stop();
+  }
+
+ private:
+  std::unique_ptr<ingestion::IngestionService> service_;
+  std::unique_ptr<services::ReadinessProbe> probe_;
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+class RunningProcessor final : public Running {
+ public:
+  absl::Status Start(const Config& config) {
+    auto source = kafka::KafkaRecordSource::Create(
+        {config.kafka.brokers, config.kafka.topic, config.kafka.consumer_group, {}});
+    if (!source.ok()) return source.status();
+    auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic,
+                                                        config.kafka.topic);
+    if (!dead_letters.ok()) return dead_letters.status();
+    processor::ProcessorOptions options;
+    options.topic = config.kafka.topic;
+    options.batch_max_records = config.processor.batch_max_records;
+    options.batch_wait = config.processor.batch_wait;
+    options.limits = config.ingestion.limits;
+    options.pending_cache_repairs = config.processor.pending_cache_repairs;
+    service_ = std::make_unique<processor::ProcessorService>(
+        options, std::move(*source), std::move(*dead_letters),
+        std::make_unique<postgres::PgEventStore>(config.database_url),
+        std::make_unique<redis::RedisCountCache>(CacheOptions(config)));
+    probe_ = std::make_unique<services::ReadinessProbe>(
+        "processor", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
+    auto server = Serve(config, "processor", config.processor.health_port, 1024, {}, *probe_);
+    if (!server.ok()) return server.status();
+    server_ = std::move(*server);
+    service_->Start();
+    return absl::OkStatus();
+  }
+  void Stop(milliseconds) override {
+    service_->Stop();
+    server_->Stop();
+  }
+
+ private:
+  std::unique_ptr<processor::ProcessorService> service_;
+  std::unique_ptr<services::ReadinessProbe> probe_;
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+class RunningAnalytics final : public Running {
+ public:
+  absl::Status Start(const Config& config) {
+    service_ = std::make_unique<analytics::AnalyticsService>(
+        analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, config.ingestion.limits},
+        std::make_unique<redis::RedisCountCache>(CacheOptions(config)),
+        std::make_unique<postgres::PgCountStore>(config.database_url));
+    probe_ = std::make_unique<services::ReadinessProbe>(
+        "analytics", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
+    auto grpc = grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *service_);
+    if (!grpc.ok()) return grpc.status();
+    grpc_ = std::move(*grpc);
+    auto server = Serve(config, "analytics", config.analytics.health_port, 1024, {}, *probe_);
+    if (!server.ok()) return server.status();
+    server_ = std::move(*server);
+    return absl::OkStatus();
+  }
+  void Stop(milliseconds grace) override {
+    grpc_->Shutdown(grace);
+    server_->Stop();
+  }
+
+ private:
+  std::unique_ptr<analytics::AnalyticsService> service_;
+  std::unique_ptr<services::ReadinessProbe> probe_;
+  std::unique_ptr<grpc_adapter::GrpcAnalyticsServer> grpc_;
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+class RunningGateway final : public Running {
+ public:
+  absl::Status Start(const Config& config) {
+    service_ = std::make_unique<gateway::GatewayService>(
+        gateway::GatewayOptions{config.gateway.max_body_bytes, config.ingestion.limits},
+        std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline));
+    probe_ = std::make_unique<services::ReadinessProbe>(
+        "gateway", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
+    auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service_->Routes(),
+                        *probe_);
+    if (!server.ok()) return server.status();
+    server_ = std::move(*server);
+    return absl::OkStatus();
+  }
+  void Stop(milliseconds) override { server_->Stop(); }
+
+ private:
+  std::unique_ptr<gateway::GatewayService> service_;
+  std::unique_ptr<services::ReadinessProbe> probe_;
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+template <typename T>
+absl::Status Launch(const Config& config, std::vector<std::unique_ptr<Running>>& running) {
+  auto service = std::make_unique<T>();
+  auto status = service->Start(config);
+  running.push_back(std::move(service));  // kept even on failure: its destructor cleans up what did start
+  return status;
+}
+
+int Run(const common::Invocation& invocation) {
+  const Config& config = invocation.config;
+  const auto log = common::Logger("main");
+  using common::Command;
+  const Command command = invocation.command;
+  std::vector<std::unique_ptr<Running>> running;
+  absl::Status status = absl::OkStatus();
+  // Start order follows the data flow backwards, so each service finds what it calls already up.
+  if (status.ok() && (command == Command::kAll || command == Command::kAnalytics)) {
+    status = Launch<RunningAnalytics>(config, running);
+  }
+  if (status.ok() && (command == Command::kAll || command == Command::kProcessor)) {
+    status = Launch<RunningProcessor>(config, running);
+  }
+  if (status.ok() && (command == Command::kAll || command == Command::kGateway)) {
+    status = Launch<RunningGateway>(config, running);
+  }
+  if (status.ok() && (command == Command::kAll || command == Command::kIngestion)) {
+    status = Launch<RunningIngestion>(config, running);
+  }
+  if (!status.ok()) {
+    log->error("start-up failed: {}", status.message());
+    return 1;
+  }
+  log->info("clickstream started; stop with SIGTERM or SIGINT");
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  log->info("signal {} received, draining (grace {} ms)", signal_number, config.shutdown_grace.count());
+  // Stop in reverse start order: ingestion first (no new events), then the gateway, processor, analytics.
+  for (auto it = running.rbegin(); it != running.rend(); ++it) (*it)->Stop(config.shutdown_grace);
+  running.clear();
+  log->info("clickstream stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace clickstream
+
+int main(int argc, char** argv) {
+  using namespace clickstream;
+  // Block the stop signals in every thread (threads inherit the mask); the main thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  auto invocation = common::ParseInvocation(args, common::ProcessEnvironment());
+  if (!invocation.ok()) {
+    std::fprintf(stderr, "clickstream: %s\n", std::string(invocation.status().message()).c_str());
+    return 2;
+  }
+  if (invocation->help) {
+    std::fputs(common::HelpText().c_str(), stdout);
+    return 0;
+  }
+  common::ConfigureLogging(invocation->config.log_level);
+  return Run(*invocation);
+}

@@ -1,0 +1,31 @@
+// Port: publishing normalized events to the event log (Kafka). Owned by the ingestion service.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace clickstream::ports {
+
+class EventPublisher {
+ public:
+  // Called exactly once per Publish. OK means the broker acknowledged the record durably (acks=all).
+  using Done = std::function<void(absl::Status)>;
+
+  virtual ~EventPublisher() = default;
+
+  // Publishes `value` under `key`. `done` runs on the publisher's delivery thread after the broker acknowledged
+  // the record (OK) or the publish timeout passed (UNAVAILABLE), or inline, before Publish returns, with
+  // RESOURCE_EXHAUSTED when the publisher's queue is full. `done` must not block.
+  virtual void Publish(std::string_view key, std::string_view value, Done done) = 0;
+
+  // OK when a broker answered a metadata request within `timeout`.
+  virtual absl::Status CheckReady(std::chrono::milliseconds timeout) = 0;
+
+  // Waits up to `timeout` for every outstanding record to be acknowledged or to fail.
+  virtual void Drain(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace clickstream::ports

@@ -1,0 +1,37 @@
+// Ports over PostgreSQL: the processor's write side and analytics' read side.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "domain/batch.h"
+
+namespace clickstream::ports {
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // In one transaction: inserts the events whose event_id was never stored, increments the counts of their
+  // (user_id, page_url) pairs by the rows actually inserted, and records `next_offsets` for `topic`. Returns the
+  // new counts of the pairs it changed. On error nothing was applied: UNAVAILABLE when retrying may help.
+  // Blocking; called from the processor's one thread.
+  virtual absl::StatusOr<std::vector<domain::PageCount>> ApplyBatch(
+      std::string_view topic, const std::vector<domain::ClickEvent>& events,
+      const std::vector<domain::PartitionOffset>& next_offsets) = 0;
+
+  virtual absl::Status Ping() = 0;
+};
+
+class CountStore {
+ public:
+  virtual ~CountStore() = default;
+
+  // The stored count of the pair; 0 for a pair never seen. Blocking and thread-safe.
+  virtual absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) = 0;
+
+  virtual absl::Status Ping() = 0;
+};
+
+}  // namespace clickstream::ports

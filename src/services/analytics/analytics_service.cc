@@ -1,0 +1,90 @@
+#include "services/analytics/analytics_service.h"
+
+#include <chrono>
+
+#include "common/log.h"
+#include "domain/count_query.h"
+
+namespace clickstream::analytics {
+
+AnalyticsService::AnalyticsService(AnalyticsOptions options, std::unique_ptr<ports::CountCache> cache,
+                                   std::unique_ptr<ports::CountStore> store)
+    : options_(options), cache_(std::move(cache)), store_(std::move(store)) {
+  for (std::size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
+}
+
+AnalyticsService::~AnalyticsService() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+void AnalyticsService::GetCount(std::string user_id, std::string page_url, Done done) {
+  if (auto status = domain::ValidateCountQuery({user_id, page_url}, options_.limits); !status.ok()) {
+    done(status);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() < options_.queue_depth && !stopping_) {
+      queue_.push_back([this, user_id = std::move(user_id), page_url = std::move(page_url), done]() {
+        done(LookUp(user_id, page_url));
+      });
+      work_ready_.notify_one();
+      return;
+    }
+  }
+  done(absl::ResourceExhaustedError("too many look-ups waiting; retry later"));
+}
+
+void AnalyticsService::Work() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping and drained
+    auto task = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+absl::StatusOr<int64_t> AnalyticsService::LookUp(const std::string& user_id, const std::string& page_url) {
+  auto cached = cache_->Get(user_id, page_url);
+  if (cached.ok() && cached->has_value()) {
+    stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+    return **cached;
+  }
+  if (cached.ok()) {
+    stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stats_.cache_errors.fetch_add(1, std::memory_order_relaxed);
+    WarnDegraded(cached.status());
+  }
+  auto count = store_->GetCount(user_id, page_url);
+  if (!count.ok()) return count.status();
+  if (cached.ok()) {
+    // A max-write: if the processor has meanwhile written a newer count, this older one is ignored.
+    if (auto status = cache_->RaiseTo({{user_id, page_url, *count}}); !status.ok()) WarnDegraded(status);
+  }
+  return *count;
+}
+
+void AnalyticsService::WarnDegraded(const absl::Status& status) {
+  // One warning per interval: a Redis outage under load must not flood the log.
+  constexpr int64_t kIntervalNs = 10'000'000'000;
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  int64_t last = last_degraded_warning_ns_.load();
+  if (now - last < kIntervalNs || !last_degraded_warning_ns_.compare_exchange_strong(last, now)) return;
+  common::Logger("analytics")
+      ->warn("cache unavailable, answering from PostgreSQL (cache_errors_total={}): {}", stats_.cache_errors.load(),
+             status.message());
+}
+
+absl::Status AnalyticsService::CheckReady() { return store_->Ping(); }
+
+}  // namespace clickstream::analytics

@@ -1,0 +1,74 @@
+// Analytics: the count of a (user_id, page_url) pair, cache-aside over Redis with PostgreSQL on a miss. Refills use
+// the cache's monotonic max-write, so a reader can never put back a count older than one the processor wrote.
+// With Redis unreachable, answers come from PostgreSQL (a warning in the log, a counter). Look-ups block on
+// Redis and PostgreSQL, so they run on a small pool of workers with a bounded queue, never on the caller's thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "domain/click_event.h"
+#include "ports/count_cache.h"
+#include "ports/event_store.h"
+
+namespace clickstream::analytics {
+
+struct AnalyticsOptions {
+  std::size_t workers = 4;
+  std::size_t queue_depth = 1024;
+  domain::EventLimits limits;
+};
+
+struct LookupStats {
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
+  std::atomic<uint64_t> cache_errors{0};  // Redis unreachable: answered from PostgreSQL
+};
+
+class AnalyticsService {
+ public:
+  using Done = std::function<void(absl::StatusOr<int64_t>)>;
+
+  AnalyticsService(AnalyticsOptions options, std::unique_ptr<ports::CountCache> cache,
+                   std::unique_ptr<ports::CountStore> store);
+  // Finishes the queued look-ups, then joins the workers.
+  ~AnalyticsService();
+
+  // Validates and queues a look-up. `done` runs once: on a worker thread with the count or the store's error, or
+  // inline with INVALID_ARGUMENT, or RESOURCE_EXHAUSTED when the queue is full.
+  void GetCount(std::string user_id, std::string page_url, Done done);
+
+  // The blocking look-up itself: cache, else database then refill.
+  absl::StatusOr<int64_t> LookUp(const std::string& user_id, const std::string& page_url);
+
+  absl::Status CheckReady();
+  const LookupStats& stats() const { return stats_; }
+
+ private:
+  void Work();
+  void WarnDegraded(const absl::Status& status);
+
+  const AnalyticsOptions options_;
+  const std::unique_ptr<ports::CountCache> cache_;
+  const std::unique_ptr<ports::CountStore> store_;
+  LookupStats stats_;
+  std::atomic<int64_t> last_degraded_warning_ns_{0};
+
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;  // last: started after everything they use
+};
+
+}  // namespace clickstream::analytics

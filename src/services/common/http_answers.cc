@@ -1,0 +1,89 @@
+#include "services/common/http_answers.h"
+
+#include "absl/strings/ascii.h"
+#include "common/json_text.h"
+#include "common/log.h"
+#include "common/status_mapping.h"
+
+namespace clickstream::services {
+
+ports::HttpResponse ErrorResponse(const absl::Status& status) {
+  ports::HttpResponse response;
+  response.status = common::ToHttpStatus(status.code());
+  response.body = common::ErrorJson(common::ToErrorCode(status.code()), std::string(status.message()),
+                                    common::FieldOf(status));
+  if (common::IsRetryable(status.code())) response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+ports::HttpResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
+  return ports::HttpResponse{http_status, common::ErrorJson(code, message), "application/json", {}};
+}
+
+ports::HttpResponse JsonResponse(std::string body) {
+  return ports::HttpResponse{200, std::move(body), "application/json", {}};
+}
+
+bool AllowsJsonBody(std::string_view content_type) {
+  const std::string_view media_type = content_type.substr(0, content_type.find(';'));
+  const std::string normalized = absl::AsciiStrToLower(absl::StripAsciiWhitespace(absl::string_view(media_type.data(), media_type.size())));
+  // The original service read the body whatever its declared type, and its clients (curl -d, form posts) often
+  // send a generic one: accept those, refuse only types that say the body is something else.
+  return normalized.empty() || normalized == "application/json" || normalized.ends_with("+json") ||
+         normalized == "text/plain" || normalized == "application/x-www-form-urlencoded";
+}
+
+ReadinessProbe::ReadinessProbe(std::string service, std::function<absl::Status()> check,
+                               std::chrono::milliseconds interval)
+    : service_(std::move(service)), check_(std::move(check)), interval_(interval), thread_([this] { Loop(); }) {}
+
+ReadinessProbe::~ReadinessProbe() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+absl::Status ReadinessProbe::Latest() const {
+  std::lock_guard lock(mutex_);
+  return latest_;
+}
+
+void ReadinessProbe::Loop() {
+  auto log = common::Logger(service_);
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    absl::Status status = check_();
+    lock.lock();
+    if (status.ok() != latest_.ok()) {
+      if (status.ok()) {
+        log->info("{} ready", service_);
+      } else {
+        log->warn("{} not ready: {}", service_, status.message());
+      }
+    }
+    latest_ = std::move(status);
+    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+  }
+}
+
+std::vector<ports::HttpRoute> HealthRoutes(const ReadinessProbe& probe) {
+  return {
+      {"GET", "/healthz",
+       [](const ports::HttpRequest&, ports::Respond respond) { respond(JsonResponse(R"({"status":"ok"})")); }},
+      {"GET", "/readyz",
+       [&probe](const ports::HttpRequest&, ports::Respond respond) {
+         const absl::Status status = probe.Latest();
+         if (status.ok()) {
+           respond(JsonResponse(R"({"status":"ready"})"));
+         } else {
+           respond(ErrorResponse(absl::UnavailableError(status.message())));
+         }
+       }},
+  };
+}
+
+}  // namespace clickstream::services

@@ -1,0 +1,142 @@
+#include "services/processor/processor_service.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace clickstream::processor {
+
+ProcessorService::ProcessorService(ProcessorOptions options, std::unique_ptr<ports::RecordSource> source,
+                                   std::unique_ptr<ports::DeadLetters> dead_letters,
+                                   std::unique_ptr<ports::EventStore> store, std::unique_ptr<ports::CountCache> cache,
+                                   std::function<int64_t()> now_us)
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      dead_letters_(std::move(dead_letters)),
+      store_(std::move(store)),
+      cache_(std::move(cache)),
+      now_us_(std::move(now_us)) {}
+
+ProcessorService::~ProcessorService() { Stop(); }
+
+void ProcessorService::Start() {
+  thread_ = std::thread([this] {
+    common::Logger("processor")->info("processor consuming topic={}", options_.topic);
+    while (!stopping_.load()) ProcessOnce();
+  });
+}
+
+void ProcessorService::Stop() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_.store(true);
+  }
+  stop_signal_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool ProcessorService::Backoff(std::chrono::milliseconds& delay) {
+  std::unique_lock lock(stop_mutex_);
+  const bool stopped = stop_signal_.wait_for(lock, delay, [this] { return stopping_.load(); });
+  delay = std::min(delay * 2, options_.retry_max);
+  return !stopped;
+}
+
+std::size_t ProcessorService::ProcessOnce() {
+  static const auto log = common::Logger("processor");
+  auto records = source_->Poll(options_.batch_max_records, options_.batch_wait);
+  if (!records.ok()) {
+    log->warn("poll failed: {}", records.status().message());
+    auto delay = options_.retry_initial;
+    Backoff(delay);
+    return 0;
+  }
+  if (records->empty()) {
+    // Idle: a good moment to bring the cache up to date if Redis came back.
+    if (!pending_cache_.empty() || invalidate_cache_) UpdateCache({});
+    return 0;
+  }
+
+  const domain::Batch batch = domain::PrepareBatch(*records, options_.limits, now_us_());
+  if (!SendDeadLetters(batch.poison)) return 0;  // stopping: nothing committed, the batch comes back
+  auto counts = Store(batch);
+  if (!counts) return 0;                          // stopping: nothing committed, the batch comes back
+  UpdateCache(std::move(*counts));
+  // The offsets are committed only now, after the transaction that stored these records committed. A failed
+  // commit is harmless: the records come back and the store recognises every event_id.
+  if (auto status = source_->Commit(batch.next_offsets); !status.ok()) {
+    log->warn("offset commit failed (records will be redelivered and deduplicated): {}", status.message());
+  }
+  log->debug("batch applied records={} events={} dead_letters={}", records->size(), batch.events.size(),
+             batch.poison.size());
+  return records->size();
+}
+
+bool ProcessorService::SendDeadLetters(const std::vector<domain::PoisonRecord>& poison) {
+  static const auto log = common::Logger("processor");
+  for (const auto& letter : poison) {
+    auto delay = options_.retry_initial;
+    while (true) {
+      auto status = dead_letters_->Send(letter.record, letter.reason, options_.dead_letter_timeout);
+      if (status.ok()) break;
+      log->warn("dead letter failed partition={} offset={}: {}", letter.record.partition, letter.record.offset,
+                status.message());
+      if (!Backoff(delay)) return false;
+    }
+    log->warn("record dead-lettered partition={} offset={} reason={}", letter.record.partition,
+              letter.record.offset, letter.reason);
+  }
+  return true;
+}
+
+std::optional<std::vector<domain::PageCount>> ProcessorService::Store(const domain::Batch& batch) {
+  static const auto log = common::Logger("processor");
+  auto delay = options_.retry_initial;
+  while (true) {
+    auto counts = store_->ApplyBatch(options_.topic, batch.events, batch.next_offsets);
+    if (counts.ok()) return std::move(*counts);
+    // Nothing was applied and no offset moves: keep the batch and try again; the partition waits meanwhile.
+    log->warn("storing batch of {} events failed, retrying in {} ms: {}", batch.events.size(), delay.count(),
+              counts.status().message());
+    if (!Backoff(delay)) return std::nullopt;
+  }
+}
+
+void ProcessorService::UpdateCache(std::vector<domain::PageCount> counts) {
+  static const auto log = common::Logger("processor");
+  if (invalidate_cache_) {
+    if (auto status = cache_->InvalidateAll(); status.ok()) {
+      log->info("cache invalidated after missing more than {} updates", options_.pending_cache_repairs);
+      invalidate_cache_ = false;
+    }
+  }
+  // Counts missed earlier go out first; newer counts in this batch are larger and the writes are max-writes,
+  // so the order between the two cannot matter.
+  for (const auto& [pair, count] : pending_cache_) counts.push_back({pair.first, pair.second, count});
+  if (counts.empty()) return;
+  if (auto status = cache_->RaiseTo(counts); status.ok()) {
+    if (!pending_cache_.empty()) log->info("cache repaired pairs={}", pending_cache_.size());
+    pending_cache_.clear();
+    return;
+  } else if (pending_cache_.empty()) {
+    log->warn("cache unreachable, remembering counts to repair it later: {}", status.message());
+  }
+  if (invalidate_cache_) return;
+  for (auto& count : counts) {
+    auto& pending = pending_cache_[{std::move(count.user_id), std::move(count.page_url)}];
+    pending = std::max(pending, count.count);
+  }
+  if (pending_cache_.size() > options_.pending_cache_repairs) {
+    log->warn("more than {} counts missed the cache: it will be invalidated when reachable",
+              options_.pending_cache_repairs);
+    pending_cache_.clear();
+    invalidate_cache_ = true;
+  }
+}
+
+absl::Status ProcessorService::CheckReady() {
+  if (auto status = store_->Ping(); !status.ok()) return status;
+  return source_->CheckReady(std::chrono::milliseconds(1000));
+}
+
+}  // namespace clickstream::processor

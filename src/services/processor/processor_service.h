@@ -1,0 +1,81 @@
+// Processor: the consumer-group loop. For each batch of records: invalid records go to the dead-letter topic, the
+// valid ones are applied in one database transaction (effectively-once by event_id), the cache is raised to the
+// new counts, and only then are the offsets committed. A crash anywhere before the commit redelivers the batch,
+// which the store deduplicates, so counts stay exact.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "domain/batch.h"
+#include "ports/count_cache.h"
+#include "ports/event_store.h"
+#include "ports/record_source.h"
+
+namespace clickstream::processor {
+
+struct ProcessorOptions {
+  std::string topic = "clicks";
+  std::size_t batch_max_records = 5000;
+  std::chrono::milliseconds batch_wait{100};
+  domain::EventLimits limits;
+  // Counts that could not be written to the cache are kept to retry; beyond this many the cache is emptied
+  // instead once it is reachable again.
+  std::size_t pending_cache_repairs = 100000;
+  std::chrono::milliseconds dead_letter_timeout{5000};
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{5000};
+};
+
+class ProcessorService {
+ public:
+  ProcessorService(ProcessorOptions options, std::unique_ptr<ports::RecordSource> source,
+                   std::unique_ptr<ports::DeadLetters> dead_letters, std::unique_ptr<ports::EventStore> store,
+                   std::unique_ptr<ports::CountCache> cache, std::function<int64_t()> now_us = domain::NowMicros);
+  ~ProcessorService();
+
+  // Starts the loop on a thread of its own.
+  void Start();
+  // Finishes the batch in hand (or abandons it uncommitted if the database is down) and stops the loop.
+  void Stop();
+
+  // One iteration: poll, apply, cache, commit. Returns the number of records handled; used by Start's loop and by
+  // tests. A batch that cannot be stored is retried here with backoff until it is stored or Stop is called.
+  std::size_t ProcessOnce();
+
+  absl::Status CheckReady();
+
+ private:
+  bool SendDeadLetters(const std::vector<domain::PoisonRecord>& poison);
+  std::optional<std::vector<domain::PageCount>> Store(const domain::Batch& batch);
+  void UpdateCache(std::vector<domain::PageCount> counts);
+  // Sleeps for the current backoff, doubling it; false when Stop was called meanwhile.
+  bool Backoff(std::chrono::milliseconds& delay);
+
+  const ProcessorOptions options_;
+  const std::unique_ptr<ports::RecordSource> source_;
+  const std::unique_ptr<ports::DeadLetters> dead_letters_;
+  const std::unique_ptr<ports::EventStore> store_;
+  const std::unique_ptr<ports::CountCache> cache_;
+  const std::function<int64_t()> now_us_;
+
+  // Counts the cache missed while unreachable, by (user_id, page_url); only the processor's thread uses them.
+  std::map<std::pair<std::string, std::string>, int64_t> pending_cache_;
+  bool invalidate_cache_ = false;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_signal_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace clickstream::processor
