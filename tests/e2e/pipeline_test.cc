@@ -1,0 +1,312 @@
+// End to end through the public APIs: the clickstream executable ("all") against real Kafka, PostgreSQL and
+// Redis. Events go in through POST /ingest and counts come out through GET /analytics/events (query string and
+// JSON body) and gRPC GetEventCount.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <future>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "adapters/kafka/kafka_event_publisher.h"
+#include "analytics.grpc.pb.h"
+#include "support/http_client.h"
+#include "support/test_infra.h"
+
+namespace clickstream {
+namespace {
+
+using namespace testing_support;
+using Clock = std::chrono::steady_clock;
+
+struct Ports {
+  uint16_t ingestion, gateway, processor, analytics, analytics_health;
+};
+
+// The clickstream process under test, started once per test with free ports.
+class PipelineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ports_ = {FreePort(), FreePort(), FreePort(), FreePort(), FreePort()};
+    const Infra& infra = TestInfra();
+    log_path_ = infra.state_dir + "/logs/" + UniqueId("e2e-clickstream") + ".log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::map<std::string, std::string> env = {
+          {"DATABASE_URL", infra.database_url},
+          {"KAFKA_BROKER", infra.kafka_broker},
+          {"REDIS_ADDR", infra.redis_addr},
+          {"KAFKA_TOPIC", infra.topic},
+          {"CLICKSTREAM_DLQ_TOPIC", infra.dlq_topic},
+          {"CLICKSTREAM_BIND_ADDR", "127.0.0.1"},
+          {"CLICKSTREAM_INGESTION_PORT", std::to_string(ports_.ingestion)},
+          {"CLICKSTREAM_GATEWAY_PORT", std::to_string(ports_.gateway)},
+          {"CLICKSTREAM_PROCESSOR_PORT", std::to_string(ports_.processor)},
+          {"CLICKSTREAM_ANALYTICS_PORT", std::to_string(ports_.analytics)},
+          {"CLICKSTREAM_ANALYTICS_HEALTH_PORT", std::to_string(ports_.analytics_health)},
+          {"CLICKSTREAM_ANALYTICS_ADDR", "127.0.0.1:" + std::to_string(ports_.analytics)},
+          {"CLICKSTREAM_QUERY_DEADLINE_MS", "3000"},
+      };
+      for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+      freopen(log_path_.c_str(), "a", stdout);
+      dup2(fileno(stdout), STDERR_FILENO);
+      execl(CLICKSTREAM_BINARY, CLICKSTREAM_BINARY, "all", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_GT(pid_, 0);
+    for (uint16_t port : {ports_.ingestion, ports_.gateway, ports_.processor, ports_.analytics_health}) {
+      ASSERT_TRUE(WaitReady(port)) << "service on port " << port << " never became ready; log: " << log_path_;
+    }
+  }
+
+  void TearDown() override {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        ADD_FAILURE() << "clickstream did not stop within 30 s of SIGTERM";
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit status " << status << "; log: " << log_path_;
+  }
+
+  static bool WaitReady(uint16_t port) {
+    HttpConnection connection(port);
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (Clock::now() < deadline) {
+      if (connection.Request("GET", "/readyz", "", "", 1000).status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  static std::string EventJson(const std::string& id, const std::string& user, const std::string& page) {
+    auto quote = [](const std::string& s) {
+      std::string out = "\"";
+      for (char c : s) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+      }
+      return out + "\"";
+    };
+    return "{\"event_id\":" + quote(id) + ",\"user_id\":" + quote(user) + ",\"event_type\":\"click\",\"page_url\":" +
+           quote(page) + "}";
+  }
+
+  // Count through the gateway's query string; -1 when the answer is not a 200.
+  int64_t QueryCount(HttpConnection& gateway, const std::string& user, const std::string& page) {
+    auto result = gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=" + UrlEncode(page));
+    if (result.status != 200) return -1;
+    const auto at = result.body.find("\"count\":");
+    return at == std::string::npos ? -1 : std::stoll(result.body.substr(at + 8));
+  }
+
+  // Waits until every pair's count through the gateway equals `expected` (bounded); returns the mismatches.
+  std::map<std::pair<std::string, std::string>, int64_t> WaitForCounts(
+      const std::map<std::pair<std::string, std::string>, int64_t>& expected) {
+    HttpConnection gateway(ports_.gateway);
+    std::map<std::pair<std::string, std::string>, int64_t> wrong;
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    do {
+      wrong.clear();
+      for (const auto& [pair, count] : expected) {
+        const int64_t seen = QueryCount(gateway, pair.first, pair.second);
+        if (seen != count) wrong[pair] = seen;
+      }
+      if (wrong.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (Clock::now() < deadline);
+    return wrong;
+  }
+
+  Ports ports_{};
+  pid_t pid_ = -1;
+  std::string log_path_;
+};
+
+TEST_F(PipelineTest, CountsEveryAcknowledgedEventOnceThroughGatewayAndGrpc) {
+  constexpr int kEvents = 2000, kPairs = 100, kThreads = 8;
+  const std::string run = UniqueId("run");
+  std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.push_back({run + "a__+__b", "c"});
+  pairs.push_back({run + "a", "b__+__c"});
+  for (int i = 2; i < kPairs; ++i) {
+    pairs.push_back({run + "-user-" + std::to_string(i % 25), "/page/" + std::to_string(i) + "?q=a b&x=\xe2\x82\xac"});
+  }
+  // A fifth of the posts repeat an earlier event_id (a client retry): each must count once.
+  struct Post {
+    std::string id;
+    int pair;
+  };
+  std::vector<Post> posts;
+  std::mt19937 random(42);
+  for (int i = 0; i < kEvents; ++i) {
+    if (i >= 10 && i % 5 == 0) {
+      posts.push_back(posts[random() % posts.size()]);
+    } else {
+      posts.push_back({run + "-evt-" + std::to_string(i), static_cast<int>(random() % kPairs)});
+    }
+  }
+  std::vector<int> statuses(posts.size());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      HttpConnection ingest(ports_.ingestion);
+      for (std::size_t i = t; i < posts.size(); i += kThreads) {
+        const auto& [user, page] = pairs[posts[i].pair];
+        statuses[i] = ingest.Request("POST", "/ingest", EventJson(posts[i].id, user, page)).status;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> acknowledged;
+  for (const auto& pair : pairs) acknowledged[pair];
+  for (std::size_t i = 0; i < posts.size(); ++i) {
+    EXPECT_EQ(statuses[i], 200) << "post " << i;
+    if (statuses[i] == 200) acknowledged[pairs[posts[i].pair]].insert(posts[i].id);
+  }
+  std::map<std::pair<std::string, std::string>, int64_t> expected;
+  for (const auto& [pair, ids] : acknowledged) expected[pair] = static_cast<int64_t>(ids.size());
+  const auto wrong = WaitForCounts(expected);
+  EXPECT_TRUE(wrong.empty()) << wrong.size() << " pairs with wrong counts";
+
+  // The same counts through a JSON body on GET, as existing clients send it.
+  HttpConnection gateway(ports_.gateway);
+  for (int i : {0, 1, 57}) {
+    const auto& [user, page] = pairs[i];
+    auto result = gateway.Request("GET", "/analytics/events",
+                                  "{\"user_id\":\"" + user + "\",\"page_url\":\"" + page + "\"}");
+    EXPECT_EQ(result.status, 200);
+    EXPECT_NE(result.body.find("\"count\":" + std::to_string(expected[pairs[i]]) + "}"), std::string::npos)
+        << result.body;
+  }
+
+  // And straight through gRPC.
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(ports_.analytics), grpc::InsecureChannelCredentials());
+  auto stub = analytics::AnalyticsService::NewStub(channel);
+  for (int i : {0, 1, 99}) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    analytics::EventCountRequest request;
+    request.set_user_id(pairs[i].first);
+    request.set_page_url(pairs[i].second);
+    analytics::EventCountResponse response;
+    ASSERT_TRUE(stub->GetEventCount(&context, request, &response).ok());
+    EXPECT_EQ(response.count(), expected[pairs[i]]);
+    EXPECT_EQ(response.user_id(), pairs[i].first);
+    EXPECT_EQ(response.page_url(), pairs[i].second);
+  }
+}
+
+TEST_F(PipelineTest, BadRequestsGetJsonErrors) {
+  HttpConnection ingest(ports_.ingestion);
+  auto missing = ingest.Request("POST", "/ingest", R"({"event_id":"e","user_id":"u","event_type":"click"})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find(R"("field":"page_url")"), std::string::npos) << missing.body;
+  EXPECT_EQ(ingest.Request("POST", "/ingest", "{not json").status, 400);
+  EXPECT_EQ(ingest.Request("GET", "/ingest").status, 405);
+  EXPECT_EQ(ingest.Request("POST", "/nowhere", "{}").status, 404);
+  EXPECT_EQ(ingest.Request("POST", "/ingest", "<xml/>", "application/xml").status, 415);
+  EXPECT_EQ(ingest.Request("POST", "/ingest", std::string(100000, ' ')).status, 413);
+  HttpConnection gateway(ports_.gateway);
+  auto no_page = gateway.Request("GET", "/analytics/events?user_id=u");
+  EXPECT_EQ(no_page.status, 400);
+  EXPECT_EQ(no_page.Header("Content-Type"), "application/json");
+  auto unknown = gateway.Request("GET", "/analytics/events?user_id=" + UniqueId("nobody") + "&page_url=%2F");
+  EXPECT_EQ(unknown.status, 200);
+  EXPECT_NE(unknown.body.find("\"count\":0}"), std::string::npos) << unknown.body;
+}
+
+TEST_F(PipelineTest, PoisonRecordsGoToTheDeadLetterTopicAndDoNotBlockThePartition) {
+  const Infra& infra = TestInfra();
+  const std::string user = UniqueId("poisoned-user");
+  const std::string poison = "{\"event_id\": 17, \"marker\": \"" + UniqueId("poison") + "\"}";
+  {
+    kafka::PublisherOptions options;
+    options.brokers = infra.kafka_broker;
+    options.topic = infra.topic;
+    auto publisher = kafka::KafkaEventPublisher::Create(options);
+    ASSERT_TRUE(publisher.ok());
+    std::promise<absl::Status> acked;
+    (*publisher)->Publish(user, poison, [&](absl::Status s) { acked.set_value(s); });
+    ASSERT_TRUE(acked.get_future().get().ok());
+  }
+  // Same key, so same partition, after the poison record: it must still be counted.
+  HttpConnection ingest(ports_.ingestion);
+  ASSERT_EQ(ingest.Request("POST", "/ingest", EventJson(UniqueId("evt"), user, "/after")).status, 200);
+  EXPECT_TRUE(WaitForCounts({{{user, "/after"}, 1}}).empty());
+
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", infra.kafka_broker, error);
+  conf->set("group.id", UniqueId("dlq-reader"), error);
+  conf->set("auto.offset.reset", "earliest", error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  consumer->subscribe({infra.dlq_topic});
+  bool found = false;
+  std::string reason;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (!found && Clock::now() < deadline) {
+    std::unique_ptr<RdKafka::Message> message(consumer->consume(200));
+    if (message->err() != RdKafka::ERR_NO_ERROR) continue;
+    found = std::string(static_cast<const char*>(message->payload()), message->len()) == poison;
+    if (found && message->headers() != nullptr) {
+      for (const auto& h : message->headers()->get_all()) {
+        if (h.key() == "dlq.reason") reason.assign(static_cast<const char*>(h.value()), h.value_size());
+      }
+    }
+  }
+  consumer->close();
+  EXPECT_TRUE(found) << "the poison record never reached " << infra.dlq_topic;
+  EXPECT_EQ(reason, "event_id must be a string");
+}
+
+TEST_F(PipelineTest, CountsStayExactWhileRedisIsDownAndAfterItReturns) {
+  const std::string user = UniqueId("redis-user");
+  HttpConnection ingest(ports_.ingestion);
+  HttpConnection gateway(ports_.gateway);
+  int posted = 0;
+  auto post = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(ingest.Request("POST", "/ingest", EventJson(UniqueId("evt"), user, "/r")).status, 200);
+      ++posted;
+    }
+  };
+  post(3);
+  ASSERT_TRUE(WaitForCounts({{{user, "/r"}, posted}}).empty());  // now cached
+
+  ASSERT_EQ(StopComponent("redis"), 0);
+  post(4);
+  EXPECT_TRUE(WaitForCounts({{{user, "/r"}, posted}}).empty()) << "answers from PostgreSQL while Redis is down";
+  ASSERT_EQ(StartComponent("redis"), 0);
+
+  post(2);
+  int64_t highest = 0;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  int64_t seen = -1;
+  while (Clock::now() < deadline) {
+    seen = QueryCount(gateway, user, "/r");
+    EXPECT_GE(seen, highest) << "a count went backwards after Redis returned";
+    highest = std::max(highest, seen);
+    if (seen == posted) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(seen, posted);
+}
+
+}  // namespace
+}  // namespace clickstream

@@ -1,0 +1,162 @@
+// The Kafka adapters against a real broker: acknowledged publishing, consumer-group polling with manual commits,
+// and dead letters with their reason header.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <set>
+
+#include "adapters/kafka/kafka_event_publisher.h"
+#include "adapters/kafka/kafka_record_source.h"
+#include "support/test_infra.h"
+
+namespace clickstream::kafka {
+namespace {
+
+using std::chrono::milliseconds;
+using testing_support::TestInfra;
+using testing_support::UniqueId;
+
+std::unique_ptr<KafkaEventPublisher> Publisher(const std::string& brokers, milliseconds timeout = milliseconds(5000)) {
+  PublisherOptions options;
+  options.brokers = brokers;
+  options.topic = TestInfra().topic;
+  options.publish_timeout = timeout;
+  auto publisher = KafkaEventPublisher::Create(options);
+  EXPECT_TRUE(publisher.ok()) << publisher.status();
+  return std::move(*publisher);
+}
+
+absl::Status PublishAndWait(KafkaEventPublisher& publisher, const std::string& key, const std::string& value) {
+  std::promise<absl::Status> acked;
+  publisher.Publish(key, value, [&](absl::Status status) { acked.set_value(status); });
+  return acked.get_future().get();
+}
+
+std::unique_ptr<KafkaRecordSource> Source(const std::string& group) {
+  auto source = KafkaRecordSource::Create({TestInfra().kafka_broker, TestInfra().topic, group, {}});
+  EXPECT_TRUE(source.ok()) << source.status();
+  return std::move(*source);
+}
+
+// Polls until a record with `value` arrives (or 30 s pass); returns every record seen meanwhile.
+std::vector<domain::Record> PollUntil(KafkaRecordSource& source, const std::string& value) {
+  std::vector<domain::Record> seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto records = source.Poll(1000, milliseconds(200));
+    if (!records.ok()) continue;
+    for (auto& r : *records) seen.push_back(std::move(r));
+    for (const auto& r : seen) {
+      if (r.value == value) return seen;
+    }
+  }
+  ADD_FAILURE() << "record never arrived: " << value;
+  return seen;
+}
+
+std::vector<domain::PartitionOffset> NextOffsets(const std::vector<domain::Record>& records) {
+  std::map<int32_t, int64_t> next;
+  for (const auto& r : records) next[r.partition] = std::max(next[r.partition], r.offset + 1);
+  std::vector<domain::PartitionOffset> out;
+  for (const auto& [p, o] : next) out.push_back({p, o});
+  return out;
+}
+
+TEST(KafkaEventPublisher, AcknowledgesAndTheRecordIsConsumable) {
+  auto publisher = Publisher(TestInfra().kafka_broker);
+  const std::string value = UniqueId("value");
+  ASSERT_TRUE(PublishAndWait(*publisher, "user-1", value).ok());
+  auto source = Source(UniqueId("group"));
+  auto seen = PollUntil(*source, value);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().value, value);
+  EXPECT_EQ(seen.back().key, "user-1");
+}
+
+TEST(KafkaEventPublisher, SameKeySamePartition) {
+  auto publisher = Publisher(TestInfra().kafka_broker);
+  const std::string key = UniqueId("user");
+  const std::string first = UniqueId("v"), second = UniqueId("v");
+  ASSERT_TRUE(PublishAndWait(*publisher, key, first).ok());
+  ASSERT_TRUE(PublishAndWait(*publisher, key, second).ok());
+  auto source = Source(UniqueId("group"));
+  auto seen = PollUntil(*source, second);
+  int32_t first_partition = -1, second_partition = -2;
+  int64_t first_offset = -1, second_offset = -1;
+  for (const auto& r : seen) {
+    if (r.value == first) first_partition = r.partition, first_offset = r.offset;
+    if (r.value == second) second_partition = r.partition, second_offset = r.offset;
+  }
+  EXPECT_EQ(first_partition, second_partition);
+  EXPECT_LT(first_offset, second_offset);
+}
+
+TEST(KafkaRecordSource, CommittedRecordsAreNotRedeliveredToTheGroup) {
+  auto publisher = Publisher(TestInfra().kafka_broker);
+  const std::string group = UniqueId("group");
+  const std::string key = UniqueId("user");
+  const std::string before = UniqueId("before");
+  ASSERT_TRUE(PublishAndWait(*publisher, key, before).ok());
+  {
+    auto source = Source(group);
+    auto seen = PollUntil(*source, before);
+    ASSERT_TRUE(source->Commit(NextOffsets(seen)).ok());
+  }
+  const std::string after = UniqueId("after");
+  ASSERT_TRUE(PublishAndWait(*publisher, key, after).ok());
+  auto source = Source(group);
+  auto seen = PollUntil(*source, after);
+  for (const auto& r : seen) EXPECT_NE(r.value, before) << "a committed record came back";
+}
+
+TEST(KafkaRecordSource, UncommittedRecordsAreRedelivered) {
+  auto publisher = Publisher(TestInfra().kafka_broker);
+  const std::string group = UniqueId("group");
+  const std::string value = UniqueId("uncommitted");
+  ASSERT_TRUE(PublishAndWait(*publisher, UniqueId("user"), value).ok());
+  { PollUntil(*Source(group), value); }
+  PollUntil(*Source(group), value);  // fails the test if it does not come back
+}
+
+TEST(KafkaDeadLetters, WritesTheRecordWithItsReason) {
+  auto letters = KafkaDeadLetters::Create(TestInfra().kafka_broker, TestInfra().dlq_topic, TestInfra().topic);
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  const std::string value = UniqueId("poison");
+  ASSERT_TRUE((*letters)->Send({2, 42, "k", value}, "body is not valid JSON", milliseconds(10000)).ok());
+
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", TestInfra().kafka_broker, error);
+  conf->set("group.id", UniqueId("dlq-reader"), error);
+  conf->set("auto.offset.reset", "earliest", error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  consumer->subscribe({TestInfra().dlq_topic});
+  std::map<std::string, std::string> headers;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (headers.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::unique_ptr<RdKafka::Message> message(consumer->consume(200));
+    if (message->err() != RdKafka::ERR_NO_ERROR) continue;
+    if (std::string(static_cast<const char*>(message->payload()), message->len()) != value) continue;
+    if (message->headers() == nullptr) continue;
+    for (const auto& h : message->headers()->get_all()) {
+      headers[h.key()] = std::string(static_cast<const char*>(h.value()), h.value_size());
+    }
+  }
+  consumer->close();
+  EXPECT_EQ(headers["dlq.reason"], "body is not valid JSON");
+  EXPECT_EQ(headers["dlq.source.partition"], "2");
+  EXPECT_EQ(headers["dlq.source.offset"], "42");
+}
+
+TEST(KafkaEventPublisher, UnreachableBrokerFailsWithinThePublishTimeout) {
+  auto publisher = Publisher("127.0.0.1:1", milliseconds(1000));
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status status = PublishAndWait(*publisher, "u", "v");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_FALSE(publisher->CheckReady(milliseconds(500)).ok());
+}
+
+}  // namespace
+}  // namespace clickstream::kafka

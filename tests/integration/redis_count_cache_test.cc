@@ -1,0 +1,113 @@
+// RedisCountCache against a real Redis.
+#include "adapters/redis/redis_count_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+
+#include "domain/cache_key.h"
+#include "support/test_infra.h"
+
+namespace clickstream::redis {
+namespace {
+
+using testing_support::TestInfra;
+using testing_support::UniqueId;
+
+RedisOptions Options() {
+  RedisOptions options;
+  options.address = TestInfra().redis_addr;
+  return options;
+}
+
+// A raw command on a connection of the test's own, to look behind the adapter.
+std::string Raw(const std::vector<std::string>& args) {
+  const auto colon = TestInfra().redis_addr.rfind(':');
+  redisContext* context = redisConnect(TestInfra().redis_addr.substr(0, colon).c_str(),
+                                       std::atoi(TestInfra().redis_addr.c_str() + colon + 1));
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(args.size()), argv.data(),
+                                                          lengths.data()));
+  std::string out = reply && reply->type == REDIS_REPLY_STRING ? std::string(reply->str, reply->len) : "";
+  if (reply && reply->type == REDIS_REPLY_INTEGER) out = std::to_string(reply->integer);
+  freeReplyObject(reply);
+  redisFree(context);
+  return out;
+}
+
+TEST(RedisCountCache, MissIsNullopt) {
+  RedisCountCache cache(Options());
+  auto value = cache.Get(UniqueId("u"), "/p");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_FALSE(value->has_value());
+}
+
+TEST(RedisCountCache, RaiseToKeepsTheMaximum) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("u");
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 5}}).ok());
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 3}}).ok());  // an older count arriving late
+  EXPECT_EQ(**cache.Get(user, "/p"), 5);
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 9}}).ok());
+  EXPECT_EQ(**cache.Get(user, "/p"), 9);
+}
+
+TEST(RedisCountCache, WritesUnderTheCollisionFreeKeyWithATtl) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("a") + "__+__b";
+  ASSERT_TRUE(cache.RaiseTo({{user, "c", 1}, {UniqueId("a"), "b__+__c", 2}}).ok());
+  const std::string key = domain::CountCacheKey(user, "c");
+  EXPECT_EQ(Raw({"GET", key}), "1");
+  EXPECT_GT(std::stoll(Raw({"TTL", key})), 0);
+}
+
+TEST(RedisCountCache, RaisesManyPairsAcrossChunks) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("bulk");
+  std::vector<domain::PageCount> counts;
+  for (int i = 0; i < 1200; ++i) counts.push_back({user, "/p" + std::to_string(i), i + 1});
+  ASSERT_TRUE(cache.RaiseTo(counts).ok());
+  EXPECT_EQ(**cache.Get(user, "/p1199"), 1200);
+  EXPECT_EQ(**cache.Get(user, "/p0"), 1);
+}
+
+TEST(RedisCountCache, RecoversWhenTheServerForgetsTheScript) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("u");
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 1}}).ok());
+  Raw({"SCRIPT", "FLUSH"});
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 2}}).ok());
+  EXPECT_EQ(**cache.Get(user, "/p"), 2);
+}
+
+TEST(RedisCountCache, InvalidateAllDropsOnlyCountKeys) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("u");
+  const std::string other = UniqueId("not-a-count");
+  Raw({"SET", other, "x"});
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 4}}).ok());
+  ASSERT_TRUE(cache.InvalidateAll().ok());
+  EXPECT_FALSE(cache.Get(user, "/p")->has_value());
+  EXPECT_EQ(Raw({"GET", other}), "x");
+}
+
+TEST(RedisCountCache, ClosedPortFailsFastAsUnavailable) {
+  RedisOptions options;
+  options.address = "127.0.0.1:1";
+  RedisCountCache cache(options);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(cache.Get("u", "/p").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(cache.RaiseTo({{"u", "/p", 1}}).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(cache.Ping().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace clickstream::redis

@@ -1,0 +1,167 @@
+// Fakes of the ports, for unit tests of the services. Each keeps the semantics the port's contract promises
+// (the store's effectively-once counting, the cache's monotonic max) so the services are tested against them.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ports/count_cache.h"
+#include "ports/count_client.h"
+#include "ports/event_publisher.h"
+#include "ports/event_store.h"
+#include "ports/record_source.h"
+
+namespace clickstream::testing_support {
+
+using Pair = std::pair<std::string, std::string>;
+
+// Holds each publish until the test completes it, as a broker's ack would.
+class FakePublisher final : public ports::EventPublisher {
+ public:
+  struct Published {
+    std::string key;
+    std::string value;
+    Done done;
+  };
+  void Publish(std::string_view key, std::string_view value, Done done) override {
+    std::lock_guard lock(mutex);
+    published.push_back({std::string(key), std::string(value), std::move(done)});
+  }
+  absl::Status CheckReady(std::chrono::milliseconds) override { return ready; }
+  void Drain(std::chrono::milliseconds) override {}
+  // Completes the oldest pending publish with `status`.
+  void Complete(std::size_t index, absl::Status status) { published.at(index).done(std::move(status)); }
+
+  std::mutex mutex;
+  std::vector<Published> published;
+  absl::Status ready = absl::OkStatus();
+};
+
+class FakeRecordSource final : public ports::RecordSource {
+ public:
+  absl::StatusOr<std::vector<domain::Record>> Poll(std::size_t max, std::chrono::milliseconds) override {
+    std::vector<domain::Record> out;
+    while (!pending.empty() && out.size() < max) {
+      out.push_back(pending.front());
+      pending.pop_front();
+    }
+    return out;
+  }
+  absl::Status Commit(const std::vector<domain::PartitionOffset>& next_offsets) override {
+    for (const auto& o : next_offsets) committed[o.partition] = o.next_offset;
+    return absl::OkStatus();
+  }
+  absl::Status CheckReady(std::chrono::milliseconds) override { return absl::OkStatus(); }
+
+  std::deque<domain::Record> pending;
+  std::map<int32_t, int64_t> committed;
+};
+
+class FakeDeadLetters final : public ports::DeadLetters {
+ public:
+  absl::Status Send(const domain::Record& record, std::string_view reason, std::chrono::milliseconds) override {
+    sent.emplace_back(record, std::string(reason));
+    return absl::OkStatus();
+  }
+  std::vector<std::pair<domain::Record, std::string>> sent;
+};
+
+// Effectively-once by event_id, like PgEventStore; fails the next `failures_left` calls with UNAVAILABLE.
+class FakeEventStore final : public ports::EventStore {
+ public:
+  absl::StatusOr<std::vector<domain::PageCount>> ApplyBatch(
+      std::string_view, const std::vector<domain::ClickEvent>& events,
+      const std::vector<domain::PartitionOffset>& next_offsets) override {
+    ++calls;
+    if (failures_left > 0) {
+      --failures_left;
+      return absl::UnavailableError("database down");
+    }
+    std::set<Pair> touched;
+    for (const auto& e : events) {
+      touched.insert({e.user_id, e.page_url});
+      if (ids.insert(e.event_id).second) ++counts[{e.user_id, e.page_url}];
+    }
+    for (const auto& o : next_offsets) offsets[o.partition] = std::max(offsets[o.partition], o.next_offset);
+    std::vector<domain::PageCount> result;
+    for (const auto& pair : touched) result.push_back({pair.first, pair.second, counts[pair]});
+    return result;
+  }
+  absl::Status Ping() override { return absl::OkStatus(); }
+
+  int failures_left = 0;
+  int calls = 0;
+  std::set<std::string> ids;
+  std::map<Pair, int64_t> counts;
+  std::map<int32_t, int64_t> offsets;
+};
+
+class FakeCountStore final : public ports::CountStore {
+ public:
+  absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override {
+    std::lock_guard lock(mutex);
+    ++reads;
+    if (!available) return absl::UnavailableError("database down");
+    auto it = counts.find({std::string(user_id), std::string(page_url)});
+    return it == counts.end() ? 0 : it->second;
+  }
+  absl::Status Ping() override { return available ? absl::OkStatus() : absl::UnavailableError("down"); }
+
+  std::mutex mutex;
+  bool available = true;
+  int reads = 0;
+  std::map<Pair, int64_t> counts;
+};
+
+// Monotonic max, like the Redis script; `available = false` makes every call UNAVAILABLE.
+class FakeCountCache final : public ports::CountCache {
+ public:
+  absl::StatusOr<std::optional<int64_t>> Get(std::string_view user_id, std::string_view page_url) override {
+    std::lock_guard lock(mutex);
+    if (!available) return absl::UnavailableError("cache down");
+    auto it = values.find({std::string(user_id), std::string(page_url)});
+    if (it == values.end()) return std::optional<int64_t>();
+    return std::optional<int64_t>(it->second);
+  }
+  absl::Status RaiseTo(const std::vector<domain::PageCount>& counts) override {
+    std::lock_guard lock(mutex);
+    if (!available) return absl::UnavailableError("cache down");
+    for (const auto& c : counts) {
+      auto [it, inserted] = values.try_emplace({c.user_id, c.page_url}, c.count);
+      if (!inserted) it->second = std::max(it->second, c.count);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status InvalidateAll() override {
+    std::lock_guard lock(mutex);
+    if (!available) return absl::UnavailableError("cache down");
+    values.clear();
+    ++invalidations;
+    return absl::OkStatus();
+  }
+  absl::Status Ping() override { return available ? absl::OkStatus() : absl::UnavailableError("cache down"); }
+
+  std::mutex mutex;
+  bool available = true;
+  int invalidations = 0;
+  std::map<Pair, int64_t> values;
+};
+
+class FakeCountClient final : public ports::CountClient {
+ public:
+  void GetCount(std::string_view user_id, std::string_view page_url, Done done) override {
+    asked.push_back({std::string(user_id), std::string(page_url)});
+    done(answer);
+  }
+  absl::Status CheckReady(std::chrono::milliseconds) override { return absl::OkStatus(); }
+
+  absl::StatusOr<int64_t> answer = 0;
+  std::vector<Pair> asked;
+};
+
+}  // namespace clickstream::testing_support

@@ -1,0 +1,98 @@
+#include "services/analytics/analytics_service.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "support/fakes.h"
+
+namespace clickstream::analytics {
+namespace {
+
+using namespace testing_support;
+
+class AnalyticsServiceTest : public testing::Test {
+ protected:
+  explicit AnalyticsServiceTest(std::size_t queue_depth = 16) {
+    auto cache = std::make_unique<FakeCountCache>();
+    auto store = std::make_unique<FakeCountStore>();
+    cache_ = cache.get();
+    store_ = store.get();
+    service_ = std::make_unique<AnalyticsService>(AnalyticsOptions{2, queue_depth, {}}, std::move(cache),
+                                                  std::move(store));
+  }
+
+  absl::StatusOr<int64_t> Ask(std::string user, std::string page) {
+    std::promise<absl::StatusOr<int64_t>> answer;
+    service_->GetCount(std::move(user), std::move(page), [&](absl::StatusOr<int64_t> r) { answer.set_value(r); });
+    return answer.get_future().get();
+  }
+
+  FakeCountCache* cache_;
+  FakeCountStore* store_;
+  std::unique_ptr<AnalyticsService> service_;
+};
+
+TEST_F(AnalyticsServiceTest, MissReadsTheDatabaseAndRefillsTheCache) {
+  store_->counts[{"u", "/p"}] = 7;
+  EXPECT_EQ(*Ask("u", "/p"), 7);
+  EXPECT_EQ((cache_->values[{"u", "/p"}]), 7);
+  EXPECT_EQ(*Ask("u", "/p"), 7);
+  EXPECT_EQ(store_->reads, 1);
+  EXPECT_EQ(service_->stats().cache_hits.load(), 1u);
+}
+
+TEST_F(AnalyticsServiceTest, UnknownPairIsZero) { EXPECT_EQ(*Ask("nobody", "/nowhere"), 0); }
+
+TEST_F(AnalyticsServiceTest, RefillNeverLowersANewerCachedCount) {
+  // The reader read 3 from the database, then the processor wrote 4 before the reader's refill.
+  store_->counts[{"u", "/p"}] = 3;
+  cache_->values[{"u", "/p"}] = 4;
+  ASSERT_TRUE(cache_->RaiseTo({{"u", "/p", 3}}).ok());
+  EXPECT_EQ(*Ask("u", "/p"), 4);
+}
+
+TEST_F(AnalyticsServiceTest, AnswersFromTheDatabaseWhenTheCacheIsDown) {
+  cache_->available = false;
+  store_->counts[{"u", "/p"}] = 5;
+  EXPECT_EQ(*Ask("u", "/p"), 5);
+  EXPECT_EQ(service_->stats().cache_errors.load(), 1u);
+}
+
+TEST_F(AnalyticsServiceTest, DatabaseDownOnAMissIsUnavailable) {
+  store_->available = false;
+  EXPECT_EQ(Ask("u", "/p").status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(AnalyticsServiceTest, EmptyIdsAreInvalid) {
+  auto answer = Ask("", "/p");
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+class AnalyticsQueueTest : public AnalyticsServiceTest {
+ protected:
+  AnalyticsQueueTest() : AnalyticsServiceTest(1) {}
+};
+
+TEST_F(AnalyticsQueueTest, FullQueueIsResourceExhausted) {
+  // Block both workers and fill the one queue slot; the next look-up is refused at once.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::promise<void>> started(2);
+  for (int i = 0; i < 2; ++i) {
+    service_->GetCount("u", "/p", [&, i, released](absl::StatusOr<int64_t>) {
+      started[i].set_value();
+      released.wait();
+    });
+    started[i].get_future().wait();  // one at a time, so the one-slot queue never overflows here
+  }
+  service_->GetCount("u", "/p", [](absl::StatusOr<int64_t>) {});
+  std::optional<absl::StatusOr<int64_t>> refused;
+  service_->GetCount("u", "/p", [&](absl::StatusOr<int64_t> r) { refused = r; });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), absl::StatusCode::kResourceExhausted);
+  release.set_value();
+}
+
+}  // namespace
+}  // namespace clickstream::analytics

@@ -1,0 +1,76 @@
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace clickstream::common {
+namespace {
+
+EnvLookup Env(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(Config, DefaultsMatchTheSpecification) {
+  auto invocation = ParseInvocation({"all"}, Env({}));
+  ASSERT_TRUE(invocation.ok()) << invocation.status();
+  const Config& c = invocation->config;
+  EXPECT_EQ(c.kafka.topic, "clicks");
+  EXPECT_EQ(c.kafka.dlq_topic, "clicks.dlq");
+  EXPECT_EQ(c.kafka.consumer_group, "click-processor-group");
+  EXPECT_EQ(c.ingestion.port, 8080);
+  EXPECT_EQ(c.gateway.port, 8081);
+  EXPECT_EQ(c.analytics.grpc_port, 50051);
+}
+
+TEST(Config, FlagBeatsEnvironmentBeatsDefault) {
+  auto from_env = ParseInvocation({"all"}, Env({{"KAFKA_TOPIC", "env-topic"}, {"REDIS_ADDR", "r:1"}}));
+  ASSERT_TRUE(from_env.ok());
+  EXPECT_EQ(from_env->config.kafka.topic, "env-topic");
+  EXPECT_EQ(from_env->config.redis_addr, "r:1");
+  auto from_flag = ParseInvocation({"all", "--kafka-topic=flag-topic", "--redis-addr", "f:2"},
+                                   Env({{"KAFKA_TOPIC", "env-topic"}, {"REDIS_ADDR", "r:1"}}));
+  ASSERT_TRUE(from_flag.ok());
+  EXPECT_EQ(from_flag->config.kafka.topic, "flag-topic");
+  EXPECT_EQ(from_flag->config.redis_addr, "f:2");
+}
+
+TEST(Config, PortSetsTheMainPortOfTheServiceRunAlone) {
+  auto gateway = ParseInvocation({"gateway"}, Env({{"PORT", "9001"}}));
+  ASSERT_TRUE(gateway.ok());
+  EXPECT_EQ(gateway->command, Command::kGateway);
+  EXPECT_EQ(gateway->config.gateway.port, 9001);
+  EXPECT_EQ(gateway->config.ingestion.port, 8080);
+  auto all = ParseInvocation({"all"}, Env({{"PORT", "9001"}}));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->config.gateway.port, 8081);
+}
+
+TEST(Config, RejectsBadValuesNamingTheSetting) {
+  auto bad_port = ParseInvocation({"ingestion", "--ingestion-port=70000"}, Env({}));
+  ASSERT_FALSE(bad_port.ok());
+  EXPECT_NE(bad_port.status().message().find("CLICKSTREAM_INGESTION_PORT"), std::string_view::npos);
+  EXPECT_NE(bad_port.status().message().find("70000"), std::string_view::npos);
+  EXPECT_FALSE(ParseInvocation({"all"}, Env({{"CLICKSTREAM_MAX_IN_FLIGHT", "lots"}})).ok());
+  EXPECT_FALSE(ParseInvocation({"all"}, Env({{"CLICKSTREAM_LOG_LEVEL", "loud"}})).ok());
+  EXPECT_FALSE(ParseInvocation({"all", "--no-such-flag=1"}, Env({})).ok());
+  EXPECT_FALSE(ParseInvocation({"frobnicate"}, Env({})).ok());
+  EXPECT_FALSE(ParseInvocation({"all", "--kafka-topic"}, Env({})).ok());
+}
+
+TEST(Config, HelpListsEverySettingWithItsEnvironmentName) {
+  auto invocation = ParseInvocation({"gateway", "--help"}, Env({}));
+  ASSERT_TRUE(invocation.ok());
+  EXPECT_TRUE(invocation->help);
+  const std::string help = HelpText();
+  for (const char* name : {"DATABASE_URL", "KAFKA_BROKER", "KAFKA_TOPIC", "REDIS_ADDR", "--query-deadline-ms"}) {
+    EXPECT_NE(help.find(name), std::string::npos) << name;
+  }
+}
+
+}  // namespace
+}  // namespace clickstream::common

@@ -1,0 +1,67 @@
+#include "services/gateway/gateway_service.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fakes.h"
+
+namespace clickstream::gateway {
+namespace {
+
+using testing_support::FakeCountClient;
+
+class GatewayServiceTest : public testing::Test {
+ protected:
+  GatewayServiceTest() {
+    auto client = std::make_unique<FakeCountClient>();
+    client_ = client.get();
+    service_ = std::make_unique<GatewayService>(GatewayOptions{}, std::move(client));
+  }
+
+  ports::HttpResponse Get(std::map<std::string, std::string> query, std::string body = "",
+                          std::string content_type = "") {
+    ports::HttpResponse answer;
+    service_->HandleQuery({"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body)},
+                          [&](ports::HttpResponse r) { answer = std::move(r); });
+    return answer;
+  }
+
+  FakeCountClient* client_;
+  std::unique_ptr<GatewayService> service_;
+};
+
+TEST_F(GatewayServiceTest, AnswersFromQueryString) {
+  client_->answer = 12;
+  auto answer = Get({{"user_id", "u\"1"}, {"page_url", "/a b"}});
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body, R"({"user_id":"u\"1","page_url":"/a b","count":12})");
+}
+
+TEST_F(GatewayServiceTest, AnswersFromJsonBodyOnGet) {
+  client_->answer = 3;
+  auto answer = Get({}, R"({"user_id":"u","page_url":"/p"})", "application/json");
+  EXPECT_EQ(answer.status, 200);
+  ASSERT_EQ(client_->asked.size(), 1u);
+  EXPECT_EQ(client_->asked[0], (testing_support::Pair{"u", "/p"}));
+}
+
+TEST_F(GatewayServiceTest, MissingFieldIs400NamingIt) {
+  auto answer = Get({{"user_id", "u"}});
+  EXPECT_EQ(answer.status, 400);
+  EXPECT_NE(answer.body.find(R"("field":"page_url")"), std::string::npos);
+  EXPECT_TRUE(client_->asked.empty());
+}
+
+TEST_F(GatewayServiceTest, MalformedBodyIs400) {
+  EXPECT_EQ(Get({}, "{user_id:").status, 400);
+  EXPECT_EQ(Get({}, R"({"user_id":1,"page_url":"/p"})").status, 400);
+}
+
+TEST_F(GatewayServiceTest, AnalyticsUnavailableIs503AndDeadlineIs504) {
+  client_->answer = absl::UnavailableError("down");
+  EXPECT_EQ(Get({{"user_id", "u"}, {"page_url", "/p"}}).status, 503);
+  client_->answer = absl::DeadlineExceededError("slow");
+  EXPECT_EQ(Get({{"user_id", "u"}, {"page_url", "/p"}}).status, 504);
+}
+
+}  // namespace
+}  // namespace clickstream::gateway

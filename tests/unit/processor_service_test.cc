@@ -1,0 +1,110 @@
+#include "services/processor/processor_service.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fakes.h"
+
+namespace clickstream::processor {
+namespace {
+
+using namespace testing_support;
+
+constexpr int64_t kNow = 1'700'000'000'000'000;
+
+domain::Record Event(int32_t partition, int64_t offset, const std::string& id, const std::string& user = "u",
+                     const std::string& page = "/p") {
+  return {partition, offset, user,
+          R"({"event_id":")" + id + R"(","user_id":")" + user + R"(","event_type":"click","page_url":")" + page +
+              R"(","time_stamp":"2023-11-14T12:00:00Z"})"};
+}
+
+class ProcessorServiceTest : public testing::Test {
+ protected:
+  ProcessorServiceTest() {
+    auto source = std::make_unique<FakeRecordSource>();
+    auto dead_letters = std::make_unique<FakeDeadLetters>();
+    auto store = std::make_unique<FakeEventStore>();
+    auto cache = std::make_unique<FakeCountCache>();
+    source_ = source.get();
+    dead_letters_ = dead_letters.get();
+    store_ = store.get();
+    cache_ = cache.get();
+    ProcessorOptions options;
+    options.retry_initial = std::chrono::milliseconds(1);
+    options.retry_max = std::chrono::milliseconds(2);
+    options.pending_cache_repairs = 2;
+    service_ = std::make_unique<ProcessorService>(options, std::move(source), std::move(dead_letters),
+                                                  std::move(store), std::move(cache), [] { return kNow; });
+  }
+
+  int64_t Cached(const std::string& user, const std::string& page) {
+    auto it = cache_->values.find({user, page});
+    return it == cache_->values.end() ? -1 : it->second;
+  }
+
+  FakeRecordSource* source_;
+  FakeDeadLetters* dead_letters_;
+  FakeEventStore* store_;
+  FakeCountCache* cache_;
+  std::unique_ptr<ProcessorService> service_;
+};
+
+TEST_F(ProcessorServiceTest, CountsEachEventIdOnceAcrossBatchesAndRedelivery) {
+  source_->pending = {Event(0, 0, "a"), Event(0, 1, "b"), Event(0, 2, "a")};
+  EXPECT_EQ(service_->ProcessOnce(), 3u);
+  // Redelivery of the same records (a crash before the commit) and a client retry of "b".
+  source_->pending = {Event(0, 0, "a"), Event(0, 1, "b"), Event(1, 0, "b")};
+  service_->ProcessOnce();
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
+  EXPECT_EQ(Cached("u", "/p"), 2);
+}
+
+TEST_F(ProcessorServiceTest, CommitsOffsetsAfterStoring) {
+  source_->pending = {Event(0, 4, "a"), Event(3, 9, "b")};
+  service_->ProcessOnce();
+  EXPECT_EQ(source_->committed, (std::map<int32_t, int64_t>{{0, 5}, {3, 10}}));
+  EXPECT_EQ(store_->offsets, source_->committed);
+}
+
+TEST_F(ProcessorServiceTest, RetriesTheBatchWhileTheDatabaseIsDownWithoutCommitting) {
+  store_->failures_left = 3;
+  source_->pending = {Event(0, 0, "a")};
+  service_->ProcessOnce();
+  EXPECT_EQ(store_->calls, 4);
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 1);
+  EXPECT_EQ(source_->committed.at(0), 1);
+}
+
+TEST_F(ProcessorServiceTest, DeadLettersInvalidRecordsAndCommitsPastThem) {
+  source_->pending = {Event(0, 0, "a"), domain::Record{0, 1, "k", "{broken"}, Event(0, 2, "b")};
+  service_->ProcessOnce();
+  ASSERT_EQ(dead_letters_->sent.size(), 1u);
+  EXPECT_EQ(dead_letters_->sent[0].first.offset, 1);
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
+  EXPECT_EQ(source_->committed.at(0), 3);
+}
+
+TEST_F(ProcessorServiceTest, RepairsTheCacheWhenItComesBack) {
+  cache_->available = false;
+  source_->pending = {Event(0, 0, "a"), Event(0, 1, "b")};
+  service_->ProcessOnce();
+  EXPECT_EQ(source_->committed.at(0), 2);  // a cache outage does not hold counting back
+  cache_->available = true;
+  cache_->values[{"u", "/p"}] = 1;  // what the cache held before the outage
+  service_->ProcessOnce();          // idle poll
+  EXPECT_EQ(Cached("u", "/p"), 2);
+}
+
+TEST_F(ProcessorServiceTest, InvalidatesTheCacheWhenTooManyRepairsPileUp) {
+  cache_->available = false;
+  source_->pending = {Event(0, 0, "a", "u1"), Event(0, 1, "b", "u2"), Event(0, 2, "c", "u3")};
+  service_->ProcessOnce();
+  cache_->available = true;
+  cache_->values[{"u1", "/p"}] = 0;  // stale
+  service_->ProcessOnce();
+  EXPECT_EQ(cache_->invalidations, 1);
+  EXPECT_EQ(Cached("u1", "/p"), -1);
+}
+
+}  // namespace
+}  // namespace clickstream::processor

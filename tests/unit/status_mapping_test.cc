@@ -1,0 +1,65 @@
+#include "common/status_mapping.h"
+
+#include <gtest/gtest.h>
+
+#include "adapters/grpc/status_conversion.h"
+#include "common/json_text.h"
+
+namespace clickstream::common {
+namespace {
+
+TEST(ToHttpStatus, MapsEveryCode) {
+  const std::pair<absl::StatusCode, int> table[] = {
+      {absl::StatusCode::kOk, 200},
+      {absl::StatusCode::kCancelled, 500},
+      {absl::StatusCode::kUnknown, 500},
+      {absl::StatusCode::kInvalidArgument, 400},
+      {absl::StatusCode::kDeadlineExceeded, 504},
+      {absl::StatusCode::kNotFound, 404},
+      {absl::StatusCode::kAlreadyExists, 409},
+      {absl::StatusCode::kPermissionDenied, 403},
+      {absl::StatusCode::kResourceExhausted, 503},
+      {absl::StatusCode::kFailedPrecondition, 400},
+      {absl::StatusCode::kAborted, 409},
+      {absl::StatusCode::kOutOfRange, 400},
+      {absl::StatusCode::kUnimplemented, 500},
+      {absl::StatusCode::kInternal, 500},
+      {absl::StatusCode::kUnavailable, 503},
+      {absl::StatusCode::kDataLoss, 500},
+      {absl::StatusCode::kUnauthenticated, 401},
+      {static_cast<absl::StatusCode>(99), 500},
+  };
+  for (const auto& [code, http] : table) EXPECT_EQ(ToHttpStatus(code), http) << static_cast<int>(code);
+}
+
+TEST(ToHttpStatus, OnlyTransientFailuresAskForRetry) {
+  EXPECT_TRUE(IsRetryable(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(IsRetryable(absl::StatusCode::kResourceExhausted));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kInvalidArgument));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST(InvalidField, CarriesTheFieldName) {
+  EXPECT_EQ(FieldOf(InvalidField("user_id", "bad")), "user_id");
+  EXPECT_EQ(FieldOf(absl::InvalidArgumentError("bad")), "");
+}
+
+TEST(ErrorJson, EscapesAndOmitsAnEmptyField) {
+  EXPECT_EQ(ErrorJson("invalid_argument", "say \"hi\"\n"),
+            R"({"error":"invalid_argument","message":"say \"hi\"\n"})");
+  EXPECT_EQ(ErrorJson("e", "m", "f"), R"({"error":"e","message":"m","field":"f"})");
+}
+
+TEST(GrpcStatusConversion, KeepsCodeAndMessageBothWays) {
+  for (int code = 0; code <= 16; ++code) {
+    const absl::Status status(static_cast<absl::StatusCode>(code), code == 0 ? "" : "why");
+    const absl::Status round_trip = grpc_adapter::FromGrpcStatus(grpc_adapter::ToGrpcStatus(status));
+    EXPECT_EQ(round_trip.code(), status.code());
+    EXPECT_EQ(round_trip.message(), status.message());
+  }
+  EXPECT_EQ(grpc_adapter::ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(42), "x")).error_code(),
+            grpc::StatusCode::UNKNOWN);
+}
+
+}  // namespace
+}  // namespace clickstream::common
