@@ -15,7 +15,8 @@ PORTS_FILE="$STATE_DIR/clickstream.ports"
 STOP_TIMEOUT_S=20 # the service drains for up to ~10 s on SIGTERM
 
 log() { printf 'down: %s\n' "$*"; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+# shellcheck source=lib/processes.sh
+. "$REPO_DIR/scripts/lib/processes.sh"
 
 if [[ ! -d $STATE_DIR ]]; then
   log "$STATE_REL does not exist, nothing to stop"
@@ -24,22 +25,10 @@ fi
 
 # --- Same checks as scripts/up.sh -------------------------------------------------------------------
 
-proc_alive() {
-  local stat
-  kill -0 "$1" 2>/dev/null || return 1
-  read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
-
+# Prints the pid from the pid file if it names a live `clickstream all` started by up.sh from this
+# checkout (guards against pid reuse: never adopt or signal someone else's process).
 clickstream_pid() {
-  local pid
-  [[ -f $PID_FILE ]] || return 1
-  pid="$(head -n1 "$PID_FILE" 2>/dev/null)" || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && proc_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$BIN all" || return 1
-  [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$REPO_DIR" ]] || return 1
-  echo "$pid"
+  pid_alive "$PID_FILE" "$BIN all" "$REPO_DIR" && head -n1 "$PID_FILE"
 }
 
 exec 8>"$STATE_DIR/.up.lock"
@@ -50,17 +39,7 @@ flock -w 300 8 || { log "error: another scripts/up.sh or scripts/down.sh is runn
 if pid="$(clickstream_pid)"; then
   t0=$(now_ms)
   log "clickstream: stopping (pid $pid, SIGTERM; draining may take ~10 s)"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((t0 + STOP_TIMEOUT_S * 1000))
-  while proc_alive "$pid"; do
-    if (($(now_ms) > deadline)); then
-      log "clickstream: did not exit within ${STOP_TIMEOUT_S}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      while proc_alive "$pid"; do sleep 0.05; done
-      break
-    fi
-    sleep 0.1
-  done
+  terminate "$pid" "$STOP_TIMEOUT_S" clickstream
   log "clickstream: stopped in $(($(now_ms) - t0)) ms"
 else
   log "clickstream: not running"

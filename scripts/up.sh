@@ -33,32 +33,18 @@ LOG_FILE="$STATE_DIR/logs/clickstream.log"
 READY_TIMEOUT_S=60
 
 log() { printf 'up: %s\n' "$*"; }
+# shellcheck source=lib/processes.sh
+. "$REPO_DIR/scripts/lib/processes.sh"
 die() { printf 'up: error: %s\n' "$*" >&2; exit 1; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 T0=$(now_ms)
 since() { echo "$(($(now_ms) - $1)) ms"; }
 
 # --- The clickstream process (same checks in scripts/down.sh) --------------------------------------
 
-# Alive and not a zombie (kill -0 succeeds on a zombie until its parent reaps it).
-proc_alive() {
-  local stat
-  kill -0 "$1" 2>/dev/null || return 1
-  read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
-
 # Prints the pid from the pid file if it names a live `clickstream all` started by up.sh from this
 # checkout (guards against pid reuse: never adopt or signal someone else's process).
 clickstream_pid() {
-  local pid
-  [[ -f $PID_FILE ]] || return 1
-  pid="$(head -n1 "$PID_FILE" 2>/dev/null)" || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && proc_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$BIN all" || return 1
-  [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$REPO_DIR" ]] || return 1
-  echo "$pid"
+  pid_alive "$PID_FILE" "$BIN all" "$REPO_DIR" && head -n1 "$PID_FILE"
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

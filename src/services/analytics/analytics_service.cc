@@ -77,7 +77,9 @@ absl::StatusOr<int64_t> AnalyticsService::LookUp(const std::string& user_id, con
 void AnalyticsService::WarnDegraded(const absl::Status& status) {
   // One warning per interval: a Redis outage under load must not flood the log.
   constexpr int64_t kIntervalNs = 10'000'000'000;
-  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
   int64_t last = last_degraded_warning_ns_.load();
   if (now - last < kIntervalNs || !last_degraded_warning_ns_.compare_exchange_strong(last, now)) return;
   common::Logger("analytics")
