@@ -37,7 +37,7 @@ class Running {
 };
 
 http::HttpServerOptions ServerOptions(const Config& config, const std::string& name, uint16_t port,
-                                      std::size_t max_body_bytes) {
+                                      std::size_t max_body_bytes, metrics::Registry& registry) {
   http::HttpServerOptions options;
   options.name = name;
   options.address = config.bind_address;
@@ -45,36 +45,45 @@ http::HttpServerOptions ServerOptions(const Config& config, const std::string& n
   options.threads = config.http_threads;
   // RESTinio's own limit sits above ours, so an oversized body still gets our JSON 413 unless it is absurd.
   options.max_body_bytes = max_body_bytes * 4 + 4096;
+  options.metrics = &registry;
   return options;
 }
 
+// Serves `routes` plus /healthz, /readyz and /metrics.
 absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, const std::string& name,
                                                          uint16_t port, std::size_t max_body_bytes,
                                                          std::vector<ports::HttpRoute> routes,
-                                                         const services::ReadinessProbe& probe) {
-  for (auto& route : services::HealthRoutes(probe)) routes.push_back(std::move(route));
-  return http::HttpServer::Start(ServerOptions(config, name, port, max_body_bytes), std::move(routes));
+                                                         const services::ReadinessProbe& probe,
+                                                         metrics::Registry& registry) {
+  for (auto& route : services::OperationsRoutes(probe, registry)) routes.push_back(std::move(route));
+  return http::HttpServer::Start(ServerOptions(config, name, port, max_body_bytes, registry), std::move(routes));
 }
 
-redis::RedisOptions CacheOptions(const Config& config) {
-  return redis::RedisOptions{config.redis_addr, config.redis_timeout, config.cache_ttl, milliseconds(1000)};
+redis::RedisOptions CacheOptions(const Config& config, metrics::Registry& registry) {
+  return redis::RedisOptions{config.redis_addr, config.redis_timeout, config.cache_ttl, milliseconds(1000),
+                             &registry};
 }
 
 class RunningIngestion final : public Running {
  public:
-  absl::Status Start(const Config& config) {
+  absl::Status Start(const Config& config, metrics::Registry& registry) {
     auto publisher = kafka::KafkaEventPublisher::Create(
         {config.kafka.brokers, config.kafka.topic, config.kafka.linger, config.kafka.publish_timeout,
-         config.ingestion.max_in_flight + 1024, {}});
+         config.ingestion.max_in_flight + 1024, {}, &registry});
     if (!publisher.ok()) return publisher.status();
     service_ = std::make_unique<ingestion::IngestionService>(
         ingestion::IngestionOptions{config.ingestion.max_body_bytes, config.ingestion.max_in_flight,
                                     config.ingestion.limits},
         std::move(*publisher));
+    registry.AddComputedGauge("clickstream_ingest_in_flight", "events awaiting the broker's acknowledgement",
+                              [s = service_.get()] {
+                                return std::vector<std::pair<metrics::Labels, double>>{
+                                    {{}, static_cast<double>(s->InFlight())}};
+                              });
     probe_ = std::make_unique<services::ReadinessProbe>(
         "ingestion", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     auto server = Serve(config, "ingestion", config.ingestion.port, config.ingestion.max_body_bytes,
-                        service_->Routes(), *probe_);
+                        service_->Routes(), *probe_, registry);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return absl::OkStatus();
@@ -93,7 +102,7 @@ class RunningIngestion final : public Running {
 
 class RunningProcessor final : public Running {
  public:
-  absl::Status Start(const Config& config) {
+  absl::Status Start(const Config& config, metrics::Registry& registry) {
     auto source = kafka::KafkaRecordSource::Create(
         {config.kafka.brokers, config.kafka.topic, config.kafka.consumer_group, {}});
     if (!source.ok()) return source.status();
@@ -106,13 +115,23 @@ class RunningProcessor final : public Running {
     options.batch_wait = config.processor.batch_wait;
     options.limits = config.ingestion.limits;
     options.pending_cache_repairs = config.processor.pending_cache_repairs;
+    options.metrics = &registry;
     service_ = std::make_unique<processor::ProcessorService>(
         options, std::move(*source), std::move(*dead_letters),
-        std::make_unique<postgres::PgEventStore>(config.database_url),
-        std::make_unique<redis::RedisCountCache>(CacheOptions(config)));
+        std::make_unique<postgres::PgEventStore>(config.database_url, &registry),
+        std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)));
+    registry.AddComputedGauge("clickstream_consumer_lag_records", "records not yet consumed, by partition",
+                              [s = service_.get()] {
+                                std::vector<std::pair<metrics::Labels, double>> series;
+                                for (const auto& [partition, lag] : s->Lag()) {
+                                  series.push_back({{{"partition", std::to_string(partition)}},
+                                                    static_cast<double>(lag)});
+                                }
+                                return series;
+                              });
     probe_ = std::make_unique<services::ReadinessProbe>(
         "processor", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
-    auto server = Serve(config, "processor", config.processor.health_port, 1024, {}, *probe_);
+    auto server = Serve(config, "processor", config.processor.health_port, 1024, {}, *probe_, registry);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     service_->Start();
@@ -131,17 +150,18 @@ class RunningProcessor final : public Running {
 
 class RunningAnalytics final : public Running {
  public:
-  absl::Status Start(const Config& config) {
+  absl::Status Start(const Config& config, metrics::Registry& registry) {
     service_ = std::make_unique<analytics::AnalyticsService>(
-        analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, config.ingestion.limits},
-        std::make_unique<redis::RedisCountCache>(CacheOptions(config)),
-        std::make_unique<postgres::PgCountStore>(config.database_url));
+        analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, config.ingestion.limits,
+                                    &registry},
+        std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
+        std::make_unique<postgres::PgCountStore>(config.database_url, &registry));
     probe_ = std::make_unique<services::ReadinessProbe>(
         "analytics", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     auto grpc = grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *service_);
     if (!grpc.ok()) return grpc.status();
     grpc_ = std::move(*grpc);
-    auto server = Serve(config, "analytics", config.analytics.health_port, 1024, {}, *probe_);
+    auto server = Serve(config, "analytics", config.analytics.health_port, 1024, {}, *probe_, registry);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return absl::OkStatus();
@@ -160,14 +180,14 @@ class RunningAnalytics final : public Running {
 
 class RunningGateway final : public Running {
  public:
-  absl::Status Start(const Config& config) {
+  absl::Status Start(const Config& config, metrics::Registry& registry) {
     service_ = std::make_unique<gateway::GatewayService>(
         gateway::GatewayOptions{config.gateway.max_body_bytes, config.ingestion.limits},
         std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline));
     probe_ = std::make_unique<services::ReadinessProbe>(
         "gateway", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service_->Routes(),
-                        *probe_);
+                        *probe_, registry);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return absl::OkStatus();
@@ -181,9 +201,10 @@ class RunningGateway final : public Running {
 };
 
 template <typename T>
-absl::Status Launch(const Config& config, std::vector<std::unique_ptr<Running>>& running) {
+absl::Status Launch(const Config& config, metrics::Registry& registry,
+                    std::vector<std::unique_ptr<Running>>& running) {
   auto service = std::make_unique<T>();
-  auto status = service->Start(config);
+  auto status = service->Start(config, registry);
   running.push_back(std::move(service));  // kept even on failure: its destructor cleans up what did start
   return status;
 }
@@ -193,20 +214,23 @@ int Run(const common::Invocation& invocation) {
   const auto log = common::Logger("main");
   using common::Command;
   const Command command = invocation.command;
+  // One registry for the process: in `all` each service's /metrics shows every series (they carry labels).
+  // Declared before `running`, so it outlives the services that record into it.
+  metrics::Registry registry;
   std::vector<std::unique_ptr<Running>> running;
   absl::Status status = absl::OkStatus();
   // Start order follows the data flow backwards, so each service finds what it calls already up.
   if (status.ok() && (command == Command::kAll || command == Command::kAnalytics)) {
-    status = Launch<RunningAnalytics>(config, running);
+    status = Launch<RunningAnalytics>(config, registry, running);
   }
   if (status.ok() && (command == Command::kAll || command == Command::kProcessor)) {
-    status = Launch<RunningProcessor>(config, running);
+    status = Launch<RunningProcessor>(config, registry, running);
   }
   if (status.ok() && (command == Command::kAll || command == Command::kGateway)) {
-    status = Launch<RunningGateway>(config, running);
+    status = Launch<RunningGateway>(config, registry, running);
   }
   if (status.ok() && (command == Command::kAll || command == Command::kIngestion)) {
-    status = Launch<RunningIngestion>(config, running);
+    status = Launch<RunningIngestion>(config, registry, running);
   }
   if (!status.ok()) {
     log->error("start-up failed: {}", status.message());

@@ -15,6 +15,7 @@ struct Record {
   int64_t offset = 0;
   std::string key;
   std::string value;
+  int64_t timestamp_ms = 0;  // the record's Kafka timestamp (producer create time), 0 when unknown
 };
 
 struct PartitionOffset {

@@ -9,15 +9,20 @@
 
 namespace clickstream::ports {
 
+struct AppliedBatch {
+  std::vector<domain::PageCount> counts;  // the count of every pair in the batch, after it
+  int64_t inserted = 0;                   // events stored (and counted) for the first time
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
 
   // In one transaction: inserts the events whose event_id was never stored, increments the counts of their
   // (user_id, page_url) pairs by the rows actually inserted, and records `next_offsets` for `topic`. Returns the
-  // new counts of the pairs it changed. On error nothing was applied: UNAVAILABLE when retrying may help.
+  // counts of every pair in the batch. On error nothing was applied: UNAVAILABLE when retrying may help.
   // Blocking; called from the processor's one thread.
-  virtual absl::StatusOr<std::vector<domain::PageCount>> ApplyBatch(
+  virtual absl::StatusOr<AppliedBatch> ApplyBatch(
       std::string_view topic, const std::vector<domain::ClickEvent>& events,
       const std::vector<domain::PartitionOffset>& next_offsets) = 0;
 

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +25,10 @@ class RecordSource {
 
   // OK when the group coordinator is reachable within `timeout`.
   virtual absl::Status CheckReady(std::chrono::milliseconds timeout) = 0;
+
+  // Records not yet consumed, per assigned partition, from the client's cached watermarks (no network call).
+  // Thread-safe: called by the metrics scrape while Poll runs.
+  virtual std::map<int32_t, int64_t> Lag() = 0;
 };
 
 class DeadLetters {

@@ -308,5 +308,66 @@ TEST_F(PipelineTest, CountsStayExactWhileRedisIsDownAndAfterItReturns) {
   EXPECT_EQ(seen, posted);
 }
 
+// The value of one series in a Prometheus text exposition, or -1 when absent.
+double SeriesValue(const std::string& text, const std::string& series) {
+  const std::string prefix = series + " ";
+  std::size_t at = text.rfind("\n" + prefix);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + 1 + prefix.size()));
+}
+
+TEST_F(PipelineTest, MetricsOfEveryServiceMoveWithTraffic) {
+  const std::map<std::string, uint16_t> services = {{"ingestion", ports_.ingestion},
+                                                    {"gateway", ports_.gateway},
+                                                    {"processor", ports_.processor},
+                                                    {"analytics", ports_.analytics_health}};
+  auto scrape = [&](uint16_t port) {
+    HttpConnection connection(port);
+    auto result = connection.Request("GET", "/metrics");
+    EXPECT_EQ(result.status, 200);
+    EXPECT_EQ(result.Header("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
+    return result.body;
+  };
+  const std::vector<std::string> series = {
+      R"(clickstream_http_requests_total{service="ingestion",route="/ingest",status="200"})",
+      R"(clickstream_http_requests_total{service="gateway",route="/analytics/events",status="200"})",
+      "clickstream_kafka_produce_duration_seconds_count",
+      "clickstream_processor_records_total",
+      "clickstream_processor_events_counted_total",
+      R"(clickstream_db_duration_seconds_count{operation="apply_batch"})",
+      "clickstream_freshness_seconds_count",
+      "clickstream_cache_hits_total",  // the processor wrote the count after its commit: queries hit the cache
+      R"(clickstream_redis_duration_seconds_count{operation="get"})",
+  };
+  std::map<std::string, std::map<std::string, double>> before;
+  for (const auto& [name, port] : services) {
+    const std::string text = scrape(port);
+    for (const auto& s : series) before[name][s] = SeriesValue(text, s);
+  }
+
+  const std::string user = UniqueId("metrics-user");
+  HttpConnection ingest(ports_.ingestion);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(ingest.Request("POST", "/ingest", EventJson(UniqueId("evt"), user, "/m")).status, 200);
+  }
+  ASSERT_TRUE(WaitForCounts({{{user, "/m"}, 5}}).empty());
+  HttpConnection gateway(ports_.gateway);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(QueryCount(gateway, user, "/m"), 5);
+
+  // `all` runs the four services with one registry, so every service's /metrics shows every series; each must
+  // have moved on each endpoint.
+  for (const auto& [name, port] : services) {
+    const std::string text = scrape(port);
+    EXPECT_NE(text.find("# TYPE clickstream_consumer_lag_records gauge"), std::string::npos) << name;
+    EXPECT_NE(text.find("clickstream_ingest_in_flight 0"), std::string::npos) << name;
+    for (const auto& s : series) {
+      EXPECT_GT(SeriesValue(text, s), before[name][s]) << name << ": " << s << " did not move";
+    }
+    EXPECT_GE(SeriesValue(text, "clickstream_processor_events_counted_total"),
+              std::max(0.0, before[name]["clickstream_processor_events_counted_total"]) + 5)
+        << name;
+  }
+}
+
 }  // namespace
 }  // namespace clickstream

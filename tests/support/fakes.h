@@ -57,6 +57,7 @@ class FakeRecordSource final : public ports::RecordSource {
     return absl::OkStatus();
   }
   absl::Status CheckReady(std::chrono::milliseconds) override { return absl::OkStatus(); }
+  std::map<int32_t, int64_t> Lag() override { return {{0, static_cast<int64_t>(pending.size())}}; }
 
   std::deque<domain::Record> pending;
   std::map<int32_t, int64_t> committed;
@@ -74,7 +75,7 @@ class FakeDeadLetters final : public ports::DeadLetters {
 // Effectively-once by event_id, like PgEventStore; fails the next `failures_left` calls with UNAVAILABLE.
 class FakeEventStore final : public ports::EventStore {
  public:
-  absl::StatusOr<std::vector<domain::PageCount>> ApplyBatch(
+  absl::StatusOr<ports::AppliedBatch> ApplyBatch(
       std::string_view, const std::vector<domain::ClickEvent>& events,
       const std::vector<domain::PartitionOffset>& next_offsets) override {
     ++calls;
@@ -83,13 +84,16 @@ class FakeEventStore final : public ports::EventStore {
       return absl::UnavailableError("database down");
     }
     std::set<Pair> touched;
+    ports::AppliedBatch result;
     for (const auto& e : events) {
       touched.insert({e.user_id, e.page_url});
-      if (ids.insert(e.event_id).second) ++counts[{e.user_id, e.page_url}];
+      if (ids.insert(e.event_id).second) {
+        ++counts[{e.user_id, e.page_url}];
+        ++result.inserted;
+      }
     }
     for (const auto& o : next_offsets) offsets[o.partition] = std::max(offsets[o.partition], o.next_offset);
-    std::vector<domain::PageCount> result;
-    for (const auto& pair : touched) result.push_back({pair.first, pair.second, counts[pair]});
+    for (const auto& pair : touched) result.counts.push_back({pair.first, pair.second, counts[pair]});
     return result;
   }
   absl::Status Ping() override { return absl::OkStatus(); }

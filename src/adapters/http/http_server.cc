@@ -51,8 +51,8 @@ HttpResponse JsonError(int status, std::string_view code, std::string_view messa
 
 class RestinioHttpServer final : public HttpServer {
  public:
-  RestinioHttpServer(std::string name, std::vector<HttpRoute> routes)
-      : name_(std::move(name)), log_(common::Logger("http")) {
+  RestinioHttpServer(std::string name, std::vector<HttpRoute> routes, metrics::Registry* metrics)
+      : name_(std::move(name)), log_(common::Logger("http")), metrics_(metrics) {
     for (auto& route : routes) routes_[route.path][route.method] = std::move(route.handler);
   }
   ~RestinioHttpServer() override { Stop(); }
@@ -85,12 +85,28 @@ class RestinioHttpServer final : public HttpServer {
   }
 
  private:
+  // Writes the answer and records it: requests by route and status, and latency by route.
+  void Answer(const restinio::request_handle_t& req, const std::string& route,
+              std::chrono::steady_clock::time_point start, const HttpResponse& response) {
+    Send(req, response);
+    if (metrics_ == nullptr) return;
+    metrics_
+        ->GetCounter("clickstream_http_requests_total", "HTTP requests answered, by service, route and status",
+                     {{"service", name_}, {"route", route}, {"status", std::to_string(response.status)}})
+        .Inc();
+    metrics_
+        ->GetHistogram("clickstream_http_request_duration_seconds", "HTTP request latency, by service and route",
+                       metrics::LatencyBuckets(), {{"service", name_}, {"route", route}})
+        .Observe(metrics::SecondsSince(start));
+  }
+
   restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req) {
+    const auto start = std::chrono::steady_clock::now();
     const auto& header = req->header();
     const std::string path(header.path());
     auto by_path = routes_.find(path);
     if (by_path == routes_.end()) {
-      Send(req, JsonError(404, "not_found", "no such endpoint: " + path));
+      Answer(req, "unmatched", start, JsonError(404, "not_found", "no such endpoint: " + path));
       return restinio::request_accepted();
     }
     const std::string method(header.method().c_str());
@@ -100,7 +116,7 @@ class RestinioHttpServer final : public HttpServer {
       for (const auto& [name, unused] : by_path->second) allowed += (allowed.empty() ? "" : ", ") + name;
       auto response = JsonError(405, "method_not_allowed", method + " is not allowed on " + path);
       response.headers.emplace_back("Allow", allowed);
-      Send(req, response);
+      Answer(req, path, start, response);
       return restinio::request_accepted();
     }
 
@@ -110,19 +126,22 @@ class RestinioHttpServer final : public HttpServer {
     if (auto query = DecodeQueryString(std::string_view(header.query().data(), header.query().size()))) {
       request.query = std::move(*query);
     } else {
-      Send(req, JsonError(400, "invalid_argument", "query string is malformed"));
+      Answer(req, path, start, JsonError(400, "invalid_argument", "query string is malformed"));
       return restinio::request_accepted();
     }
     request.content_type = header.get_field_or(restinio::http_field::content_type, "");
     request.body = req->body();
 
     // A handler answers exactly once; the response may be written from any thread.
-    handler->second(request, [req](HttpResponse response) { Send(req, response); });
+    handler->second(request, [this, req, route = by_path->first, start](HttpResponse response) {
+      Answer(req, route, start, response);
+    });
     return restinio::request_accepted();
   }
 
   const std::string name_;
   std::shared_ptr<spdlog::logger> log_;
+  metrics::Registry* const metrics_;
   std::map<std::string, std::map<std::string, ports::HttpHandler>> routes_;  // path -> method -> handler
   std::mutex stop_mutex_;
   // Declared last: stopping it joins the I/O threads that use the members above.
@@ -133,7 +152,7 @@ class RestinioHttpServer final : public HttpServer {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                                 std::vector<ports::HttpRoute> routes) {
-  auto server = std::make_unique<RestinioHttpServer>(options.name, std::move(routes));
+  auto server = std::make_unique<RestinioHttpServer>(options.name, std::move(routes), options.metrics);
   if (auto status = server->Run(options); !status.ok()) return status;
   return server;
 }

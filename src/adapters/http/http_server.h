@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/metrics.h"
 #include "ports/http.h"
 
 namespace clickstream::http {
@@ -24,6 +25,8 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds handle_timeout{30000};  // longest a handler may take to respond
+  // Requests by route and status, and their latency, go here when set; it must outlive the server.
+  metrics::Registry* metrics = nullptr;
 };
 
 class HttpServer {

@@ -4,8 +4,21 @@
 
 namespace clickstream::kafka {
 
+struct KafkaEventPublisher::Pending {
+  Done done;
+  std::chrono::steady_clock::time_point start;
+};
+
+KafkaEventPublisher::KafkaEventPublisher(std::string topic, metrics::Registry* metrics)
+    : topic_(std::move(topic)),
+      produce_seconds_(metrics::GivenOrOwn(metrics, own_metrics_).GetHistogram("clickstream_kafka_produce_duration_seconds",
+                                            "time from handing a record to the producer to the broker's ack",
+                                            metrics::LatencyBuckets())),
+      produce_errors_(metrics::GivenOrOwn(metrics, own_metrics_).GetCounter("clickstream_kafka_produce_errors_total",
+                                         "records the broker did not acknowledge or the producer refused")) {}
+
 absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create(const PublisherOptions& options) {
-  std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic));
+  std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic, options.metrics));
   KafkaSettings defaults = {
       {"linger.ms", std::to_string(options.linger.count())},
       {"compression.type", "lz4"},
@@ -49,26 +62,29 @@ KafkaEventPublisher::~KafkaEventPublisher() {
 }
 
 void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, Done done) {
-  auto* pending = new Done(std::move(done));
+  auto* pending = new Pending{std::move(done), std::chrono::steady_clock::now()};
   const RdKafka::ErrorCode code =
       producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                          const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, pending);
   if (code == RdKafka::ERR_NO_ERROR) return;
-  std::unique_ptr<Done> failed(pending);
+  std::unique_ptr<Pending> failed(pending);
+  produce_errors_.Inc();
   if (code == RdKafka::ERR__QUEUE_FULL) {
-    (*failed)(absl::ResourceExhaustedError("the producer queue is full; retry later"));
+    failed->done(absl::ResourceExhaustedError("the producer queue is full; retry later"));
   } else {
-    (*failed)(absl::UnavailableError("cannot publish: " + RdKafka::err2str(code)));
+    failed->done(absl::UnavailableError("cannot publish: " + RdKafka::err2str(code)));
   }
 }
 
 void KafkaEventPublisher::dr_cb(RdKafka::Message& message) {
-  std::unique_ptr<Done> done(static_cast<Done*>(message.msg_opaque()));
-  if (!done) return;
+  std::unique_ptr<Pending> pending(static_cast<Pending*>(message.msg_opaque()));
+  if (!pending) return;
+  produce_seconds_.Observe(metrics::SecondsSince(pending->start));
   if (message.err() == RdKafka::ERR_NO_ERROR) {
-    (*done)(absl::OkStatus());
+    pending->done(absl::OkStatus());
   } else {
-    (*done)(absl::UnavailableError("the broker did not acknowledge the event: " + message.errstr()));
+    produce_errors_.Inc();
+    pending->done(absl::UnavailableError("the broker did not acknowledge the event: " + message.errstr()));
   }
 }
 

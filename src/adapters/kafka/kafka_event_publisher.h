@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/kafka/kafka_client_config.h"
+#include "common/metrics.h"
 #include "ports/event_publisher.h"
 
 namespace clickstream::kafka {
@@ -21,6 +22,7 @@ struct PublisherOptions {
   std::chrono::milliseconds publish_timeout{5000};  // message.timeout.ms: how long a record may wait for its ack
   std::size_t queue_capacity = 100000;              // records librdkafka holds before QUEUE_FULL
   KafkaSettings overrides;                          // any librdkafka setting; delivery guarantees still win
+  metrics::Registry* metrics = nullptr;             // produce latency and errors go here when set
 };
 
 class KafkaEventPublisher final : public ports::EventPublisher, private RdKafka::DeliveryReportCb {
@@ -34,10 +36,14 @@ class KafkaEventPublisher final : public ports::EventPublisher, private RdKafka:
   void Drain(std::chrono::milliseconds timeout) override;
 
  private:
-  explicit KafkaEventPublisher(std::string topic) : topic_(std::move(topic)) {}
+  struct Pending;  // a Done with the time its record was handed to librdkafka
+  KafkaEventPublisher(std::string topic, metrics::Registry* metrics);
   void dr_cb(RdKafka::Message& message) override;  // RdKafka::DeliveryReportCb
 
   const std::string topic_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring no registry; before its users
+  metrics::Histogram& produce_seconds_;
+  metrics::Counter& produce_errors_;
   KafkaLogBridge log_bridge_;  // outlives the producer, which calls it
   std::unique_ptr<RdKafka::Producer> producer_;
   std::atomic<bool> stopping_{false};

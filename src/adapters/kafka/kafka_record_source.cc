@@ -1,5 +1,6 @@
 #include "adapters/kafka/kafka_record_source.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "common/log.h"
@@ -72,6 +73,7 @@ absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t 
         domain::Record& record = records.emplace_back();
         record.partition = message->partition();
         record.offset = message->offset();
+        record.timestamp_ms = message->timestamp().timestamp;
         if (const std::string* key = message->key()) record.key = *key;
         record.value.assign(static_cast<const char*>(message->payload()), message->len());
         break;
@@ -103,6 +105,26 @@ absl::Status KafkaRecordSource::Commit(const std::vector<domain::PartitionOffset
 
 absl::Status KafkaRecordSource::CheckReady(std::chrono::milliseconds timeout) {
   return CheckTopic(*consumer_, topic_, static_cast<int>(timeout.count()));
+}
+
+std::map<int32_t, int64_t> KafkaRecordSource::Lag() {
+  std::map<int32_t, int64_t> lag;
+  std::vector<RdKafka::TopicPartition*> assigned;
+  if (consumer_->assignment(assigned) != RdKafka::ERR_NO_ERROR) return lag;
+  consumer_->position(assigned);
+  for (const RdKafka::TopicPartition* partition : assigned) {
+    int64_t low = 0, high = 0;
+    if (consumer_->get_watermark_offsets(partition->topic(), partition->partition(), &low, &high) !=
+            RdKafka::ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    // Before the first fetch the position is unknown (negative): everything above the low mark is lag then.
+    const int64_t position = partition->offset() >= 0 ? partition->offset() : low;
+    lag[partition->partition()] = std::max<int64_t>(0, high - position);
+  }
+  RdKafka::TopicPartition::destroy(assigned);
+  return lag;
 }
 
 absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::Create(const std::string& brokers,

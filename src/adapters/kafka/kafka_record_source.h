@@ -28,6 +28,7 @@ class KafkaRecordSource final : public ports::RecordSource {
   absl::StatusOr<std::vector<domain::Record>> Poll(std::size_t max, std::chrono::milliseconds wait) override;
   absl::Status Commit(const std::vector<domain::PartitionOffset>& next_offsets) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
+  std::map<int32_t, int64_t> Lag() override;
 
  private:
   explicit KafkaRecordSource(std::string topic) : topic_(std::move(topic)) {}

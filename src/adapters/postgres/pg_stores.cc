@@ -36,9 +36,9 @@ WITH fresh AS (
   ON CONFLICT (user_id, page_url) DO UPDATE SET click_count = p.click_count + EXCLUDED.click_count
   RETURNING user_id, page_url, click_count
 )
-SELECT user_id, page_url, click_count FROM upserted
+SELECT user_id, page_url, click_count, (SELECT count(*) FROM fresh) AS inserted FROM upserted
 UNION ALL
-SELECT p.user_id, p.page_url, p.click_count
+SELECT p.user_id, p.page_url, p.click_count, (SELECT count(*) FROM fresh)
 FROM (SELECT DISTINCT user_id, page_url FROM staging_events) s
 JOIN page_clicks p ON p.user_id = s.user_id AND p.page_url = s.page_url
 WHERE NOT EXISTS (SELECT 1 FROM upserted u WHERE u.user_id = s.user_id AND u.page_url = s.page_url)
@@ -73,6 +73,16 @@ absl::Status ToStatus(const std::exception& error) {
   return absl::UnavailableError(std::string("postgres: ") + error.what());
 }
 
+metrics::Histogram& DbSeconds(metrics::Registry& registry, const char* operation) {
+  return registry.GetHistogram("clickstream_db_duration_seconds", "PostgreSQL operation latency, by operation",
+                               metrics::LatencyBuckets(), {{"operation", operation}});
+}
+
+metrics::Counter& DbErrors(metrics::Registry& registry, const char* operation) {
+  return registry.GetCounter("clickstream_db_errors_total", "failed PostgreSQL operations, by operation",
+                             {{"operation", operation}});
+}
+
 }  // namespace
 
 struct Session {
@@ -80,12 +90,16 @@ struct Session {
   pqxx::connection connection;
 };
 
-PgEventStore::PgEventStore(std::string database_url) : database_url_(WithConnectTimeout(database_url)) {}
+PgEventStore::PgEventStore(std::string database_url, metrics::Registry* metrics)
+    : database_url_(WithConnectTimeout(database_url)),
+      apply_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")),
+      apply_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")) {}
 PgEventStore::~PgEventStore() = default;
 
-absl::StatusOr<std::vector<domain::PageCount>> PgEventStore::ApplyBatch(
+absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(
     std::string_view topic, const std::vector<domain::ClickEvent>& events,
     const std::vector<domain::PartitionOffset>& next_offsets) {
+  const auto start = std::chrono::steady_clock::now();
   try {
     if (!connection_ || !connection_->connection.is_open()) {
       connection_ = std::make_unique<Session>(database_url_);
@@ -103,21 +117,24 @@ absl::StatusOr<std::vector<domain::PageCount>> PgEventStore::ApplyBatch(
       }
       staging.complete();
     }
-    std::vector<domain::PageCount> counts;
+    ports::AppliedBatch applied;
     if (!events.empty()) {
       const pqxx::result rows = tx.exec_prepared("apply_staged");
-      counts.reserve(rows.size());
+      applied.counts.reserve(rows.size());
       for (const auto& row : rows) {
-        counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
+        applied.counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
       }
+      if (!rows.empty()) applied.inserted = rows[0][3].as<int64_t>();
     }
     for (const auto& offset : next_offsets) {
       tx.exec_prepared0("record_offset", std::string(topic), offset.partition, offset.next_offset);
     }
     tx.commit();
-    return counts;
+    apply_seconds_.Observe(metrics::SecondsSince(start));
+    return applied;
   } catch (const std::exception& error) {
     connection_.reset();  // a fresh connection next time: cheaper than reasoning about its state
+    apply_errors_.Inc();
     return ToStatus(error);
   }
 }
@@ -132,7 +149,10 @@ absl::Status PgEventStore::Ping() {
   }
 }
 
-PgCountStore::PgCountStore(std::string database_url) : database_url_(WithConnectTimeout(database_url)) {}
+PgCountStore::PgCountStore(std::string database_url, metrics::Registry* metrics)
+    : database_url_(WithConnectTimeout(database_url)),
+      read_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")),
+      read_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")) {}
 PgCountStore::~PgCountStore() = default;
 
 std::unique_ptr<Session> PgCountStore::Borrow() {
@@ -155,6 +175,7 @@ void PgCountStore::Return(std::unique_ptr<Session> connection) {
 }
 
 absl::StatusOr<int64_t> PgCountStore::GetCount(std::string_view user_id, std::string_view page_url) {
+  const auto start = std::chrono::steady_clock::now();
   try {
     auto connection = Borrow();
     int64_t count = 0;
@@ -164,8 +185,10 @@ absl::StatusOr<int64_t> PgCountStore::GetCount(std::string_view user_id, std::st
       if (!rows.empty()) count = rows[0][0].as<int64_t>();
     }
     Return(std::move(connection));
+    read_seconds_.Observe(metrics::SecondsSince(start));
     return count;
   } catch (const std::exception& error) {
+    read_errors_.Inc();
     return ToStatus(error);  // the connection, if any, is dropped with the exception
   }
 }

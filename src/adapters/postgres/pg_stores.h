@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics.h"
 #include "ports/event_store.h"
 
 namespace clickstream::postgres {
@@ -16,24 +17,27 @@ struct Session;  // a libpqxx connection with our prepared statements; defined i
 
 class PgEventStore final : public ports::EventStore {
  public:
-  // Connects lazily, on first use and again after a lost connection.
-  explicit PgEventStore(std::string database_url);
+  // Connects lazily, on first use and again after a lost connection. Latency and errors go to `metrics` if set.
+  explicit PgEventStore(std::string database_url, metrics::Registry* metrics = nullptr);
   ~PgEventStore() override;
 
   // ports::EventStore
-  absl::StatusOr<std::vector<domain::PageCount>> ApplyBatch(
+  absl::StatusOr<ports::AppliedBatch> ApplyBatch(
       std::string_view topic, const std::vector<domain::ClickEvent>& events,
       const std::vector<domain::PartitionOffset>& next_offsets) override;
   absl::Status Ping() override;
 
  private:
   const std::string database_url_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // before its users
+  metrics::Histogram& apply_seconds_;
+  metrics::Counter& apply_errors_;
   std::unique_ptr<Session> connection_;  // used by the processor's one thread only
 };
 
 class PgCountStore final : public ports::CountStore {
  public:
-  explicit PgCountStore(std::string database_url);
+  explicit PgCountStore(std::string database_url, metrics::Registry* metrics = nullptr);
   ~PgCountStore() override;
 
   // ports::CountStore. Each call borrows an idle connection or opens one; callers bound the concurrency.
@@ -45,6 +49,9 @@ class PgCountStore final : public ports::CountStore {
   void Return(std::unique_ptr<Session> connection);
 
   const std::string database_url_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // before its users
+  metrics::Histogram& read_seconds_;
+  metrics::Counter& read_errors_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Session>> idle_;
 };

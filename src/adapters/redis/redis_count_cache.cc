@@ -61,7 +61,8 @@ struct RedisCountCache::Connection {
   std::string raise_sha;  // SHA1 of kRaiseScript as loaded on this server
 };
 
-RedisCountCache::RedisCountCache(RedisOptions options) : options_(std::move(options)) {
+RedisCountCache::RedisCountCache(RedisOptions options)
+    : options_(std::move(options)), metrics_(metrics::GivenOrOwn(options_.metrics, own_metrics_)) {
   const auto colon = options_.address.rfind(':');
   host_ = options_.address.substr(0, colon);
   port_ = colon == std::string::npos ? 6379 : std::atoi(options_.address.c_str() + colon + 1);
@@ -106,7 +107,7 @@ void RedisCountCache::Return(std::unique_ptr<Connection> connection) {
   idle_.push_back(std::move(connection));
 }
 
-absl::StatusOr<std::optional<int64_t>> RedisCountCache::Get(std::string_view user_id, std::string_view page_url) {
+absl::StatusOr<std::optional<int64_t>> RedisCountCache::GetUntimed(std::string_view user_id, std::string_view page_url) {
   auto connection = Borrow();
   if (!connection.ok()) return connection.status();
   Reply reply = Command((*connection)->context, {"GET", domain::CountCacheKey(user_id, page_url)});
@@ -142,7 +143,7 @@ absl::Status RedisCountCache::RaiseChunk(Connection& connection, const std::vect
   return absl::OkStatus();
 }
 
-absl::Status RedisCountCache::RaiseTo(const std::vector<domain::PageCount>& counts) {
+absl::Status RedisCountCache::RaiseToUntimed(const std::vector<domain::PageCount>& counts) {
   if (counts.empty()) return absl::OkStatus();
   auto connection = Borrow();
   if (!connection.ok()) return connection.status();
@@ -154,7 +155,7 @@ absl::Status RedisCountCache::RaiseTo(const std::vector<domain::PageCount>& coun
   return absl::OkStatus();
 }
 
-absl::Status RedisCountCache::InvalidateAll() {
+absl::Status RedisCountCache::InvalidateAllUntimed() {
   auto connection = Borrow();
   if (!connection.ok()) return connection.status();
   std::string cursor = "0";
@@ -183,6 +184,41 @@ absl::Status RedisCountCache::Ping() {
   if (!reply) return Failed("PING", (*connection)->context->errstr);
   Return(std::move(*connection));
   return absl::OkStatus();
+}
+
+}  // namespace clickstream::redis
+
+namespace clickstream::redis {
+
+absl::Status RedisCountCache::Timed(const char* operation, std::chrono::steady_clock::time_point start,
+                                    absl::Status status) {
+  metrics_
+      .GetHistogram("clickstream_redis_duration_seconds", "Redis operation latency, by operation",
+                    metrics::LatencyBuckets(), {{"operation", operation}})
+      .Observe(metrics::SecondsSince(start));
+  if (!status.ok()) {
+    metrics_.GetCounter("clickstream_redis_errors_total", "failed Redis operations, by operation",
+                        {{"operation", operation}})
+        .Inc();
+  }
+  return status;
+}
+
+absl::StatusOr<std::optional<int64_t>> RedisCountCache::Get(std::string_view user_id, std::string_view page_url) {
+  const auto start = std::chrono::steady_clock::now();
+  auto value = GetUntimed(user_id, page_url);
+  Timed("get", start, value.status()).IgnoreError();  // the status is returned in `value`
+  return value;
+}
+
+absl::Status RedisCountCache::RaiseTo(const std::vector<domain::PageCount>& counts) {
+  const auto start = std::chrono::steady_clock::now();
+  return Timed("raise", start, RaiseToUntimed(counts));
+}
+
+absl::Status RedisCountCache::InvalidateAll() {
+  const auto start = std::chrono::steady_clock::now();
+  return Timed("invalidate", start, InvalidateAllUntimed());
 }
 
 }  // namespace clickstream::redis

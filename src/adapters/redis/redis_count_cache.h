@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics.h"
 #include "ports/count_cache.h"
 
 struct redisContext;
@@ -21,6 +22,7 @@ struct RedisOptions {
   std::chrono::milliseconds timeout{200};   // connect and per-command
   std::chrono::seconds ttl{86400};          // safety net only: counts stay exact without it
   std::chrono::milliseconds reconnect_backoff{1000};
+  metrics::Registry* metrics = nullptr;  // latency and errors by operation go here when set
 };
 
 class RedisCountCache final : public ports::CountCache {
@@ -36,13 +38,21 @@ class RedisCountCache final : public ports::CountCache {
 
  private:
   struct Connection;
+  absl::StatusOr<std::optional<int64_t>> GetUntimed(std::string_view user_id, std::string_view page_url);
+  absl::Status RaiseToUntimed(const std::vector<domain::PageCount>& counts);
+  absl::Status InvalidateAllUntimed();
   absl::StatusOr<std::unique_ptr<Connection>> Borrow();
   void Return(std::unique_ptr<Connection> connection);
   absl::Status Failed(std::string_view what, const std::string& detail);
   absl::Status RaiseChunk(Connection& connection, const std::vector<domain::PageCount>& counts, std::size_t begin,
                           std::size_t end);
 
+  // Times one operation: records its latency, and an error unless `status` is OK.
+  absl::Status Timed(const char* operation, std::chrono::steady_clock::time_point start, absl::Status status);
+
   const RedisOptions options_;
+  std::unique_ptr<metrics::Registry> own_metrics_;
+  metrics::Registry& metrics_;
   std::string host_;
   int port_ = 0;
   std::mutex mutex_;

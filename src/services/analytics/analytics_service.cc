@@ -9,7 +9,16 @@ namespace clickstream::analytics {
 
 AnalyticsService::AnalyticsService(AnalyticsOptions options, std::unique_ptr<ports::CountCache> cache,
                                    std::unique_ptr<ports::CountStore> store)
-    : options_(options), cache_(std::move(cache)), store_(std::move(store)) {
+    : options_(options),
+      cache_(std::move(cache)),
+      store_(std::move(store)),
+      cache_hits_(metrics::GivenOrOwn(options_.metrics, own_metrics_)
+                      .GetCounter("clickstream_cache_hits_total", "look-ups answered from the cache")),
+      cache_misses_(metrics::GivenOrOwn(options_.metrics, own_metrics_)
+                        .GetCounter("clickstream_cache_misses_total", "look-ups the cache did not hold")),
+      cache_errors_(metrics::GivenOrOwn(options_.metrics, own_metrics_)
+                        .GetCounter("clickstream_cache_errors_total",
+                                    "look-ups answered from PostgreSQL because the cache was unreachable")) {
   for (std::size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
 }
 
@@ -56,13 +65,13 @@ void AnalyticsService::Work() {
 absl::StatusOr<int64_t> AnalyticsService::LookUp(const std::string& user_id, const std::string& page_url) {
   auto cached = cache_->Get(user_id, page_url);
   if (cached.ok() && cached->has_value()) {
-    stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+    cache_hits_.Inc();
     return **cached;
   }
   if (cached.ok()) {
-    stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+    cache_misses_.Inc();
   } else {
-    stats_.cache_errors.fetch_add(1, std::memory_order_relaxed);
+    cache_errors_.Inc();
     WarnDegraded(cached.status());
   }
   auto count = store_->GetCount(user_id, page_url);
@@ -83,7 +92,7 @@ void AnalyticsService::WarnDegraded(const absl::Status& status) {
   int64_t last = last_degraded_warning_ns_.load();
   if (now - last < kIntervalNs || !last_degraded_warning_ns_.compare_exchange_strong(last, now)) return;
   common::Logger("analytics")
-      ->warn("cache unavailable, answering from PostgreSQL (cache_errors_total={}): {}", stats_.cache_errors.load(),
+      ->warn("cache unavailable, answering from PostgreSQL (cache_errors_total={}): {}", cache_errors_.Value(),
              status.message());
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/metrics.h"
 #include "domain/click_event.h"
 #include "ports/count_cache.h"
 #include "ports/event_store.h"
@@ -27,12 +28,7 @@ struct AnalyticsOptions {
   std::size_t workers = 4;
   std::size_t queue_depth = 1024;
   domain::EventLimits limits;
-};
-
-struct LookupStats {
-  std::atomic<uint64_t> cache_hits{0};
-  std::atomic<uint64_t> cache_misses{0};
-  std::atomic<uint64_t> cache_errors{0};  // Redis unreachable: answered from PostgreSQL
+  metrics::Registry* metrics = nullptr;  // must outlive the service when set
 };
 
 class AnalyticsService {
@@ -52,7 +48,8 @@ class AnalyticsService {
   absl::StatusOr<int64_t> LookUp(const std::string& user_id, const std::string& page_url);
 
   absl::Status CheckReady();
-  const LookupStats& stats() const { return stats_; }
+  uint64_t cache_hits() const { return cache_hits_.Value(); }
+  uint64_t cache_errors() const { return cache_errors_.Value(); }
 
  private:
   void Work();
@@ -61,7 +58,10 @@ class AnalyticsService {
   const AnalyticsOptions options_;
   const std::unique_ptr<ports::CountCache> cache_;
   const std::unique_ptr<ports::CountStore> store_;
-  LookupStats stats_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // before its users
+  metrics::Counter& cache_hits_;
+  metrics::Counter& cache_misses_;
+  metrics::Counter& cache_errors_;  // Redis unreachable: answered from PostgreSQL
   std::atomic<int64_t> last_degraded_warning_ns_{0};
 
   std::mutex mutex_;

@@ -70,8 +70,12 @@ void ReadinessProbe::Loop() {
   }
 }
 
-std::vector<ports::HttpRoute> HealthRoutes(const ReadinessProbe& probe) {
+std::vector<ports::HttpRoute> OperationsRoutes(const ReadinessProbe& probe, const metrics::Registry& registry) {
   return {
+      {"GET", "/metrics",
+       [&registry](const ports::HttpRequest&, ports::Respond respond) {
+         respond(ports::HttpResponse{200, registry.Render(), "text/plain; version=0.0.4; charset=utf-8", {}});
+       }},
       {"GET", "/healthz",
        [](const ports::HttpRequest&, ports::Respond respond) { respond(JsonResponse(R"({"status":"ok"})")); }},
       {"GET", "/readyz",

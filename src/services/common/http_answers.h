@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/metrics.h"
 #include "ports/http.h"
 
 namespace clickstream::services {
@@ -48,7 +49,8 @@ class ReadinessProbe {
   std::thread thread_;  // last: started after everything it uses
 };
 
-// GET /healthz (alive: always 200) and GET /readyz (200 when `probe` last succeeded, else 503).
-std::vector<ports::HttpRoute> HealthRoutes(const ReadinessProbe& probe);
+// GET /healthz (alive: always 200), GET /readyz (200 when `probe` last succeeded, else 503) and GET /metrics
+// (`registry` in the Prometheus text format). Both must outlive the routes.
+std::vector<ports::HttpRoute> OperationsRoutes(const ReadinessProbe& probe, const metrics::Registry& registry);
 
 }  // namespace clickstream::services

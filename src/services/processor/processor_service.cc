@@ -6,6 +6,27 @@
 
 namespace clickstream::processor {
 
+struct ProcessorService::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : records(r.GetCounter("clickstream_processor_records_total", "records consumed from the topic")),
+        counted(r.GetCounter("clickstream_processor_events_counted_total", "events stored and counted")),
+        duplicates(r.GetCounter("clickstream_processor_duplicates_total",
+                                "valid events not counted because their event_id was already counted")),
+        dead_letters(r.GetCounter("clickstream_processor_dead_letters_total",
+                                  "invalid records written to the dead-letter topic")),
+        batch_records(r.GetHistogram("clickstream_processor_batch_records", "records per applied batch",
+                                     metrics::SizeBuckets())),
+        freshness(r.GetHistogram("clickstream_freshness_seconds",
+                                 "time from a record's Kafka timestamp to its count being committed",
+                                 metrics::LatencyBuckets())) {}
+  metrics::Counter& records;
+  metrics::Counter& counted;
+  metrics::Counter& duplicates;
+  metrics::Counter& dead_letters;
+  metrics::Histogram& batch_records;
+  metrics::Histogram& freshness;
+};
+
 ProcessorService::ProcessorService(ProcessorOptions options, std::unique_ptr<ports::RecordSource> source,
                                    std::unique_ptr<ports::DeadLetters> dead_letters,
                                    std::unique_ptr<ports::EventStore> store, std::unique_ptr<ports::CountCache> cache,
@@ -15,7 +36,8 @@ ProcessorService::ProcessorService(ProcessorOptions options, std::unique_ptr<por
       dead_letters_(std::move(dead_letters)),
       store_(std::move(store)),
       cache_(std::move(cache)),
-      now_us_(std::move(now_us)) {}
+      now_us_(std::move(now_us)),
+      metrics_(std::make_unique<Metrics>(metrics::GivenOrOwn(options_.metrics, own_metrics_))) {}
 
 ProcessorService::~ProcessorService() { Stop(); }
 
@@ -59,9 +81,10 @@ std::size_t ProcessorService::ProcessOnce() {
 
   const domain::Batch batch = domain::PrepareBatch(*records, options_.limits, now_us_());
   if (!SendDeadLetters(batch.poison)) return 0;  // stopping: nothing committed, the batch comes back
-  auto counts = Store(batch);
-  if (!counts) return 0;                          // stopping: nothing committed, the batch comes back
-  UpdateCache(std::move(*counts));
+  auto applied = Store(batch);
+  if (!applied) return 0;                         // stopping: nothing committed, the batch comes back
+  Record(*records, batch, applied->inserted);
+  UpdateCache(std::move(applied->counts));
   // The offsets are committed only now, after the transaction that stored these records committed. A failed
   // commit is harmless: the records come back and the store recognises every event_id.
   if (auto status = source_->Commit(batch.next_offsets); !status.ok()) {
@@ -89,15 +112,29 @@ bool ProcessorService::SendDeadLetters(const std::vector<domain::PoisonRecord>& 
   return true;
 }
 
-std::optional<std::vector<domain::PageCount>> ProcessorService::Store(const domain::Batch& batch) {
+void ProcessorService::Record(const std::vector<domain::Record>& records, const domain::Batch& batch,
+                              int64_t inserted) {
+  metrics_->records.Inc(records.size());
+  metrics_->batch_records.Observe(static_cast<double>(records.size()));
+  metrics_->dead_letters.Inc(batch.poison.size());
+  metrics_->counted.Inc(static_cast<uint64_t>(inserted));
+  const int64_t valid = static_cast<int64_t>(records.size() - batch.poison.size());
+  metrics_->duplicates.Inc(static_cast<uint64_t>(std::max<int64_t>(0, valid - inserted)));
+  const int64_t now_ms = now_us_() / 1000;
+  for (const auto& record : records) {
+    if (record.timestamp_ms > 0) metrics_->freshness.Observe(static_cast<double>(now_ms - record.timestamp_ms) / 1e3);
+  }
+}
+
+std::optional<ports::AppliedBatch> ProcessorService::Store(const domain::Batch& batch) {
   static const auto log = common::Logger("processor");
   auto delay = options_.retry_initial;
   while (true) {
-    auto counts = store_->ApplyBatch(options_.topic, batch.events, batch.next_offsets);
-    if (counts.ok()) return std::move(*counts);
+    auto applied = store_->ApplyBatch(options_.topic, batch.events, batch.next_offsets);
+    if (applied.ok()) return std::move(*applied);
     // Nothing was applied and no offset moves: keep the batch and try again; the partition waits meanwhile.
     log->warn("storing batch of {} events failed, retrying in {} ms: {}", batch.events.size(), delay.count(),
-              counts.status().message());
+              applied.status().message());
     if (!Backoff(delay)) return std::nullopt;
   }
 }

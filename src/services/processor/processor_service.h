@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/metrics.h"
 #include "domain/batch.h"
 #include "ports/count_cache.h"
 #include "ports/event_store.h"
@@ -34,6 +35,7 @@ struct ProcessorOptions {
   std::chrono::milliseconds dead_letter_timeout{5000};
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
+  metrics::Registry* metrics = nullptr;  // must outlive the service when set
 };
 
 class ProcessorService {
@@ -53,10 +55,13 @@ class ProcessorService {
   std::size_t ProcessOnce();
 
   absl::Status CheckReady();
+  // Records not yet consumed per assigned partition (see RecordSource::Lag).
+  std::map<int32_t, int64_t> Lag() { return source_->Lag(); }
 
  private:
   bool SendDeadLetters(const std::vector<domain::PoisonRecord>& poison);
-  std::optional<std::vector<domain::PageCount>> Store(const domain::Batch& batch);
+  std::optional<ports::AppliedBatch> Store(const domain::Batch& batch);
+  void Record(const std::vector<domain::Record>& records, const domain::Batch& batch, int64_t inserted);
   void UpdateCache(std::vector<domain::PageCount> counts);
   // Sleeps for the current backoff, doubling it; false when Stop was called meanwhile.
   bool Backoff(std::chrono::milliseconds& delay);
@@ -67,6 +72,10 @@ class ProcessorService {
   const std::unique_ptr<ports::EventStore> store_;
   const std::unique_ptr<ports::CountCache> cache_;
   const std::function<int64_t()> now_us_;
+
+  std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring none; before its users
+  struct Metrics;
+  const std::unique_ptr<Metrics> metrics_;
 
   // Counts the cache missed while unreachable, by (user_id, page_url); only the processor's thread uses them.
   std::map<std::pair<std::string, std::string>, int64_t> pending_cache_;
