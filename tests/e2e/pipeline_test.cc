@@ -5,8 +5,6 @@
 #include <grpcpp/grpcpp.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -18,6 +16,8 @@
 #include "adapters/kafka/kafka_event_publisher.h"
 #include "analytics.grpc.pb.h"
 #include "support/http_client.h"
+#include "support/pipeline_client.h"
+#include "support/service_process.h"
 #include "support/test_infra.h"
 
 namespace clickstream {
@@ -26,115 +26,29 @@ namespace {
 using namespace testing_support;
 using Clock = std::chrono::steady_clock;
 
-struct Ports {
-  uint16_t ingestion, gateway, processor, analytics, analytics_health;
-};
-
-// The clickstream process under test, started once per test with free ports.
+// The clickstream process under test (`all`), started for each test with free ports.
 class PipelineTest : public testing::Test {
  protected:
   void SetUp() override {
-    ports_ = {FreePort(), FreePort(), FreePort(), FreePort(), FreePort()};
-    const Infra& infra = TestInfra();
-    log_path_ = infra.state_dir + "/logs/" + UniqueId("e2e-clickstream") + ".log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::map<std::string, std::string> env = {
-          {"DATABASE_URL", infra.database_url},
-          {"KAFKA_BROKER", infra.kafka_broker},
-          {"REDIS_ADDR", infra.redis_addr},
-          {"KAFKA_TOPIC", infra.topic},
-          {"CLICKSTREAM_DLQ_TOPIC", infra.dlq_topic},
-          {"CLICKSTREAM_BIND_ADDR", "127.0.0.1"},
-          {"CLICKSTREAM_INGESTION_PORT", std::to_string(ports_.ingestion)},
-          {"CLICKSTREAM_GATEWAY_PORT", std::to_string(ports_.gateway)},
-          {"CLICKSTREAM_PROCESSOR_PORT", std::to_string(ports_.processor)},
-          {"CLICKSTREAM_ANALYTICS_PORT", std::to_string(ports_.analytics)},
-          {"CLICKSTREAM_ANALYTICS_HEALTH_PORT", std::to_string(ports_.analytics_health)},
-          {"CLICKSTREAM_ANALYTICS_ADDR", "127.0.0.1:" + std::to_string(ports_.analytics)},
-          {"CLICKSTREAM_QUERY_DEADLINE_MS", "3000"},
-      };
-      for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-      freopen(log_path_.c_str(), "a", stdout);
-      dup2(fileno(stdout), STDERR_FILENO);
-      execl(CLICKSTREAM_BINARY, CLICKSTREAM_BINARY, "all", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ASSERT_GT(pid_, 0);
+    process_ = std::make_unique<ServiceProcess>("all", ServiceEnvironment(ports_), "e2e-clickstream");
+    process_->Start();
     for (uint16_t port : {ports_.ingestion, ports_.gateway, ports_.processor, ports_.analytics_health}) {
-      ASSERT_TRUE(WaitReady(port)) << "service on port " << port << " never became ready; log: " << log_path_;
+      ASSERT_TRUE(process_->WaitReady(port)) << "service on port " << port << " never became ready; log: "
+                                             << process_->log_path();
     }
   }
 
   void TearDown() override {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        ADD_FAILURE() << "clickstream did not stop within 30 s of SIGTERM";
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit status " << status << "; log: " << log_path_;
+    const int status = process_->Signal(SIGTERM);
+    EXPECT_EQ(status, 0) << "clickstream did not drain and exit cleanly on SIGTERM; log: " << process_->log_path();
   }
 
-  static bool WaitReady(uint16_t port) {
-    HttpConnection connection(port);
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (Clock::now() < deadline) {
-      if (connection.Request("GET", "/readyz", "", "", 1000).status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+  std::map<Pair, int64_t> WaitForCounts(const std::map<Pair, int64_t>& expected) {
+    return testing_support::WaitForCounts(ports_.gateway, expected);
   }
 
-  static std::string EventJson(const std::string& id, const std::string& user, const std::string& page) {
-    auto quote = [](const std::string& s) {
-      std::string out = "\"";
-      for (char c : s) {
-        if (c == '"' || c == '\\') out.push_back('\\');
-        out.push_back(c);
-      }
-      return out + "\"";
-    };
-    return "{\"event_id\":" + quote(id) + ",\"user_id\":" + quote(user) + ",\"event_type\":\"click\",\"page_url\":" +
-           quote(page) + "}";
-  }
-
-  // Count through the gateway's query string; -1 when the answer is not a 200.
-  int64_t QueryCount(HttpConnection& gateway, const std::string& user, const std::string& page) {
-    auto result = gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=" + UrlEncode(page));
-    if (result.status != 200) return -1;
-    const auto at = result.body.find("\"count\":");
-    return at == std::string::npos ? -1 : std::stoll(result.body.substr(at + 8));
-  }
-
-  // Waits until every pair's count through the gateway equals `expected` (bounded); returns the mismatches.
-  std::map<std::pair<std::string, std::string>, int64_t> WaitForCounts(
-      const std::map<std::pair<std::string, std::string>, int64_t>& expected) {
-    HttpConnection gateway(ports_.gateway);
-    std::map<std::pair<std::string, std::string>, int64_t> wrong;
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    do {
-      wrong.clear();
-      for (const auto& [pair, count] : expected) {
-        const int64_t seen = QueryCount(gateway, pair.first, pair.second);
-        if (seen != count) wrong[pair] = seen;
-      }
-      if (wrong.empty()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } while (Clock::now() < deadline);
-    return wrong;
-  }
-
-  Ports ports_{};
-  pid_t pid_ = -1;
-  std::string log_path_;
+  const ServicePorts ports_ = ServicePorts::FreePorts();
+  std::unique_ptr<ServiceProcess> process_;
 };
 
 TEST_F(PipelineTest, CountsEveryAcknowledgedEventOnceThroughGatewayAndGrpc) {
@@ -173,13 +87,13 @@ TEST_F(PipelineTest, CountsEveryAcknowledgedEventOnceThroughGatewayAndGrpc) {
   }
   for (auto& thread : threads) thread.join();
 
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> acknowledged;
+  std::map<Pair, std::set<std::string>> acknowledged;
   for (const auto& pair : pairs) acknowledged[pair];
   for (std::size_t i = 0; i < posts.size(); ++i) {
     EXPECT_EQ(statuses[i], 200) << "post " << i;
     if (statuses[i] == 200) acknowledged[pairs[posts[i].pair]].insert(posts[i].id);
   }
-  std::map<std::pair<std::string, std::string>, int64_t> expected;
+  std::map<Pair, int64_t> expected;
   for (const auto& [pair, ids] : acknowledged) expected[pair] = static_cast<int64_t>(ids.size());
   const auto wrong = WaitForCounts(expected);
   EXPECT_TRUE(wrong.empty()) << wrong.size() << " pairs with wrong counts";

@@ -1,0 +1,338 @@
+// Fault tests: real traffic with unique event_ids, a fault injected in the middle (a service killed, Kafka,
+// PostgreSQL or Redis stopped), recovery, and then the proof: every acknowledged event is counted exactly once
+// and nothing else is. Clients behave as real ones do: a post that is not acknowledged is retried with the same
+// event_id until it is. Each test prints one summary line: acknowledged, counted, lost, double counted.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+#include "support/http_client.h"
+#include "support/pipeline_client.h"
+#include "support/service_process.h"
+#include "support/test_infra.h"
+
+namespace clickstream {
+namespace {
+
+using namespace testing_support;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Posts events from several threads, each retried until acknowledged, and records what was acknowledged.
+class Traffic {
+ public:
+  Traffic(uint16_t ingest_port, std::string run, int pairs) : ingest_port_(ingest_port), run_(std::move(run)) {
+    for (int i = 0; i < pairs; ++i) pairs_.push_back({run_ + "-user-" + std::to_string(i % 7), "/p" + std::to_string(i)});
+  }
+  ~Traffic() { Wait(); }
+
+  // Posts `total` events from `threads` threads, pausing `pause` between posts of one thread.
+  void Start(int total, int threads = 4, std::chrono::milliseconds pause = 0ms) {
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([this, t, total, threads, pause] {
+        HttpConnection ingest(ingest_port_);
+        for (int i = t; i < total; i += threads) {
+          PostUntilAcknowledged(ingest, i);
+          posted_.fetch_add(1);
+          if (pause.count() > 0) std::this_thread::sleep_for(pause);
+        }
+      });
+    }
+  }
+
+  void Wait() {
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+  // Blocks until `n` events have been acknowledged (or given up on).
+  void WaitForPosted(int n) {
+    while (posted_.load() < n) std::this_thread::sleep_for(10ms);
+  }
+
+  std::map<Pair, int64_t> Expected() const {
+    std::lock_guard lock(mutex_);
+    std::map<Pair, int64_t> expected;
+    for (const auto& pair : pairs_) expected[pair] = 0;
+    for (int index : acknowledged_) ++expected[PairOf(index)];
+    return expected;
+  }
+  int acknowledged() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(acknowledged_.size());
+  }
+  int refusals() const { return refusals_.load(); }
+  int abandoned() const { return abandoned_.load(); }
+  const std::string& run() const { return run_; }
+
+ private:
+  const Pair& PairOf(int index) const { return pairs_[index % pairs_.size()]; }
+
+  void PostUntilAcknowledged(HttpConnection& ingest, int index) {
+    const auto& [user, page] = PairOf(index);
+    const std::string body = EventJson(run_ + "-evt-" + std::to_string(index), user, page);
+    const auto give_up = Clock::now() + 90s;
+    while (Clock::now() < give_up) {
+      const auto result = ingest.Request("POST", "/ingest", body, "application/json", 15000);
+      if (result.status == 200) {
+        std::lock_guard lock(mutex_);
+        acknowledged_.insert(index);
+        return;
+      }
+      refusals_.fetch_add(1);
+      std::this_thread::sleep_for(100ms);
+    }
+    abandoned_.fetch_add(1);
+  }
+
+  const uint16_t ingest_port_;
+  const std::string run_;
+  std::vector<Pair> pairs_;
+  mutable std::mutex mutex_;
+  std::set<int> acknowledged_;
+  std::atomic<int> posted_{0};
+  std::atomic<int> refusals_{0};
+  std::atomic<int> abandoned_{0};
+  std::vector<std::thread> threads_;
+};
+
+class FaultTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    // A consumer group of its own, so processors of other tests never share partitions with this one's.
+    base_env_ = ServiceEnvironment(ports_, {{"CLICKSTREAM_CONSUMER_GROUP", UniqueId("fault-group")},
+                                            {"CLICKSTREAM_PUBLISH_TIMEOUT_MS", "2000"},
+                                            {"CLICKSTREAM_BATCH_WAIT_MS", "50"}});
+  }
+
+  void TearDown() override {
+    // Leave the shared infrastructure running for the next test whatever happened here.
+    for (const char* component : {"postgres", "redis", "kafka"}) StartComponent(component);
+  }
+
+  std::unique_ptr<ServiceProcess> Launch(const std::string& command, uint16_t ready_port,
+                                         std::map<std::string, std::string> extra = {}) {
+    auto env = base_env_;
+    for (auto& [name, value] : extra) env[name] = std::move(value);
+    auto process = std::make_unique<ServiceProcess>(command, env, "fault-" + command);
+    process->Start();
+    EXPECT_TRUE(process->WaitReady(ready_port)) << command << " never became ready; log: " << process->log_path();
+    return process;
+  }
+
+  void StartStack() {
+    analytics_ = Launch("analytics", ports_.analytics_health);
+    processor_ = Launch("processor", ports_.processor);
+    gateway_ = Launch("gateway", ports_.gateway);
+    ingestion_ = Launch("ingestion", ports_.ingestion);
+  }
+
+  // Every acknowledged event counted once through the gateway, and in the database exactly the acknowledged
+  // events of this run: nothing lost, nothing double counted, nothing else.
+  void ExpectExact(const std::string& fault, const Traffic& traffic) {
+    EXPECT_EQ(traffic.abandoned(), 0) << "some posts were never acknowledged";
+    const auto expected = traffic.Expected();
+    const auto wrong = WaitForCounts(ports_.gateway, expected, 60s);
+    int64_t lost = 0, doubled = 0, counted = 0;
+    for (const auto& [pair, count] : expected) {
+      const auto it = wrong.find(pair);
+      const int64_t seen = it == wrong.end() ? count : it->second;
+      counted += std::max<int64_t>(seen, 0);
+      if (seen < count) lost += count - std::max<int64_t>(seen, 0);
+      if (seen > count) doubled += seen - count;
+    }
+    pqxx::connection connection(TestInfra().database_url);
+    pqxx::nontransaction tx(connection);
+    const int64_t rows =
+        tx.exec_params1("SELECT count(*) FROM click_events WHERE event_id LIKE $1", traffic.run() + "-evt-%")[0]
+            .as<int64_t>();
+    std::printf("fault=%s acknowledged=%d refused_attempts=%d counted=%lld lost=%lld double_counted=%lld "
+                "stored_rows=%lld\n",
+                fault.c_str(), traffic.acknowledged(), traffic.refusals(), static_cast<long long>(counted),
+                static_cast<long long>(lost), static_cast<long long>(doubled), static_cast<long long>(rows));
+    EXPECT_TRUE(wrong.empty()) << wrong.size() << " pairs with wrong counts";
+    EXPECT_EQ(lost, 0);
+    EXPECT_EQ(doubled, 0);
+    EXPECT_EQ(rows, traffic.acknowledged()) << "stored events other than the acknowledged ones";
+  }
+
+  const ServicePorts ports_ = ServicePorts::FreePorts();
+  std::map<std::string, std::string> base_env_;
+  std::unique_ptr<ServiceProcess> analytics_, processor_, gateway_, ingestion_;
+};
+
+TEST_F(FaultTest, ProcessorKilledMidStreamThenRestarted) {
+  StartStack();
+  Traffic traffic(ports_.ingestion, UniqueId("kill-processor"), 40);
+  traffic.Start(3000);
+  traffic.WaitForPosted(1000);
+  processor_->Signal(SIGKILL);
+  std::this_thread::sleep_for(1s);
+  processor_ = Launch("processor", ports_.processor);
+  traffic.Wait();
+  ExpectExact("processor-sigkill", traffic);
+}
+
+TEST_F(FaultTest, BrokerStoppedAndRestartedDuringIngestion) {
+  StartStack();
+  Traffic traffic(ports_.ingestion, UniqueId("kafka-restart"), 40);
+  traffic.Start(1500, 4, 2ms);
+  traffic.WaitForPosted(400);
+  ASSERT_EQ(StopComponent("kafka"), 0);
+  std::this_thread::sleep_for(4s);
+  ASSERT_EQ(StartComponent("kafka"), 0);
+  traffic.Wait();
+  // Posts during the outage were refused (503) and retried with the same event_id after it.
+  EXPECT_GT(traffic.refusals(), 0);
+  ExpectExact("kafka-restart", traffic);
+}
+
+TEST_F(FaultTest, PostgresStoppedUnderLoadWithTheProcessorKilledMeanwhile) {
+  StartStack();
+  Traffic traffic(ports_.ingestion, UniqueId("postgres-restart"), 40);
+  traffic.Start(2000, 4, 1ms);
+  traffic.WaitForPosted(500);
+  ASSERT_EQ(StopComponent("postgres"), 0);
+  std::this_thread::sleep_for(3s);
+  // Had the processor committed offsets it had not stored, these events would now be lost.
+  processor_->Signal(SIGKILL);
+  ASSERT_EQ(StartComponent("postgres"), 0);
+  processor_ = Launch("processor", ports_.processor);
+  traffic.Wait();
+  EXPECT_EQ(traffic.refusals(), 0) << "ingestion does not depend on PostgreSQL";
+  ExpectExact("postgres-restart", traffic);
+}
+
+TEST_F(FaultTest, RedisStoppedUnderLoadCountsNeverGoBackwards) {
+  StartStack();
+  Traffic traffic(ports_.ingestion, UniqueId("redis-restart"), 20);
+  const auto expected_pairs = traffic.Expected();
+  std::atomic<bool> querying{true};
+  std::atomic<int> regressions{0}, failures{0}, answers{0};
+  std::thread reader([&] {
+    HttpConnection gateway(ports_.gateway);
+    std::map<Pair, int64_t> highest;
+    while (querying.load()) {
+      for (const auto& [pair, unused] : expected_pairs) {
+        const int64_t seen = QueryCount(gateway, pair.first, pair.second);
+        if (seen < 0) {
+          failures.fetch_add(1);
+          continue;
+        }
+        answers.fetch_add(1);
+        if (seen < highest[pair]) regressions.fetch_add(1);
+        highest[pair] = std::max(highest[pair], seen);
+      }
+    }
+  });
+  traffic.Start(2000, 4, 2ms);
+  traffic.WaitForPosted(500);
+  ASSERT_EQ(StopComponent("redis"), 0);
+  std::this_thread::sleep_for(3s);
+  ASSERT_EQ(StartComponent("redis"), 0);
+  traffic.Wait();
+  ExpectExact("redis-restart", traffic);
+  querying.store(false);
+  reader.join();
+  std::printf("fault=redis-restart queries=%d failed=%d went_backwards=%d\n", answers.load(), failures.load(),
+              regressions.load());
+  EXPECT_GT(answers.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << "queries must keep answering from PostgreSQL while Redis is down";
+  EXPECT_EQ(regressions.load(), 0) << "a count went lower than an earlier answer for the same pair";
+}
+
+TEST_F(FaultTest, AnalyticsStoppedGatewayAnswers503WithinDeadlineAndRecovers) {
+  StartStack();
+  const std::string user = UniqueId("analytics-down");
+  HttpConnection ingest(ports_.ingestion);
+  ASSERT_EQ(ingest.Request("POST", "/ingest", EventJson(UniqueId("evt"), user, "/a")).status, 200);
+  ASSERT_TRUE(WaitForCounts(ports_.gateway, {{{user, "/a"}, 1}}).empty());
+
+  analytics_->Signal(SIGKILL);
+  HttpConnection gateway(ports_.gateway);
+  const auto start = Clock::now();
+  const auto answer = gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=%2Fa");
+  const auto elapsed = Clock::now() - start;
+  EXPECT_EQ(answer.status, 503) << answer.body;
+  EXPECT_EQ(answer.Header("Content-Type"), "application/json");
+  EXPECT_LT(elapsed, 3s) << "the gateway must answer within its deadline (3 s here)";
+  std::printf("fault=analytics-down gateway_answer=%d in %lld ms\n", answer.status,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+
+  analytics_ = Launch("analytics", ports_.analytics_health);
+  // The gateway reconnects by itself: no restart of the gateway.
+  EXPECT_TRUE(WaitForCounts(ports_.gateway, {{{user, "/a"}, 1}}, 30s).empty());
+}
+
+TEST_F(FaultTest, TwoProcessorsInOneGroupOneKilledMidStream) {
+  StartStack();
+  const uint16_t second_port = FreePort();
+  auto second = Launch("processor", second_port, {{"CLICKSTREAM_PROCESSOR_PORT", std::to_string(second_port)}});
+  Traffic traffic(ports_.ingestion, UniqueId("rebalance"), 40);
+  traffic.Start(3000, 4, 1ms);
+  traffic.WaitForPosted(1000);
+  // No clean leave: the group notices the dead member only after its session timeout, then rebalances.
+  second->Signal(SIGKILL);
+  traffic.Wait();
+  ExpectExact("rebalance-one-of-two-killed", traffic);
+}
+
+TEST_F(FaultTest, FloodWhileTheBrokerIsStoppedIsRefusedWithBoundedMemory) {
+  // More clients than in-flight slots: the slots fill with posts waiting for the absent broker, and everything
+  // beyond them must be refused at once rather than queued.
+  constexpr int kClients = 64, kSlots = 16;
+  constexpr auto kFloodFor = 8s;
+  ingestion_ = Launch("ingestion", ports_.ingestion, {{"CLICKSTREAM_MAX_IN_FLIGHT", std::to_string(kSlots)}});
+  const int64_t rss_before = ingestion_->ResidentKib();
+  ASSERT_EQ(StopComponent("kafka"), 0);
+  std::atomic<int> ok{0}, refused{0}, with_retry_after{0}, other{0}, requests{0};
+  const auto flood_end = Clock::now() + kFloodFor;
+  std::atomic<int64_t> peak_rss{rss_before};
+  std::vector<std::thread> flood;
+  const std::string padding(1500, 'x');
+  for (int t = 0; t < kClients; ++t) {
+    flood.emplace_back([&, t] {
+      HttpConnection ingest(ports_.ingestion);
+      for (int i = 0; Clock::now() < flood_end; ++i) {
+        requests.fetch_add(1);
+        const std::string id = UniqueId("flood") + "-" + std::to_string(t) + "-" + std::to_string(i);
+        const auto result = ingest.Request("POST", "/ingest",
+                                           EventJson(id, "flood-user", "/f?" + padding), "application/json", 15000);
+        if (result.status == 200) ok.fetch_add(1);
+        else if (result.status == 503) refused.fetch_add(1);
+        else other.fetch_add(1);
+        if (!result.Header("Retry-After").empty()) with_retry_after.fetch_add(1);
+        if (t == 0 && i % 10 == 0) {
+          int64_t rss = ingestion_->ResidentKib();
+          int64_t peak = peak_rss.load();
+          while (rss > peak && !peak_rss.compare_exchange_weak(peak, rss)) {
+          }
+        }
+      }
+    });
+  }
+  for (auto& thread : flood) thread.join();
+  const int64_t rss_after = ingestion_->ResidentKib();
+  ASSERT_EQ(StartComponent("kafka"), 0);
+  std::printf("fault=flood-broker-stopped requests=%d ok=%d refused_503=%d other=%d rss_before_kib=%lld "
+              "rss_peak_kib=%lld rss_after_kib=%lld\n",
+              requests.load(), ok.load(), refused.load(), other.load(), static_cast<long long>(rss_before),
+              static_cast<long long>(std::max(peak_rss.load(), rss_after)), static_cast<long long>(rss_after));
+  EXPECT_EQ(ok.load(), 0) << "nothing can be acknowledged while the broker is down";
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(refused.load(), requests.load());
+  EXPECT_GT(requests.load(), 10 * kClients) << "refusals beyond the in-flight slots must be immediate";
+  EXPECT_EQ(with_retry_after.load(), refused.load());
+  // At most kSlots events of 1.5 KB wait in the producer; everything else is refused at once.
+  EXPECT_LT(std::max(peak_rss.load(), rss_after) - rss_before, 64 * 1024) << "memory grew under the flood";
+}
+
+}  // namespace
+}  // namespace clickstream
