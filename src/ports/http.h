@@ -15,6 +15,8 @@ struct HttpRequest {
   std::map<std::string, std::string> query;  // decoded query-string parameters
   std::string content_type;                  // empty when absent
   std::string body;
+  std::string api_key;        // the X-API-Key header, empty when absent
+  std::string authorization;  // the Authorization header, empty when absent
 };
 
 struct HttpResponse {

@@ -20,7 +20,7 @@ class GatewayServiceTest : public testing::Test {
   ports::HttpResponse Get(std::map<std::string, std::string> query, std::string body = "",
                           std::string content_type = "") {
     ports::HttpResponse answer;
-    service_->HandleQuery({"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body)},
+    service_->HandleQuery({"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body), "", ""},
                           [&](ports::HttpResponse r) { answer = std::move(r); });
     return answer;
   }

@@ -28,7 +28,7 @@ class IngestionServiceTest : public testing::Test {
   // Sends a POST /ingest and returns where its answer will land.
   std::shared_ptr<std::optional<ports::HttpResponse>> Post(std::string body, std::string content_type = "") {
     auto answer = std::make_shared<std::optional<ports::HttpResponse>>();
-    ports::HttpRequest request{"POST", "/ingest", {}, std::move(content_type), std::move(body)};
+    ports::HttpRequest request{"POST", "/ingest", {}, std::move(content_type), std::move(body), "", ""};
     service_->HandleIngest(request, [answer](ports::HttpResponse response) { *answer = std::move(response); });
     return answer;
   }

@@ -11,9 +11,14 @@ namespace clickstream::gateway {
 using services::ErrorResponse;
 
 GatewayService::GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> client)
-    : options_(options), client_(std::move(client)) {}
+    : options_(options), client_(std::move(client)), keys_(options_.api_keys) {}
 
 void GatewayService::HandleQuery(const ports::HttpRequest& request, ports::Respond respond) {
+  std::size_t key = 0;
+  if (auto denied = services::CheckAccess(keys_, request, key)) {
+    respond(std::move(*denied));
+    return;
+  }
   if (request.body.size() > options_.max_body_bytes) {
     respond(ErrorResponse(413, "payload_too_large",
                           "body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"));

@@ -10,12 +10,14 @@
 #include "domain/click_event.h"
 #include "ports/count_client.h"
 #include "ports/http.h"
+#include "services/common/access.h"
 
 namespace clickstream::gateway {
 
 struct GatewayOptions {
   std::size_t max_body_bytes = 16384;
   domain::EventLimits limits;
+  std::vector<std::string> api_keys;  // empty: no key needed
 };
 
 class GatewayService {
@@ -31,6 +33,7 @@ class GatewayService {
  private:
   const GatewayOptions options_;
   const std::unique_ptr<ports::CountClient> client_;
+  const services::ApiKeys keys_;
 };
 
 }  // namespace clickstream::gateway

@@ -1,5 +1,6 @@
 #include "services/ingestion/ingestion_service.h"
 
+#include <algorithm>
 #include <string>
 
 #include "services/common/http_answers.h"
@@ -10,9 +11,25 @@ using services::ErrorResponse;
 
 IngestionService::IngestionService(IngestionOptions options, std::unique_ptr<ports::EventPublisher> publisher,
                                    std::function<int64_t()> now_us)
-    : options_(options), publisher_(std::move(publisher)), now_us_(std::move(now_us)) {}
+    : options_(options),
+      publisher_(std::move(publisher)),
+      now_us_(std::move(now_us)),
+      keys_(options_.api_keys),
+      limiter_(std::max<std::size_t>(1, options_.api_keys.size()), options_.events_per_second_per_key,
+               options_.burst_per_key) {}
 
 void IngestionService::HandleIngest(const ports::HttpRequest& request, ports::Respond respond) {
+  std::size_t key = 0;
+  if (auto denied = services::CheckAccess(keys_, request, key)) {
+    respond(std::move(*denied));
+    return;
+  }
+  if (auto wait = limiter_.TryTake(key, 1, std::chrono::steady_clock::now())) {
+    auto response = ErrorResponse(429, "rate_limited", "this API key is over its event rate; retry later");
+    response.headers.emplace_back("Retry-After", std::to_string((wait->count() + 999) / 1000));
+    respond(std::move(response));
+    return;
+  }
   if (request.body.size() > options_.max_body_bytes) {
     respond(ErrorResponse(413, "payload_too_large",
                           "body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"));

@@ -14,6 +14,7 @@
 #include "domain/click_event.h"
 #include "ports/event_publisher.h"
 #include "ports/http.h"
+#include "services/common/access.h"
 
 namespace clickstream::ingestion {
 
@@ -21,6 +22,9 @@ struct IngestionOptions {
   std::size_t max_body_bytes = 65536;
   std::size_t max_in_flight = 20000;
   domain::EventLimits limits;
+  std::vector<std::string> api_keys;  // empty: no key needed
+  double events_per_second_per_key = 0;  // 0: no rate limit
+  double burst_per_key = 0;
 };
 
 class IngestionService {
@@ -42,6 +46,8 @@ class IngestionService {
   const IngestionOptions options_;
   const std::unique_ptr<ports::EventPublisher> publisher_;
   const std::function<int64_t()> now_us_;
+  const services::ApiKeys keys_;
+  services::RateLimiter limiter_;
   std::atomic<std::size_t> in_flight_{0};
 };
 

@@ -1,0 +1,134 @@
+#include "services/common/access.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <optional>
+
+#include "services/gateway/gateway_service.h"
+#include "services/ingestion/ingestion_service.h"
+#include "support/fakes.h"
+
+namespace clickstream::services {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(LoadApiKeys, ReadsAListSkippingBlanks) {
+  auto keys = LoadApiKeys(" k1 , ,k2");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(*keys, (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_TRUE(LoadApiKeys("")->empty());
+}
+
+TEST(LoadApiKeys, ReadsAFileOneKeyPerLine) {
+  const std::string path = testing::TempDir() + "/keys.txt";
+  std::ofstream(path) << "# ingest keys\nalpha\n\n beta \n";
+  auto keys = LoadApiKeys("@" + path);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_EQ(*keys, (std::vector<std::string>{"alpha", "beta"}));
+}
+
+TEST(LoadApiKeys, MissingOrEmptyFileIsAnErrorThatNamesNoKey) {
+  EXPECT_FALSE(LoadApiKeys("@/nonexistent/keys").ok());
+  const std::string path = testing::TempDir() + "/empty-keys.txt";
+  std::ofstream(path) << "# nothing\n";
+  EXPECT_FALSE(LoadApiKeys("@" + path).ok());
+}
+
+TEST(ApiKeys, MatchesOnlyWholeKeys) {
+  ApiKeys keys({"secret-one", "secret-two"});
+  EXPECT_EQ(keys.Match("secret-two"), 1u);
+  EXPECT_EQ(keys.Match("secret-one"), 0u);
+  EXPECT_FALSE(keys.Match("secret-on").has_value());
+  EXPECT_FALSE(keys.Match("secret-one!").has_value());
+  EXPECT_FALSE(keys.Match("").has_value());
+}
+
+TEST(PresentedKey, TakesXApiKeyOrBearer) {
+  ports::HttpRequest request;
+  request.authorization = "Bearer abc";
+  EXPECT_EQ(PresentedKey(request), "abc");
+  request.authorization = "bearer abc";
+  EXPECT_EQ(PresentedKey(request), "abc");
+  request.authorization = "Basic abc";
+  EXPECT_EQ(PresentedKey(request), "");
+  request.api_key = "xyz";
+  EXPECT_EQ(PresentedKey(request), "xyz");
+}
+
+TEST(RateLimiter, AllowsTheBurstThenRefillsAtTheRate) {
+  RateLimiter limiter(2, 10, 3);
+  const auto t0 = std::chrono::steady_clock::time_point(seconds(100));
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.TryTake(0, 1, t0).has_value());
+  auto wait = limiter.TryTake(0, 1, t0);
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_GE(*wait, milliseconds(99));
+  EXPECT_LE(*wait, milliseconds(101));
+  EXPECT_FALSE(limiter.TryTake(1, 1, t0).has_value()) << "another key has its own bucket";
+  EXPECT_FALSE(limiter.TryTake(0, 1, t0 + milliseconds(100)).has_value());
+}
+
+TEST(RateLimiter, ZeroRateIsOff) {
+  RateLimiter limiter(1, 0, 0);
+  const auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(limiter.TryTake(0, 1, now).has_value());
+}
+
+constexpr const char* kEvent = R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/home"})";
+
+std::optional<ports::HttpResponse> Post(ingestion::IngestionService& service, const std::string& key) {
+  std::optional<ports::HttpResponse> answer;
+  ports::HttpRequest request{"POST", "/ingest", {}, "application/json", kEvent, key, ""};
+  service.HandleIngest(request, [&](ports::HttpResponse r) { answer = std::move(r); });
+  return answer;
+}
+
+TEST(IngestionAccess, RequiresAKeyWhenKeysAreConfigured) {
+  ingestion::IngestionOptions options;
+  options.api_keys = {"ingest-key"};
+  auto publisher = std::make_unique<testing_support::FakePublisher>();
+  auto* fake = publisher.get();
+  ingestion::IngestionService service(options, std::move(publisher));
+  auto missing = Post(service, "");
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->status, 401);
+  EXPECT_EQ(Post(service, "wrong")->status, 401);
+  EXPECT_TRUE(fake->published.empty());
+  EXPECT_FALSE(Post(service, "ingest-key").has_value());  // accepted: waits for the broker's ack
+  EXPECT_EQ(fake->published.size(), 1u);
+}
+
+TEST(IngestionAccess, RateLimitsPerKeyWith429AndRetryAfter) {
+  ingestion::IngestionOptions options;
+  options.api_keys = {"a", "b"};
+  options.events_per_second_per_key = 1;
+  options.burst_per_key = 2;
+  ingestion::IngestionService service(options, std::make_unique<testing_support::FakePublisher>());
+  EXPECT_FALSE(Post(service, "a").has_value());
+  EXPECT_FALSE(Post(service, "a").has_value());
+  auto limited = Post(service, "a");
+  ASSERT_TRUE(limited.has_value());
+  EXPECT_EQ(limited->status, 429);
+  ASSERT_FALSE(limited->headers.empty());
+  EXPECT_EQ(limited->headers[0].first, "Retry-After");
+  EXPECT_EQ(limited->headers[0].second, "1");
+  EXPECT_FALSE(Post(service, "b").has_value()) << "key b has its own budget";
+}
+
+TEST(GatewayAccess, RequiresAKeyWhenKeysAreConfigured) {
+  gateway::GatewayOptions options;
+  options.api_keys = {"query-key"};
+  gateway::GatewayService service(options, std::make_unique<testing_support::FakeCountClient>());
+  ports::HttpResponse answer;
+  ports::HttpRequest request{"GET", "/analytics/events", {{"user_id", "u"}, {"page_url", "/p"}}, "", "", "", ""};
+  service.HandleQuery(request, [&](ports::HttpResponse r) { answer = std::move(r); });
+  EXPECT_EQ(answer.status, 401);
+  request.authorization = "Bearer query-key";
+  service.HandleQuery(request, [&](ports::HttpResponse r) { answer = std::move(r); });
+  EXPECT_EQ(answer.status, 200);
+}
+
+}  // namespace
+}  // namespace clickstream::services
