@@ -71,10 +71,11 @@ class RunningIngestion final : public Running {
         {config.kafka.brokers, config.kafka.topic, config.kafka.linger, config.kafka.publish_timeout,
          config.ingestion.max_in_flight + 1024, {}, &registry});
     if (!publisher.ok()) return publisher.status();
-    service_ = std::make_unique<ingestion::IngestionService>(
-        ingestion::IngestionOptions{config.ingestion.max_body_bytes, config.ingestion.max_in_flight,
-                                    config.ingestion.limits},
-        std::move(*publisher));
+    ingestion::IngestionOptions options;
+    options.max_body_bytes = config.ingestion.max_body_bytes;
+    options.max_in_flight = config.ingestion.max_in_flight;
+    options.limits = config.ingestion.limits;
+    service_ = std::make_unique<ingestion::IngestionService>(options, std::move(*publisher));
     registry.AddComputedGauge("clickstream_ingest_in_flight", "events awaiting the broker's acknowledgement",
                               [s = service_.get()] {
                                 return std::vector<std::pair<metrics::Labels, double>>{
@@ -181,8 +182,11 @@ class RunningAnalytics final : public Running {
 class RunningGateway final : public Running {
  public:
   absl::Status Start(const Config& config, metrics::Registry& registry) {
+    gateway::GatewayOptions options;
+    options.max_body_bytes = config.gateway.max_body_bytes;
+    options.limits = config.ingestion.limits;
     service_ = std::make_unique<gateway::GatewayService>(
-        gateway::GatewayOptions{config.gateway.max_body_bytes, config.ingestion.limits},
+        options,
         std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline));
     probe_ = std::make_unique<services::ReadinessProbe>(
         "gateway", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
