@@ -8,7 +8,10 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(simdjson CONFIG REQUIRED)
 find_package(restinio CONFIG REQUIRED)
-find_package(GTest CONFIG REQUIRED)
+# Only the tests need GoogleTest (the container image builds with -DBUILD_TESTING=OFF).
+if(NOT DEFINED BUILD_TESTING OR BUILD_TESTING)
+  find_package(GTest CONFIG REQUIRED)
+endif()
 
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)

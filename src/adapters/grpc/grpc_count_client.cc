@@ -9,8 +9,10 @@ namespace clickstream::grpc_adapter {
 namespace {
 
 // Up to 4 attempts on UNAVAILABLE with 50 ms .. 400 ms backoff: an analytics restart is bridged, a dead one
-// answers within about a second, well inside the call's deadline.
+// answers within about a second, well inside the call's deadline. round_robin spreads calls over every address
+// the target resolves to (all analytics pods behind a headless Service), not only the first.
 constexpr const char* kServiceConfig = R"json({
+  "loadBalancingConfig": [{"round_robin": {}}],
   "methodConfig": [{
     "name": [{"service": "analytics.AnalyticsService"}],
     "retryPolicy": {
