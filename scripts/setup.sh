@@ -14,6 +14,8 @@ KAFKA_LIBS="$REPO_DIR/.state/kafka/libs"
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config
+  # libFuzzer for scripts/fuzz.sh (clang-14 and its fuzzer/sanitizer runtimes; GCC's cover scripts/sanitize.sh)
+  clang-14 libclang-rt-14-dev
   # C++ libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev libpqxx-dev libpq-dev libhiredis-dev libsimdjson-dev libspdlog-dev
@@ -120,5 +122,66 @@ fi
 # Keep .state traversable by the postgres user: scripts/infra.sh runs PostgreSQL as postgres with
 # its data under .state/<name>/postgres, and a restrictive umask would otherwise lock it out.
 chmod 755 "$REPO_DIR/.state" "$REPO_DIR/.state/kafka"
+
+# --- Deployment check tools (scripts/check-deploy.sh) -----------------------------------------------
+
+# kustomize renders deploy/k8s offline; pinned and built from its Go module with the machine's Go (v5.8.2
+# is the newest whose go.mod Go 1.26 accepts; GOTOOLCHAIN=local so a mismatch fails here instead of
+# fetching another toolchain). kubernetes-validate ships the Kubernetes JSON schemas, so validation needs no
+# network either; PyYAML is for tests/deploy/test_policy.py. Both live under .state/tools.
+KUSTOMIZE_VERSION=v5.8.2
+DEPLOY_PY_REQUIREMENTS="kubernetes-validate==1.37.0 PyYAML==6.0.3"
+TOOLS_DIR="$REPO_DIR/.state/tools"
+
+if [[ "$("$TOOLS_DIR/bin/kustomize" version 2>/dev/null)" == "$KUSTOMIZE_VERSION" ]]; then
+  log "kustomize $KUSTOMIZE_VERSION already in ${TOOLS_DIR#"$REPO_DIR"/}/bin"
+else
+  go_bin="$(command -v go || true)"
+  [[ -n $go_bin ]] || go_bin=/usr/local/go/bin/go
+  [[ -x $go_bin ]] || die "Go is needed to build kustomize and was not found"
+  log "building kustomize $KUSTOMIZE_VERSION into ${TOOLS_DIR#"$REPO_DIR"/}/bin"
+  mkdir -p "$TOOLS_DIR"
+  if ! GOBIN="$TOOLS_DIR/bin" GOTOOLCHAIN=local "$go_bin" install \
+    "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >"$TOOLS_DIR/kustomize-build.log" 2>&1; then
+    cat "$TOOLS_DIR/kustomize-build.log" >&2
+    die "could not build kustomize $KUSTOMIZE_VERSION (log: $TOOLS_DIR/kustomize-build.log)"
+  fi
+fi
+
+deploy_venv="$TOOLS_DIR/venv"
+if [[ -x $deploy_venv/bin/python &&
+  "$(cat "$deploy_venv/.requirements" 2>/dev/null)" == "$DEPLOY_PY_REQUIREMENTS" ]]; then
+  log "deployment check venv already in ${deploy_venv#"$REPO_DIR"/}"
+else
+  log "creating ${deploy_venv#"$REPO_DIR"/} with $DEPLOY_PY_REQUIREMENTS"
+  rm -rf "$deploy_venv"
+  if ! python3 -m venv "$deploy_venv" 2>/dev/null; then
+    # Debian's own python3 needs python3-venv for this.
+    rm -rf "$deploy_venv"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv
+    python3 -m venv "$deploy_venv"
+  fi
+  # shellcheck disable=SC2086 # the requirements are separate words
+  "$deploy_venv/bin/pip" install -q --disable-pip-version-check $DEPLOY_PY_REQUIREMENTS
+  printf '%s\n' "$DEPLOY_PY_REQUIREMENTS" >"$deploy_venv/.requirements"
+fi
+
+# promtool checks and unit-tests the alert rules (tests/deploy/alerts_test.yml). Only the binary is
+# unpacked from Debian's prometheus package (a static Go program): no daemon, no dependencies. Debian builds
+# it without Kubernetes service discovery, so it cannot check deploy/monitoring/prometheus.yml itself.
+if [[ -x $TOOLS_DIR/bin/promtool ]]; then
+  log "promtool already in ${TOOLS_DIR#"$REPO_DIR"/}/bin"
+else
+  log "unpacking promtool from Debian's prometheus package into ${TOOLS_DIR#"$REPO_DIR"/}/bin"
+  deb_dir="$(mktemp -d)"
+  if ! (cd "$deb_dir" && apt-get download -q prometheus >/dev/null 2>&1); then
+    apt-get update -q >/dev/null
+    (cd "$deb_dir" && apt-get download -q prometheus >/dev/null)
+  fi
+  dpkg-deb --fsys-tarfile "$deb_dir"/prometheus_*.deb | tar -x -C "$deb_dir" ./usr/bin/promtool
+  mkdir -p "$TOOLS_DIR/bin"
+  install -m 0755 "$deb_dir/usr/bin/promtool" "$TOOLS_DIR/bin/promtool"
+  rm -rf "$deb_dir"
+fi
 
 log "done"

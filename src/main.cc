@@ -43,6 +43,9 @@ http::HttpServerOptions ServerOptions(const Config& config, const std::string& n
   options.address = config.bind_address;
   options.port = port;
   options.threads = config.http_threads;
+  options.read_timeout = config.http_read_timeout;
+  options.max_header_bytes = config.http_max_header_bytes;
+  options.max_headers = config.http_max_headers;
   // RESTinio's own limit sits above ours, so an oversized body still gets our JSON 413 unless it is absurd.
   options.max_body_bytes = max_body_bytes * 4 + 4096;
   options.metrics = &registry;
@@ -64,6 +67,19 @@ redis::RedisOptions CacheOptions(const Config& config, metrics::Registry& regist
                              &registry};
 }
 
+// The API keys a service accepts, logged by count only: keys never reach a log.
+absl::StatusOr<std::vector<std::string>> LoadKeys(const char* service, const char* setting,
+                                                  const std::string& value) {
+  auto keys = services::LoadApiKeys(value);
+  if (!keys.ok()) return absl::InvalidArgumentError(std::string(setting) + ": " + std::string(keys.status().message()));
+  if (keys->empty()) {
+    common::Logger("main")->info("{}: no API key required ({} is empty)", service, setting);
+  } else {
+    common::Logger("main")->info("{}: API key required, {} key(s) configured", service, keys->size());
+  }
+  return keys;
+}
+
 class RunningIngestion final : public Running {
  public:
   absl::Status Start(const Config& config, metrics::Registry& registry) {
@@ -75,6 +91,11 @@ class RunningIngestion final : public Running {
     options.max_body_bytes = config.ingestion.max_body_bytes;
     options.max_in_flight = config.ingestion.max_in_flight;
     options.limits = config.ingestion.limits;
+    auto keys = LoadKeys("ingestion", "CLICKSTREAM_INGEST_API_KEYS", config.ingestion.api_keys);
+    if (!keys.ok()) return keys.status();
+    options.api_keys = std::move(*keys);
+    options.events_per_second_per_key = config.ingestion.rate_per_key;
+    options.burst_per_key = config.ingestion.burst_per_key;
     service_ = std::make_unique<ingestion::IngestionService>(options, std::move(*publisher));
     registry.AddComputedGauge("clickstream_ingest_in_flight", "events awaiting the broker's acknowledgement",
                               [s = service_.get()] {
@@ -185,6 +206,9 @@ class RunningGateway final : public Running {
     gateway::GatewayOptions options;
     options.max_body_bytes = config.gateway.max_body_bytes;
     options.limits = config.ingestion.limits;
+    auto keys = LoadKeys("gateway", "CLICKSTREAM_QUERY_API_KEYS", config.gateway.api_keys);
+    if (!keys.ok()) return keys.status();
+    options.api_keys = std::move(*keys);
     service_ = std::make_unique<gateway::GatewayService>(
         options,
         std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline));

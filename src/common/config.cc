@@ -11,7 +11,7 @@
 namespace clickstream::common {
 namespace {
 
-enum class Kind { kText, kPort, kCount, kMillis, kSeconds, kLevel };
+enum class Kind { kText, kOptionalText, kPort, kCount, kCountOrZero, kMillis, kSeconds, kLevel };
 
 struct Setting {
   const char* env;
@@ -27,6 +27,12 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_LOG_LEVEL", "log-level", "info", Kind::kLevel, "trace, debug, info, warn, error or off"},
     {"CLICKSTREAM_BIND_ADDR", "bind-address", "0.0.0.0", Kind::kText, "address every server listens on"},
     {"CLICKSTREAM_HTTP_THREADS", "http-threads", "1", Kind::kCount, "I/O threads per HTTP server"},
+    {"CLICKSTREAM_HTTP_READ_TIMEOUT_MS", "http-read-timeout-ms", "10000", Kind::kMillis,
+     "longest a client may take to send a whole request, or keep a connection idle; then it is closed"},
+    {"CLICKSTREAM_HTTP_MAX_HEADER_BYTES", "http-max-header-bytes", "16384", Kind::kCount,
+     "largest total of a request's header names and values; larger answers 431, four times larger closes"},
+    {"CLICKSTREAM_HTTP_MAX_HEADERS", "http-max-headers", "100", Kind::kCount,
+     "most header fields in a request; more answers 431, four times more closes the connection"},
     {"CLICKSTREAM_SHUTDOWN_GRACE_MS", "shutdown-grace-ms", "10000", Kind::kMillis,
      "time to drain in-flight work on SIGTERM"},
     {"DATABASE_URL", "database-url", "postgresql://clickstream@127.0.0.1:5432/clickstream", Kind::kText,
@@ -51,6 +57,15 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_MAX_IN_FLIGHT", "max-in-flight", "20000", Kind::kCount,
      "events awaiting the broker's acknowledgement; beyond it ingestion answers 503"},
     {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount, "longest accepted event field"},
+    {"CLICKSTREAM_INGEST_API_KEYS", "ingest-api-keys", "", Kind::kOptionalText,
+     "API keys POST /ingest accepts (X-API-Key or Authorization: Bearer): k1,k2 or @file with one per line; "
+     "empty: no key needed"},
+    {"CLICKSTREAM_INGEST_RATE_PER_KEY", "ingest-rate-per-key", "0", Kind::kCountOrZero,
+     "events a second each ingest API key may post, beyond it 429; 0: unlimited"},
+    {"CLICKSTREAM_INGEST_BURST_PER_KEY", "ingest-burst-per-key", "0", Kind::kCountOrZero,
+     "events a key may post at once above its rate; 0: one second's worth"},
+    {"CLICKSTREAM_QUERY_API_KEYS", "query-api-keys", "", Kind::kOptionalText,
+     "API keys GET /analytics/events accepts, as for ingestion; empty: no key needed"},
     {"CLICKSTREAM_PROCESSOR_PORT", "processor-port", "8082", Kind::kPort,
      "HTTP port of the processor's health endpoints (PORT when running the processor alone)"},
     {"CLICKSTREAM_BATCH_MAX_RECORDS", "batch-max-records", "5000", Kind::kCount,
@@ -125,6 +140,8 @@ absl::Status Check(const Setting& s, std::string_view value) {
       return absl::OkStatus();
     case Kind::kPort: return ParseUnsigned(s, value, 0, 65535, "a TCP port 0-65535").status();
     case Kind::kCount: return ParseUnsigned(s, value, 1, 1u << 30, "a whole number from 1").status();
+    case Kind::kCountOrZero: return ParseUnsigned(s, value, 0, 1u << 30, "a whole number from 0").status();
+    case Kind::kOptionalText: return absl::OkStatus();
     case Kind::kMillis:
     case Kind::kSeconds:
       return ParseUnsigned(s, value, 1, 1u << 30, "a positive whole number").status();
@@ -155,6 +172,9 @@ Config Build(const Values& v) {
   c.log_level = v.Text("CLICKSTREAM_LOG_LEVEL");
   c.bind_address = v.Text("CLICKSTREAM_BIND_ADDR");
   c.http_threads = v.Number("CLICKSTREAM_HTTP_THREADS");
+  c.http_read_timeout = v.Ms("CLICKSTREAM_HTTP_READ_TIMEOUT_MS");
+  c.http_max_header_bytes = v.Number("CLICKSTREAM_HTTP_MAX_HEADER_BYTES");
+  c.http_max_headers = v.Number("CLICKSTREAM_HTTP_MAX_HEADERS");
   c.shutdown_grace = v.Ms("CLICKSTREAM_SHUTDOWN_GRACE_MS");
   c.database_url = v.Text("DATABASE_URL");
   c.redis_addr = v.Text("REDIS_ADDR");
@@ -167,6 +187,11 @@ Config Build(const Values& v) {
   c.ingestion.max_body_bytes = v.Number("CLICKSTREAM_INGESTION_MAX_BODY_BYTES");
   c.ingestion.max_in_flight = v.Number("CLICKSTREAM_MAX_IN_FLIGHT");
   c.ingestion.limits.max_field_bytes = v.Number("CLICKSTREAM_MAX_FIELD_BYTES");
+  c.ingestion.api_keys = v.Text("CLICKSTREAM_INGEST_API_KEYS");
+  c.ingestion.rate_per_key = static_cast<double>(v.Number("CLICKSTREAM_INGEST_RATE_PER_KEY"));
+  c.ingestion.burst_per_key = static_cast<double>(v.Number("CLICKSTREAM_INGEST_BURST_PER_KEY"));
+  if (c.ingestion.burst_per_key == 0) c.ingestion.burst_per_key = c.ingestion.rate_per_key;
+  c.gateway.api_keys = v.Text("CLICKSTREAM_QUERY_API_KEYS");
   c.processor.health_port = v.Port("CLICKSTREAM_PROCESSOR_PORT");
   c.processor.batch_max_records = v.Number("CLICKSTREAM_BATCH_MAX_RECORDS");
   c.processor.batch_wait = v.Ms("CLICKSTREAM_BATCH_WAIT_MS");

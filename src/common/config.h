@@ -32,6 +32,9 @@ struct IngestionConfig {
   std::size_t max_body_bytes = 0;
   std::size_t max_in_flight = 0;
   domain::EventLimits limits;
+  std::string api_keys;  // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
+  double rate_per_key = 0;
+  double burst_per_key = 0;
 };
 
 struct ProcessorConfig {
@@ -53,12 +56,16 @@ struct GatewayConfig {
   std::string analytics_addr;
   Millis query_deadline{};
   std::size_t max_body_bytes = 0;
+  std::string api_keys;  // as for ingestion
 };
 
 struct Config {
   std::string log_level;
   std::string bind_address;
   std::size_t http_threads = 0;
+  Millis http_read_timeout{};            // every HTTP server: slow or idle clients are disconnected after it
+  std::size_t http_max_header_bytes = 0;
+  std::size_t http_max_headers = 0;
   Millis shutdown_grace{};
   std::string database_url;
   std::string redis_addr;

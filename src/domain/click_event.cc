@@ -1,9 +1,11 @@
 #include "domain/click_event.h"
 
+#include <algorithm>
 #include <array>
 
 #include <simdjson.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/json_text.h"
@@ -14,36 +16,71 @@ namespace {
 
 using common::InvalidField;
 
-constexpr std::array<std::string_view, 4> kRequiredFields = {"event_id", "user_id", "event_type", "page_url"};
+constexpr std::array<std::string_view, 5> kEventFields = {"event_id", "user_id", "event_type", "page_url",
+                                                          "time_stamp"};
+constexpr std::size_t kTimeStamp = 4;  // index of time_stamp in kEventFields; the others are required
 
-// PostgreSQL text cannot hold NUL and control characters in ids only cause grief downstream, so a field with
-// them is rejected here rather than poisoning a batch later.
+// PostgreSQL text cannot hold NUL and control characters in ids only cause grief downstream (logs, terminals, CSV
+// exports), so a field with them is rejected here rather than poisoning a batch later. `value` is valid UTF-8, so
+// a 0xC2 lead byte is followed by a continuation byte, and C2 80..C2 9F encode the C1 controls U+0080..U+009F.
 bool HasControlCharacter(std::string_view value) {
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(value[i]);
+    if (byte < 0x20 || byte == 0x7f) return true;
+    if (byte == 0xc2 && i + 1 < value.size() && static_cast<unsigned char>(value[i + 1]) < 0xa0) return true;
   }
   return false;
 }
 
-}  // namespace
-
-absl::Status CheckIdField(std::string_view name, std::string_view value, const EventLimits& limits) {
-  if (value.empty()) return InvalidField(name, std::string(name) + " must not be empty");
-  if (value.size() > limits.max_field_bytes) {
-    return InvalidField(name, std::string(name) + " is longer than " + std::to_string(limits.max_field_bytes) +
-                                  " bytes");
+// Why simdjson refused a document, in words a client can act on.
+std::string JsonProblem(simdjson::error_code error) {
+  switch (error) {
+    case simdjson::EMPTY: return "body is empty";
+    case simdjson::UTF8_ERROR: return "body is not valid UTF-8";
+    case simdjson::DEPTH_ERROR:
+      return "body is not valid JSON: nested deeper than " + std::to_string(simdjson::DEFAULT_MAX_DEPTH) + " levels";
+    case simdjson::NUMBER_ERROR:
+    case simdjson::NUMBER_OUT_OF_RANGE: return "body is not valid JSON: a number is out of range";
+    case simdjson::STRING_ERROR: return "body is not valid JSON: a string has a malformed escape";
+    case simdjson::UNESCAPED_CHARS: return "body is not valid JSON: a string has an unescaped control character";
+    case simdjson::UNCLOSED_STRING: return "body is not valid JSON: a string is not closed";
+    default: return "body is not valid JSON";
   }
-  if (HasControlCharacter(value)) return InvalidField(name, std::string(name) + " contains control characters");
-  return absl::OkStatus();
 }
 
-namespace {
+// absl's RFC3339_full parser is lenient: it skips surrounding whitespace and takes one-digit months, "+01" or
+// "+0100" offsets and five-digit years. The contract is RFC 3339's grammar, so the shape is checked here and absl
+// then checks the ranges (month 13, February 30, hour 24):
+//   YYYY-MM-DD "T" hh:mm:ss ["." 1*digit] ("Z" / ("+" / "-") hh:mm), T and Z in either case.
+bool HasRfc3339Shape(std::string_view text) {
+  auto digits = [&](std::size_t at, std::size_t count) {
+    if (at + count > text.size()) return false;
+    for (std::size_t i = at; i < at + count; ++i) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) return false;
+    }
+    return true;
+  };
+  auto is = [&](std::size_t at, std::string_view options) {
+    return at < text.size() && options.find(text[at]) != std::string_view::npos;
+  };
+  if (!(digits(0, 4) && is(4, "-") && digits(5, 2) && is(7, "-") && digits(8, 2) && is(10, "Tt") && digits(11, 2) &&
+        is(13, ":") && digits(14, 2) && is(16, ":") && digits(17, 2))) {
+    return false;
+  }
+  std::size_t at = 19;
+  if (is(at, ".")) {
+    const std::size_t first = ++at;
+    while (digits(at, 1)) ++at;
+    if (at == first) return false;
+  }
+  if (is(at, "Zz")) return at + 1 == text.size();
+  return is(at, "+-") && digits(at + 1, 2) && is(at + 3, ":") && digits(at + 4, 2) && at + 6 == text.size();
+}
 
 absl::StatusOr<int64_t> ParseTimestamp(std::string_view text, const EventLimits& limits, int64_t now_us) {
   absl::Time parsed;
   std::string error;
-  // RFC 3339 requires the 'T' separator and an offset; absl's RFC3339_full accepts exactly that (and 'Z').
-  if (!absl::ParseTime(absl::RFC3339_full, std::string(text), &parsed, &error)) {
+  if (!HasRfc3339Shape(text) || !absl::ParseTime(absl::RFC3339_full, std::string(text), &parsed, &error)) {
     return InvalidField("time_stamp", "time_stamp must be an RFC 3339 date-time such as 2024-05-01T12:00:00Z");
   }
   const int64_t us = absl::ToUnixMicros(parsed);
@@ -54,54 +91,59 @@ absl::StatusOr<int64_t> ParseTimestamp(std::string_view text, const EventLimits&
   return us;
 }
 
-std::string* TargetField(ClickEvent& event, std::string_view key) {
-  if (key == "event_id") return &event.event_id;
-  if (key == "user_id") return &event.user_id;
-  if (key == "event_type") return &event.event_type;
-  if (key == "page_url") return &event.page_url;
-  return nullptr;
-}
-
 }  // namespace
 
-absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLimits& limits, int64_t now_us) {
-  // The DOM parser validates the whole document (structure, UTF-8, nothing after the object) before we look at
-  // it; one per thread keeps its buffers between calls, so parsing allocates little.
+absl::Status CheckIdField(std::string_view name, std::string_view value, const EventLimits& limits) {
+  if (value.empty()) return InvalidField(name, std::string(name) + " must not be empty");
+  if (value.size() > limits.max_field_bytes) {
+    return InvalidField(name, std::string(name) + " is longer than " + std::to_string(limits.max_field_bytes) +
+                                  " bytes");
+  }
+  if (!simdjson::validate_utf8(value.data(), value.size())) {
+    return InvalidField(name, std::string(name) + " is not valid UTF-8");
+  }
+  if (HasControlCharacter(value)) return InvalidField(name, std::string(name) + " contains control characters");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> ReadStringFields(std::string_view json,
+                                                                         std::span<const std::string_view> names) {
+  // The DOM parser validates the whole document (structure, UTF-8, depth, nothing after the value) before we look
+  // at it; one per thread keeps its buffers between calls, so parsing allocates little.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
-    return InvalidField("", "body is not valid JSON");
+  if (auto error = parser.parse(json.data(), json.size()).get(root); error != simdjson::SUCCESS) {
+    return InvalidField("", JsonProblem(error));
   }
   simdjson::dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) {
-    return InvalidField("", "body must be a JSON object");
-  }
+  if (root.get_object().get(object) != simdjson::SUCCESS) return InvalidField("", "body must be a JSON object");
 
-  ClickEvent event;
-  std::string_view time_stamp;
-  bool has_time_stamp = false;
+  std::vector<std::optional<std::string>> values(names.size());
   for (const simdjson::dom::key_value_pair field : object) {
-    std::string* target = TargetField(event, field.key);
-    const bool is_time_stamp = field.key == "time_stamp";
-    if (target == nullptr && !is_time_stamp) continue;
-    const std::string name(field.key);
-    std::string_view value;
-    if (field.value.get_string().get(value) != simdjson::SUCCESS) {
-      return InvalidField(name, name + " must be a string");
+    const auto name = std::find(names.begin(), names.end(), field.key);
+    if (name == names.end()) continue;  // unknown fields are ignored
+    std::optional<std::string>& value = values[name - names.begin()];
+    if (value.has_value()) return InvalidField(*name, std::string(*name) + " appears more than once");
+    std::string_view text;
+    if (field.value.get_string().get(text) != simdjson::SUCCESS) {
+      return InvalidField(*name, std::string(*name) + " must be a string");
     }
-    if (is_time_stamp) {
-      time_stamp = value;
-      has_time_stamp = true;
-    } else {
-      target->assign(value);
-    }
+    value.emplace(text);
   }
+  return values;
+}
 
-  for (std::string_view name : kRequiredFields) {
-    if (auto status = CheckIdField(name, *TargetField(event, name), limits); !status.ok()) return status;
+absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLimits& limits, int64_t now_us) {
+  auto values = ReadStringFields(json, kEventFields);
+  if (!values.ok()) return values.status();
+  ClickEvent event;
+  std::string* const required[] = {&event.event_id, &event.user_id, &event.event_type, &event.page_url};
+  for (std::size_t i = 0; i < std::size(required); ++i) {
+    if (auto status = CheckIdField(kEventFields[i], (*values)[i].value_or(""), limits); !status.ok()) return status;
+    *required[i] = std::move(*(*values)[i]);
   }
-  if (has_time_stamp) {
-    auto parsed = ParseTimestamp(time_stamp, limits, now_us);
+  if (const auto& time_stamp = (*values)[kTimeStamp]) {
+    auto parsed = ParseTimestamp(*time_stamp, limits, now_us);
     if (!parsed.ok()) return parsed.status();
     event.time_stamp_us = *parsed;
   } else {

@@ -5,8 +5,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -26,11 +29,20 @@ struct EventLimits {
   std::chrono::hours max_skew{24};            // time_stamp further in the future than this is rejected
 };
 
-// Checks one required string field: not empty, at most limits.max_field_bytes, no control characters.
+// Checks one required string field: not empty, at most limits.max_field_bytes, valid UTF-8 (query-string values
+// are bytes), no control characters (C0, DEL or C1).
 absl::Status CheckIdField(std::string_view name, std::string_view value, const EventLimits& limits);
 
+// Reads the string values of `names` from a JSON object; a name that is absent stays nullopt, other fields are
+// ignored. Refuses (INVALID_ARGUMENT) what is not a JSON object (malformed, invalid UTF-8, nested deeper than 1024,
+// a number simdjson cannot represent: an integer past 64 bits, a float past a double), a named field that is not a
+// string, and a named field given twice: which of two user_id values an event means is anybody's guess, so the
+// error names the field rather than picking one.
+absl::StatusOr<std::vector<std::optional<std::string>>> ReadStringFields(std::string_view json,
+                                                                         std::span<const std::string_view> names);
+
 // Parses a JSON object with the required strings event_id, user_id, event_type, page_url and the optional RFC 3339
-// time_stamp (absent: `now_us`). Unknown fields are ignored. An error is INVALID_ARGUMENT naming the field
+// time_stamp (absent: `now_us`), as ReadStringFields reads them. An error is INVALID_ARGUMENT naming the field
 // (common::FieldOf) when one is at fault.
 absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLimits& limits, int64_t now_us);
 

@@ -1,33 +1,21 @@
 #include "domain/count_query.h"
 
-#include <simdjson.h>
+#include <array>
 
 #include "absl/strings/ascii.h"
-#include "common/status_mapping.h"
 
 namespace clickstream::domain {
 namespace {
 
-using common::InvalidField;
+constexpr std::array<std::string_view, 2> kQueryFields = {"user_id", "page_url"};
 
+// Fills the fields the query string left empty from the JSON body: a query-string parameter wins over the body.
 absl::Status ReadBody(std::string_view json_body, CountQuery& query) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::dom::object object;
-  if (parser.parse(json_body.data(), json_body.size()).get(root) != simdjson::SUCCESS ||
-      root.get_object().get(object) != simdjson::SUCCESS) {
-    return InvalidField("", "body must be a JSON object with user_id and page_url");
-  }
-  for (const simdjson::dom::key_value_pair field : object) {
-    std::string* target =
-        field.key == "user_id" ? &query.user_id : field.key == "page_url" ? &query.page_url : nullptr;
-    if (target == nullptr) continue;
-    std::string_view value;
-    if (field.value.get_string().get(value) != simdjson::SUCCESS) {
-      return InvalidField(field.key, std::string(field.key) + " must be a string");
-    }
-    // A query-string parameter wins over the body.
-    if (target->empty()) target->assign(value);
+  auto values = ReadStringFields(json_body, kQueryFields);
+  if (!values.ok()) return values.status();
+  std::string* const targets[] = {&query.user_id, &query.page_url};
+  for (std::size_t i = 0; i < kQueryFields.size(); ++i) {
+    if (targets[i]->empty() && (*values)[i].has_value()) *targets[i] = std::move(*(*values)[i]);
   }
   return absl::OkStatus();
 }

@@ -16,7 +16,8 @@ struct CountQuery {
 };
 
 // Takes each field from the query-string parameters, or else from `json_body` (existing clients send a JSON body
-// with GET). Errors are INVALID_ARGUMENT naming the field.
+// with GET), read as ReadStringFields reads it (a field given twice is refused). Errors are INVALID_ARGUMENT naming
+// the field.
 absl::StatusOr<CountQuery> ParseCountQuery(const std::map<std::string, std::string>& query_params,
                                            std::string_view json_body, const EventLimits& limits);
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <future>
 #include <random>
@@ -220,6 +221,48 @@ TEST_F(PipelineTest, CountsStayExactWhileRedisIsDownAndAfterItReturns) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(seen, posted);
+}
+
+TEST(PipelineAccess, ApiKeysAndRateLimitsOnTheRealServices) {
+  const ServicePorts ports = ServicePorts::FreePorts();
+  const std::string key_file = TestInfra().state_dir + "/" + UniqueId("query-keys") + ".txt";
+  std::ofstream(key_file) << "# query keys\nquery-key-1\n";
+  ServiceProcess process("all",
+                         ServiceEnvironment(ports, {{"CLICKSTREAM_INGEST_API_KEYS", "ingest-key-1,ingest-key-2"},
+                                                    {"CLICKSTREAM_INGEST_RATE_PER_KEY", "1"},
+                                                    {"CLICKSTREAM_INGEST_BURST_PER_KEY", "3"},
+                                                    {"CLICKSTREAM_QUERY_API_KEYS", "@" + key_file}}),
+                         "e2e-access");
+  process.Start();
+  ASSERT_TRUE(process.WaitReady(ports.ingestion)) << process.log_path();
+  ASSERT_TRUE(process.WaitReady(ports.gateway)) << process.log_path();
+
+  // Raw requests, to set the key headers.
+  HttpConnection ingest(ports.ingestion);
+  auto post = [&](const std::string& header, const std::string& value) {
+    const std::string body = EventJson(UniqueId("evt"), UniqueId("keyed-user"), "/k");
+    return ingest.Request("POST", "/ingest", body, "application/json", 10000, {{header, value}});
+  };
+  EXPECT_EQ(post("X-Other", "1").status, 401);
+  EXPECT_EQ(post("X-API-Key", "wrong").status, 401);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(post("X-API-Key", "ingest-key-1").status, 200) << i;
+  const auto limited = post("X-API-Key", "ingest-key-1");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_FALSE(limited.Header("Retry-After").empty());
+  EXPECT_EQ(post("Authorization", "Bearer ingest-key-2").status, 200) << "each key has its own budget";
+
+  HttpConnection gateway(ports.gateway);
+  const std::string target = "/analytics/events?user_id=u&page_url=%2Fk";
+  EXPECT_EQ(gateway.Request("GET", target).status, 401);
+  EXPECT_EQ(gateway.Request("GET", target, "", "", 10000, {{"Authorization", "Bearer query-key-1"}}).status, 200);
+
+  // The keys never reach the log.
+  EXPECT_EQ(process.Signal(SIGTERM), 0);
+  std::ifstream log(process.log_path());
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("ingest-key-1"), std::string::npos);
+  EXPECT_EQ(text.find("query-key-1"), std::string::npos);
+  EXPECT_NE(text.find("API key required"), std::string::npos);
 }
 
 // The value of one series in a Prometheus text exposition, or -1 when absent.

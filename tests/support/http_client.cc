@@ -55,8 +55,10 @@ bool HttpConnection::Connect(int timeout_ms) {
 }
 
 HttpResult HttpConnection::Request(const std::string& method, const std::string& target, const std::string& body,
-                                   const std::string& content_type, int timeout_ms) {
+                                   const std::string& content_type, int timeout_ms,
+                                   const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
   if (!body.empty() || method == "POST") {
     if (!content_type.empty()) request += "Content-Type: " + content_type + "\r\n";
     request += "Content-Length: " + std::to_string(body.size()) + "\r\n";

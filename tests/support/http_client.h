@@ -24,7 +24,8 @@ class HttpConnection {
 
   // Sends one request (reconnecting if needed) and reads its answer. `timeout_ms` bounds each socket operation.
   HttpResult Request(const std::string& method, const std::string& target, const std::string& body = "",
-                     const std::string& content_type = "application/json", int timeout_ms = 10000);
+                     const std::string& content_type = "application/json", int timeout_ms = 10000,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
  private:
   bool Connect(int timeout_ms);

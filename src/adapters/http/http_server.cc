@@ -1,10 +1,13 @@
 #include "adapters/http/http_server.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include <restinio/all.hpp>
 
+#include "absl/strings/ascii.h"
 #include "adapters/http/query_string.h"
 #include "common/json_text.h"
 #include "common/log.h"
@@ -29,19 +32,29 @@ const char* ReasonPhrase(int status) {
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     default: return "Status";
   }
 }
 
-void Send(const restinio::request_handle_t& req, const HttpResponse& response) {
-  auto builder = req->create_response(restinio::http_status_line_t(
+// Past the limits handlers and this adapter answer with JSON, the parser's hard limits sit this many times higher:
+// requests between the two get a JSON answer, requests beyond close the connection.
+constexpr std::size_t kHardLimitFactor = 4;
+// Longest text of a client's request echoed in an error message.
+constexpr std::size_t kMaxEchoBytes = 200;
+
+// Writes the whole answer with its Content-Length. A HEAD answer carries the length the body would have, no body.
+void Send(const restinio::request_handle_t& req, const HttpResponse& response, bool head_only) {
+  auto builder = req->create_response<restinio::user_controlled_output_t>(restinio::http_status_line_t(
       restinio::http_status_code_t(static_cast<std::uint16_t>(response.status)), ReasonPhrase(response.status)));
   builder.append_header(restinio::http_field::content_type, response.content_type);
   for (const auto& [name, value] : response.headers) builder.append_header(name, value);
-  builder.set_body(response.body);
+  builder.set_content_length(response.body.size());
+  if (!head_only) builder.set_body(response.body);
   builder.done();
 }
 
@@ -49,30 +62,120 @@ HttpResponse JsonError(int status, std::string_view code, std::string_view messa
   return HttpResponse{status, common::ErrorJson(code, message), "application/json", {}};
 }
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return absl::ascii_tolower(static_cast<unsigned char>(c)); };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// Client text quoted in an error message: printable ASCII only and short, so the answer stays small and its
+// message readable whatever bytes the client sent.
+std::string Quoted(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, kMaxEchoBytes)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (text.size() > kMaxEchoBytes) out += "...";
+  return out;
+}
+
+// The path of a request target. Proxies send the absolute form ("http://host/ingest"), which RFC 9112 section
+// 3.2.2 requires servers to accept.
+std::string_view OriginPath(std::string_view path) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (path.size() >= scheme.size() && EqualsIgnoreCase(path.substr(0, scheme.size()), scheme)) {
+      const std::size_t slash = path.find('/', scheme.size());
+      return slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+    }
+  }
+  return path;
+}
+
+std::string LowerTrimmed(std::string_view value) {
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(absl::string_view(value.data(), value.size())));
+}
+
+// A coding no handler can decode. http_parser de-chunks bodies and refuses a request whose last transfer coding is
+// not chunked, but one before it ("gzip, chunked") would reach handlers still encoded: refused with 501, as RFC 9112
+// section 6.1 asks. A content coding is refused with 415 (RFC 9110 section 15.5.16).
+std::optional<HttpResponse> RefuseCoding(const restinio::http_header_field_t& field, bool has_body) {
+  if (EqualsIgnoreCase(field.name(), "transfer-encoding")) {
+    const std::string coding = LowerTrimmed(field.value());
+    if (coding == "chunked") return std::nullopt;
+    return JsonError(501, "not_implemented",
+                     "transfer coding '" + Quoted(coding) + "' is not supported; send the body plain or chunked");
+  }
+  if (has_body && EqualsIgnoreCase(field.name(), "content-encoding")) {
+    const std::string coding = LowerTrimmed(field.value());
+    if (coding == "identity") return std::nullopt;
+    return JsonError(415, "unsupported_media_type",
+                     "content coding '" + Quoted(coding) + "' is not supported; send the body uncompressed");
+  }
+  return std::nullopt;
+}
+
+// What the header fields allow before any handler runs: the soft header limits (431) and the codings.
+std::optional<HttpResponse> CheckHeaders(const restinio::http_request_header_t& header, bool has_body,
+                                         const HttpServerOptions& options) {
+  std::size_t bytes = 0;
+  std::size_t count = 0;
+  std::optional<HttpResponse> refusal;
+  header.for_each_field([&](const restinio::http_header_field_t& field) {
+    bytes += field.name().size() + field.value().size();
+    ++count;
+    if (!refusal) refusal = RefuseCoding(field, has_body);
+  });
+  if (count > options.max_headers) {
+    return JsonError(431, "header_fields_too_large",
+                     "more than " + std::to_string(options.max_headers) + " header fields");
+  }
+  if (bytes > options.max_header_bytes) {
+    return JsonError(431, "header_fields_too_large",
+                     "header fields larger than " + std::to_string(options.max_header_bytes) + " bytes");
+  }
+  return refusal;
+}
+
+// True on an I/O thread while it runs Dispatch: an answer given then is an inline one.
+thread_local bool t_dispatching = false;
+
+// RESTinio checks each connection's deadlines on a timer of this period; a tenth of the read timeout keeps the
+// disconnection of a slow client close to the timeout without waking idle connections too often.
+std::chrono::milliseconds TimeoutCheckPeriod(std::chrono::milliseconds read_timeout) {
+  return std::clamp(read_timeout / 10, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+restinio::incoming_http_msg_limits_t HardLimits(const HttpServerOptions& options) {
+  return restinio::incoming_http_msg_limits_t{}
+      .max_url_size(kHardLimitFactor * options.max_header_bytes)
+      .max_field_name_size(kHardLimitFactor * options.max_header_bytes)
+      .max_field_value_size(kHardLimitFactor * options.max_header_bytes)
+      .max_field_count(kHardLimitFactor * options.max_headers)
+      .max_body_size(options.max_body_bytes);
+}
+
 class RestinioHttpServer final : public HttpServer {
  public:
-  RestinioHttpServer(std::string name, std::vector<HttpRoute> routes, metrics::Registry* metrics)
-      : name_(std::move(name)), log_(common::Logger("http")), metrics_(metrics) {
+  RestinioHttpServer(const HttpServerOptions& options, std::vector<HttpRoute> routes)
+      : options_(options), log_(common::Logger("http")) {
     for (auto& route : routes) routes_[route.path][route.method] = std::move(route.handler);
   }
   ~RestinioHttpServer() override { Stop(); }
 
-  absl::Status Run(const HttpServerOptions& options) {
+  absl::Status Run() {
     try {
       auto settings = restinio::server_settings_t<Traits>{}
-                          .address(options.address)
-                          .port(options.port)
-                          .read_next_http_message_timelimit(options.read_timeout)
-                          .handle_request_timeout(options.handle_timeout)
-                          .incoming_http_msg_limits(
-                              restinio::incoming_http_msg_limits_t{}.max_body_size(options.max_body_bytes))
+                          .address(options_.address)
+                          .port(options_.port)
+                          .read_next_http_message_timelimit(options_.read_timeout)
+                          .handle_request_timeout(options_.handle_timeout)
+                          .timer_manager(TimeoutCheckPeriod(options_.read_timeout))
+                          .incoming_http_msg_limits(HardLimits(options_))
                           .request_handler([this](restinio::request_handle_t req) { return Dispatch(req); });
-      server_ = restinio::run_async<Traits>(restinio::own_io_context(), std::move(settings), options.threads);
+      server_ = restinio::run_async<Traits>(restinio::external_io_context(io_), std::move(settings), options_.threads);
     } catch (const std::exception& e) {
-      return absl::UnavailableError("cannot serve HTTP on " + options.address + ":" +
-                                    std::to_string(options.port) + ": " + e.what());
+      return absl::UnavailableError("cannot serve HTTP on " + options_.address + ":" +
+                                    std::to_string(options_.port) + ": " + e.what());
     }
-    log_->info("{} listening address={} port={}", name_, options.address, options.port);
+    log_->info("{} listening address={} port={}", options_.name, options_.address, options_.port);
     return absl::OkStatus();
   }
 
@@ -85,65 +188,122 @@ class RestinioHttpServer final : public HttpServer {
   }
 
  private:
-  // Writes the answer and records it: requests by route and status, and latency by route.
+  // An answer given inline, while RESTinio is still inside Dispatch, is written only once Dispatch has returned.
+  // RESTinio 0.6.16 mishandles inline answers to pipelined requests: writing one frees the connection's only
+  // request slot, so RESTinio starts reading the next request both on return from Dispatch and when the write
+  // completes; with three requests in one packet the second start finds no free slot and closes the connection,
+  // losing the answers. Deferred, every answer takes the path answers from other threads take, which is sound.
   void Answer(const restinio::request_handle_t& req, const std::string& route,
-              std::chrono::steady_clock::time_point start, const HttpResponse& response) {
-    Send(req, response);
-    if (metrics_ == nullptr) return;
-    metrics_
+              std::chrono::steady_clock::time_point start, HttpResponse response) {
+    if (t_dispatching) {
+      restinio::asio_ns::post(io_, [this, req, route, start, response = std::move(response)] {
+        Write(req, route, start, response);
+      });
+      return;
+    }
+    Write(req, route, start, response);
+  }
+
+  // Writes the answer and records it: requests by route and status, and latency by route.
+  void Write(const restinio::request_handle_t& req, const std::string& route,
+             std::chrono::steady_clock::time_point start, const HttpResponse& response) {
+    try {
+      Send(req, response, req->header().method() == restinio::http_method_head());
+    } catch (const std::exception& e) {
+      // Nothing may escape into RESTinio's I/O loop or a client library's callback thread.
+      log_->warn("{} answer not written route={} status={}: {}", options_.name, route, response.status, e.what());
+      return;
+    }
+    metrics::Registry* const metrics = options_.metrics;
+    if (metrics == nullptr) return;
+    metrics
         ->GetCounter("clickstream_http_requests_total", "HTTP requests answered, by service, route and status",
-                     {{"service", name_}, {"route", route}, {"status", std::to_string(response.status)}})
+                     {{"service", options_.name}, {"route", route}, {"status", std::to_string(response.status)}})
         .Inc();
-    metrics_
+    metrics
         ->GetHistogram("clickstream_http_request_duration_seconds", "HTTP request latency, by service and route",
-                       metrics::LatencyBuckets(), {{"service", name_}, {"route", route}})
+                       metrics::LatencyBuckets(), {{"service", options_.name}, {"route", route}})
         .Observe(metrics::SecondsSince(start));
   }
 
+  // The handler of `method` among a path's handlers; HEAD is served by GET's unless it has its own.
+  static const ports::HttpHandler* FindHandler(const std::map<std::string, ports::HttpHandler>& by_method,
+                                               const std::string& method) {
+    auto handler = by_method.find(method);
+    if (handler == by_method.end() && method == "HEAD") handler = by_method.find("GET");
+    return handler == by_method.end() ? nullptr : &handler->second;
+  }
+
+  static HttpResponse MethodNotAllowed(const std::map<std::string, ports::HttpHandler>& by_method,
+                                       const std::string& method, std::string_view path) {
+    std::string allowed;
+    for (const auto& [name, unused] : by_method) {
+      allowed += (allowed.empty() ? "" : ", ") + name;
+      if (name == "GET" && !by_method.contains("HEAD")) allowed += ", HEAD";
+    }
+    auto response = JsonError(405, "method_not_allowed", method + " is not allowed on " + std::string(path));
+    response.headers.emplace_back("Allow", allowed);
+    return response;
+  }
+
   restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req) {
+    struct Scope {
+      Scope() { t_dispatching = true; }
+      ~Scope() { t_dispatching = false; }
+    } dispatching;
+    Route(req);
+    return restinio::request_accepted();
+  }
+
+  // Finds the handler of a request and hands it over, or answers the request itself.
+  void Route(const restinio::request_handle_t& req) {
     const auto start = std::chrono::steady_clock::now();
     const auto& header = req->header();
-    const std::string path(header.path());
-    auto by_path = routes_.find(path);
+    const std::string_view path = OriginPath(header.path());
+    const auto by_path = routes_.find(path);
+    const std::string route = by_path == routes_.end() ? "unmatched" : by_path->first;
+    if (auto refusal = CheckHeaders(header, !req->body().empty(), options_)) {
+      Answer(req, route, start, *refusal);
+      return;
+    }
     if (by_path == routes_.end()) {
-      Answer(req, "unmatched", start, JsonError(404, "not_found", "no such endpoint: " + path));
-      return restinio::request_accepted();
+      Answer(req, route, start, JsonError(404, "not_found", "no such endpoint: " + Quoted(path)));
+      return;
     }
     const std::string method(header.method().c_str());
-    auto handler = by_path->second.find(method);
-    if (handler == by_path->second.end()) {
-      std::string allowed;
-      for (const auto& [name, unused] : by_path->second) allowed += (allowed.empty() ? "" : ", ") + name;
-      auto response = JsonError(405, "method_not_allowed", method + " is not allowed on " + path);
-      response.headers.emplace_back("Allow", allowed);
-      Answer(req, path, start, response);
-      return restinio::request_accepted();
+    const ports::HttpHandler* handler = FindHandler(by_path->second, method);
+    if (handler == nullptr) {
+      Answer(req, route, start, MethodNotAllowed(by_path->second, method, path));
+      return;
     }
 
     HttpRequest request;
     request.method = method;
-    request.path = path;
+    request.path = route;
     if (auto query = DecodeQueryString(std::string_view(header.query().data(), header.query().size()))) {
       request.query = std::move(*query);
     } else {
-      Answer(req, path, start, JsonError(400, "invalid_argument", "query string is malformed"));
-      return restinio::request_accepted();
+      Answer(req, route, start,
+             JsonError(400, "invalid_argument", "query string is malformed: a '%' must start an escape like %2F"));
+      return;
     }
     request.content_type = header.get_field_or(restinio::http_field::content_type, "");
+    request.api_key = header.get_field_or("X-API-Key", "");
+    request.authorization = header.get_field_or(restinio::http_field::authorization, "");
     request.body = req->body();
 
     // A handler answers exactly once; the response may be written from any thread.
-    handler->second(request, [this, req, route = by_path->first, start](HttpResponse response) {
-      Answer(req, route, start, response);
+    (*handler)(request, [this, req, route, start](HttpResponse response) {
+      Answer(req, route, start, std::move(response));
     });
-    return restinio::request_accepted();
   }
 
-  const std::string name_;
+  const HttpServerOptions options_;  // its metrics registry, when set, outlives the server
   std::shared_ptr<spdlog::logger> log_;
-  metrics::Registry* const metrics_;
-  std::map<std::string, std::map<std::string, ports::HttpHandler>> routes_;  // path -> method -> handler
+  // path -> method -> handler; transparent, so a path is looked up without copying it.
+  std::map<std::string, std::map<std::string, ports::HttpHandler>, std::less<>> routes_;
   std::mutex stop_mutex_;
+  restinio::asio_ns::io_context io_;  // run by the server's threads; outlives the server, which uses it
   // Declared last: stopping it joins the I/O threads that use the members above.
   restinio::running_server_handle_t<Traits> server_;
 };
@@ -152,8 +312,8 @@ class RestinioHttpServer final : public HttpServer {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                                 std::vector<ports::HttpRoute> routes) {
-  auto server = std::make_unique<RestinioHttpServer>(options.name, std::move(routes), options.metrics);
-  if (auto status = server->Run(options); !status.ok()) return status;
+  auto server = std::make_unique<RestinioHttpServer>(options, std::move(routes));
+  if (auto status = server->Run(); !status.ok()) return status;
   return server;
 }
 

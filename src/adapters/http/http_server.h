@@ -1,6 +1,9 @@
 // HTTP server adapter over RESTinio: owns the sockets, parses requests, routes them by method and path to the
 // services' handlers and writes their answers, which may come later from another thread (ingestion answers after
-// the broker's acknowledgement). Unknown paths answer 404, known paths with another method 405, both as JSON.
+// the broker's acknowledgement). Unknown paths answer 404, known paths with another method 405, both as JSON; HEAD
+// is answered like GET without the body. What breaks HTTP framing itself (a malformed request line or header, a
+// bad chunk, conflicting Content-Length and Transfer-Encoding, limits past the hard ones below) cannot be answered
+// reliably and closes the connection; so does a request asking for a protocol upgrade, after its answer.
 #pragma once
 
 #include <chrono>
@@ -21,8 +24,17 @@ struct HttpServerOptions {
   std::string address = "0.0.0.0";
   uint16_t port = 0;
   std::size_t threads = 1;
-  // Hard limit of RESTinio's parser; handlers check their own (smaller) limits to answer 413 with JSON.
+  // Hard limit of RESTinio's parser; handlers check their own (smaller) limits to answer 413 with JSON. A body
+  // over it (declared or streamed in chunks) makes the parser close the connection without an answer: the parser
+  // gives no way to write one, and reading the body only to refuse it would let any client make us buffer it.
   std::size_t max_body_bytes = 1 << 20;
+  // Header fields beyond these answer 431 with JSON. Four times either limit (and, whatever the setting, the
+  // request line and headers beyond http_parser's compiled-in 80 KiB) makes the parser close the connection, so
+  // what one connection can make us hold stays bounded. The request target may be up to 4 * max_header_bytes.
+  std::size_t max_header_bytes = 16384;  // names and values of all header fields together
+  std::size_t max_headers = 100;
+  // Longest a client may take to send one whole request, request line to the last body byte, and longest a
+  // kept-alive connection may stay idle; past it the connection is closed (slow or stalled clients).
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds handle_timeout{30000};  // longest a handler may take to respond
   // Requests by route and status, and their latency, go here when set; it must outlive the server.
