@@ -110,6 +110,8 @@ absl::StatusOr<std::vector<std::optional<std::string>>> ReadStringFields(std::st
                                                                          std::span<const std::string_view> names) {
   // The DOM parser validates the whole document (structure, UTF-8, depth, nothing after the value) before we look
   // at it; one per thread keeps its buffers between calls, so parsing allocates little.
+  // A default string_view has no data pointer, which simdjson would hand to memcpy: answer it here.
+  if (json.empty()) return InvalidField("", JsonProblem(simdjson::EMPTY));
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto error = parser.parse(json.data(), json.size()).get(root); error != simdjson::SUCCESS) {

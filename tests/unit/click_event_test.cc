@@ -24,6 +24,12 @@ TEST(EventParser, AcceptsCompleteEvent) {
   EXPECT_EQ(FormatTimestamp(event->time_stamp_us), "2023-11-14T12:00:00Z");
 }
 
+TEST(EventParser, RejectsAnEmptyViewWithoutTouchingItsData) {
+  auto event = ParseClickEvent(std::string_view(), {}, kNow);  // null data: UBSan checks nothing reads it
+  ASSERT_FALSE(event.ok());
+  EXPECT_EQ(event.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(EventParser, FillsMissingTimestampWithNow) {
   auto event = Parse(R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/"})");
   ASSERT_TRUE(event.ok());
