@@ -34,6 +34,7 @@
 #include "adapters/kafka/kafka_event_publisher.h"
 #include "domain/click_event.h"
 #include "support/http_client.h"
+#include "support/service_process.h"
 #include "support/test_infra.h"
 
 namespace clickstream {
@@ -581,76 +582,28 @@ std::string EventJson(const std::string& id, const std::string& user, const std:
 
 // ---- The process under test -----------------------------------------------------------------------------------
 
-struct Ports {
-  uint16_t ingestion, gateway, processor, analytics, analytics_health;
-};
-
 class BadInputCorpus : public testing::Test {
  protected:
   void SetUp() override {
     corpus_ = LoadCorpus();
     run_ = {UniqueId("corpus-user"), domain::NowMicros()};
-    ports_ = {FreePort(), FreePort(), FreePort(), FreePort(), FreePort()};
-    const Infra& infra = TestInfra();
-    log_path_ = infra.state_dir + "/logs/" + UniqueId("bad-input-clickstream") + ".log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::map<std::string, std::string> env = {
-          {"DATABASE_URL", infra.database_url},
-          {"KAFKA_BROKER", infra.kafka_broker},
-          {"REDIS_ADDR", infra.redis_addr},
-          {"KAFKA_TOPIC", infra.topic},
-          {"CLICKSTREAM_DLQ_TOPIC", infra.dlq_topic},
-          {"CLICKSTREAM_BIND_ADDR", "127.0.0.1"},
-          {"CLICKSTREAM_INGESTION_PORT", std::to_string(ports_.ingestion)},
-          {"CLICKSTREAM_GATEWAY_PORT", std::to_string(ports_.gateway)},
-          {"CLICKSTREAM_PROCESSOR_PORT", std::to_string(ports_.processor)},
-          {"CLICKSTREAM_ANALYTICS_PORT", std::to_string(ports_.analytics)},
-          {"CLICKSTREAM_ANALYTICS_HEALTH_PORT", std::to_string(ports_.analytics_health)},
-          {"CLICKSTREAM_ANALYTICS_ADDR", "127.0.0.1:" + std::to_string(ports_.analytics)},
-          {"CLICKSTREAM_QUERY_DEADLINE_MS", "3000"},
-          {"CLICKSTREAM_HTTP_READ_TIMEOUT_MS", std::to_string(kReadTimeout.count())},
-      };
-      for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-      freopen(log_path_.c_str(), "a", stdout);
-      dup2(fileno(stdout), STDERR_FILENO);
-      execl(CLICKSTREAM_BINARY, CLICKSTREAM_BINARY, "all", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ASSERT_GT(pid_, 0);
+    process_ = std::make_unique<ServiceProcess>(
+        "all",
+        ServiceEnvironment(ports_, {{"CLICKSTREAM_HTTP_READ_TIMEOUT_MS", std::to_string(kReadTimeout.count())}}),
+        "bad-input-clickstream");
+    process_->Start();
     for (uint16_t port : {ports_.ingestion, ports_.gateway, ports_.processor, ports_.analytics_health}) {
-      ASSERT_TRUE(WaitReady(port)) << "service on port " << port << " never became ready; log: " << log_path_;
+      ASSERT_TRUE(process_->WaitReady(port)) << "service on port " << port << " never became ready; log: "
+                                             << process_->log_path();
     }
   }
 
   void TearDown() override {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        ADD_FAILURE() << "clickstream did not stop within 30 s of SIGTERM";
-        return;
-      }
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit status " << status << "; log: " << log_path_;
+    EXPECT_EQ(process_->Signal(SIGTERM), 0)
+        << "clickstream did not drain and exit cleanly on SIGTERM; log: " << process_->log_path();
   }
 
-  static bool WaitReady(uint16_t port) {
-    HttpConnection connection(port);
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (Clock::now() < deadline) {
-      if (connection.Request("GET", "/readyz", "", "", 1000).status == 200) return true;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return false;
-  }
-
-  bool Alive() { return waitpid(pid_, nullptr, WNOHANG) == 0; }
+  bool Alive() { return process_->Running(); }
 
   std::vector<const Case*> CasesFor(const std::string& target) const {
     std::vector<const Case*> cases;
@@ -690,7 +643,7 @@ class BadInputCorpus : public testing::Test {
       for (const auto& problem : problems) text += "\n    " + problem;
       ADD_FAILURE() << label << text;
     }
-    EXPECT_TRUE(Alive()) << "clickstream died; log: " << log_path_;
+    EXPECT_TRUE(Alive()) << "clickstream died; log: " << process_->log_path();
   }
 
   // Waits until every acknowledged pair's count through the gateway is exact (bounded); returns the mismatches.
@@ -728,9 +681,8 @@ class BadInputCorpus : public testing::Test {
   std::vector<Case> corpus_;
   CorpusRun run_;
   Acknowledged acknowledged_;
-  Ports ports_{};
-  pid_t pid_ = -1;
-  std::string log_path_;
+  const ServicePorts ports_ = ServicePorts::FreePorts();
+  std::unique_ptr<ServiceProcess> process_;
 };
 
 TEST(BadInput, CorpusHasAtLeast150WellFormedCases) {
@@ -845,7 +797,7 @@ TEST_F(BadInputCorpus, PoisonRecordsLandInTheDeadLetterTopicAndValidOnesAreCount
     EXPECT_EQ(dead.source_topic, infra.topic) << record.c->Label();
   }
   ExpectEveryAcknowledgedEventCountedOnce();
-  EXPECT_TRUE(Alive()) << "clickstream died; log: " << log_path_;
+  EXPECT_TRUE(Alive()) << "clickstream died; log: " << process_->log_path();
 }
 
 }  // namespace
