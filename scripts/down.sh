@@ -7,29 +7,19 @@ set -euo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$REPO_DIR"
 
-STATE_REL=.state/local
-STATE_DIR="$REPO_DIR/$STATE_REL"
-BIN="$REPO_DIR/build/src/clickstream"
-PID_FILE="$STATE_DIR/clickstream.pid"
-PORTS_FILE="$STATE_DIR/clickstream.ports"
 STOP_TIMEOUT_S=20 # the service drains for up to ~10 s on SIGTERM
 
 log() { printf 'down: %s\n' "$*"; }
 # shellcheck source=lib/processes.sh
 . "$REPO_DIR/scripts/lib/processes.sh"
+# shellcheck source=lib/local_stack.sh
+. "$REPO_DIR/scripts/lib/local_stack.sh"
 
 if [[ ! -d $STATE_DIR ]]; then
   log "$STATE_REL does not exist, nothing to stop"
   exit 0
 fi
 
-# --- Same checks as scripts/up.sh -------------------------------------------------------------------
-
-# Prints the pid from the pid file if it names a live `clickstream all` started by up.sh from this
-# checkout (guards against pid reuse: never adopt or signal someone else's process).
-clickstream_pid() {
-  pid_alive "$PID_FILE" "$BIN all" "$REPO_DIR" && head -n1 "$PID_FILE"
-}
 
 exec 8>"$STATE_DIR/.up.lock"
 flock -w 300 8 || { log "error: another scripts/up.sh or scripts/down.sh is running on $STATE_REL" >&2; exit 1; }

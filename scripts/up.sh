@@ -24,28 +24,17 @@ set -euo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$REPO_DIR"
 
-STATE_REL=.state/local
-STATE_DIR="$REPO_DIR/$STATE_REL"
-BIN="$REPO_DIR/build/src/clickstream"
-PID_FILE="$STATE_DIR/clickstream.pid"
-PORTS_FILE="$STATE_DIR/clickstream.ports" # the service ports the running clickstream was started with
-LOG_FILE="$STATE_DIR/logs/clickstream.log"
 READY_TIMEOUT_S=60
 
 log() { printf 'up: %s\n' "$*"; }
 # shellcheck source=lib/processes.sh
 . "$REPO_DIR/scripts/lib/processes.sh"
+# shellcheck source=lib/local_stack.sh
+. "$REPO_DIR/scripts/lib/local_stack.sh"
+LOG_FILE="$STATE_DIR/logs/clickstream.log"
 die() { printf 'up: error: %s\n' "$*" >&2; exit 1; }
 T0=$(now_ms)
 since() { echo "$(($(now_ms) - $1)) ms"; }
-
-# --- The clickstream process (same checks in scripts/down.sh) --------------------------------------
-
-# Prints the pid from the pid file if it names a live `clickstream all` started by up.sh from this
-# checkout (guards against pid reuse: never adopt or signal someone else's process).
-clickstream_pid() {
-  pid_alive "$PID_FILE" "$BIN all" "$REPO_DIR" && head -n1 "$PID_FILE"
-}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
