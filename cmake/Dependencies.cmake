@@ -8,9 +8,11 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(simdjson CONFIG REQUIRED)
 find_package(restinio CONFIG REQUIRED)
+find_package(OpenSSL REQUIRED)       # RESTinio's HTTPS (through Asio's ssl)
 # Only the tests need GoogleTest (the container image builds with -DBUILD_TESTING=OFF).
 if(NOT DEFINED BUILD_TESTING OR BUILD_TESTING)
   find_package(GTest CONFIG REQUIRED)
+  find_package(CURL REQUIRED)        # the HTTPS client of the TLS tests
 endif()
 
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++)

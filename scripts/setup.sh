@@ -19,7 +19,9 @@ PACKAGES=(
   # C++ libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev libpqxx-dev libpq-dev libhiredis-dev libsimdjson-dev libspdlog-dev
-  libgtest-dev libgmock-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev
+  libgtest-dev libgmock-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev libssl-dev
+  # the TLS tests: throwaway certificates (openssl) and an HTTPS client (libcurl)
+  openssl libcurl4-openssl-dev
   # infrastructure run as local processes by scripts/infra.sh (Kafka comes from Maven Central)
   postgresql-15 redis-server default-jre-headless maven
   curl

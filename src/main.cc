@@ -14,6 +14,7 @@
 #include "adapters/redis/redis_count_cache.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/files.h"
 #include "services/analytics/analytics_service.h"
 #include "services/common/http_answers.h"
 #include "services/gateway/gateway_service.h"
@@ -53,13 +54,51 @@ http::HttpServerOptions ServerOptions(const Config& config, const std::string& n
 }
 
 // Serves `routes` plus /healthz, /readyz and /metrics.
+// The PEM text of a file a TLS setting names; empty when the setting is.
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* setting) {
+  if (path.empty()) return std::string();
+  auto text = common::ReadWholeFile(path, setting);
+  if (!text.ok()) return text.status();
+  if (text->find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(std::string(setting) + ": " + path + " holds no PEM block");
+  }
+  return text;
+}
+
+// A PEM file to read at start-up into `text`: the path as a setting gave it, and the setting for errors.
+struct PemFile {
+  std::string* text;
+  const std::string& path;
+  const char* setting;
+};
+
+absl::Status ReadPems(std::initializer_list<PemFile> files) {
+  for (const PemFile& file : files) {
+    auto text = ReadPem(file.path, file.setting);
+    if (!text.ok()) return text.status();
+    *file.text = std::move(*text);
+  }
+  return absl::OkStatus();
+}
+
+// Which servers speak TLS when it is configured: the ones clients reach. The processor's and analytics' health
+// ports serve only probes and metrics inside the cluster.
+enum class Exposure { kPublic, kOperationsOnly };
+
 absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, const std::string& name,
                                                          uint16_t port, std::size_t max_body_bytes,
                                                          std::vector<ports::HttpRoute> routes,
                                                          const services::ReadinessProbe& probe,
-                                                         metrics::Registry& registry) {
+                                                         metrics::Registry& registry,
+                                                         Exposure exposure = Exposure::kPublic) {
   for (auto& route : services::OperationsRoutes(probe, registry)) routes.push_back(std::move(route));
-  return http::HttpServer::Start(ServerOptions(config, name, port, max_body_bytes, registry), std::move(routes));
+  auto options = ServerOptions(config, name, port, max_body_bytes, registry);
+  if (exposure == Exposure::kPublic && config.tls.Enabled()) {
+    auto status = ReadPems({{&options.tls_cert_chain_pem, config.tls.cert_file, "CLICKSTREAM_TLS_CERT_FILE"},
+                            {&options.tls_private_key_pem, config.tls.key_file, "CLICKSTREAM_TLS_KEY_FILE"}});
+    if (!status.ok()) return status;
+  }
+  return http::HttpServer::Start(options, std::move(routes));
 }
 
 redis::RedisOptions CacheOptions(const Config& config, metrics::Registry& registry) {
@@ -153,7 +192,8 @@ class RunningProcessor final : public Running {
                               });
     probe_ = std::make_unique<services::ReadinessProbe>(
         "processor", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
-    auto server = Serve(config, "processor", config.processor.health_port, 1024, {}, *probe_, registry);
+    auto server = Serve(config, "processor", config.processor.health_port, 1024, {}, *probe_, registry,
+                        Exposure::kOperationsOnly);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     service_->Start();
@@ -180,10 +220,17 @@ class RunningAnalytics final : public Running {
         std::make_unique<postgres::PgCountStore>(config.database_url, &registry));
     probe_ = std::make_unique<services::ReadinessProbe>(
         "analytics", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
-    auto grpc = grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *service_);
+    grpc_adapter::GrpcServerTls tls;
+    auto status = ReadPems({{&tls.cert_chain_pem, config.tls.cert_file, "CLICKSTREAM_TLS_CERT_FILE"},
+                            {&tls.private_key_pem, config.tls.key_file, "CLICKSTREAM_TLS_KEY_FILE"},
+                            {&tls.client_ca_pem, config.tls.client_ca_file, "CLICKSTREAM_TLS_CLIENT_CA_FILE"}});
+    if (!status.ok()) return status;
+    auto grpc =
+        grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *service_, tls);
     if (!grpc.ok()) return grpc.status();
     grpc_ = std::move(*grpc);
-    auto server = Serve(config, "analytics", config.analytics.health_port, 1024, {}, *probe_, registry);
+    auto server = Serve(config, "analytics", config.analytics.health_port, 1024, {}, *probe_, registry,
+                        Exposure::kOperationsOnly);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return absl::OkStatus();
@@ -210,8 +257,8 @@ class RunningGateway final : public Running {
     if (!keys.ok()) return keys.status();
     options.api_keys = std::move(*keys);
     service_ = std::make_unique<gateway::GatewayService>(
-        options,
-        std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline));
+        options, std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr,
+                                                                 config.gateway.query_deadline, tls));
     probe_ = std::make_unique<services::ReadinessProbe>(
         "gateway", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service_->Routes(),
@@ -221,6 +268,12 @@ class RunningGateway final : public Running {
     return absl::OkStatus();
   }
   void Stop(milliseconds) override { server_->Stop(); }
+    grpc_adapter::GrpcClientTls tls;
+    // The gateway's certificate doubles as its client certificate when analytics asks for one.
+    auto status = ReadPems({{&tls.root_ca_pem, config.tls.analytics_ca_file, "CLICKSTREAM_ANALYTICS_TLS_CA_FILE"},
+                            {&tls.cert_chain_pem, config.tls.cert_file, "CLICKSTREAM_TLS_CERT_FILE"},
+                            {&tls.private_key_pem, config.tls.key_file, "CLICKSTREAM_TLS_KEY_FILE"}});
+    if (!status.ok()) return status;
 
  private:
   std::unique_ptr<gateway::GatewayService> service_;

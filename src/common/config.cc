@@ -33,6 +33,16 @@ constexpr Setting kSettings[] = {
      "largest total of a request's header names and values; larger answers 431, four times larger closes"},
     {"CLICKSTREAM_HTTP_MAX_HEADERS", "http-max-headers", "100", Kind::kCount,
      "most header fields in a request; more answers 431, four times more closes the connection"},
+    {"CLICKSTREAM_TLS_CERT_FILE", "tls-cert-file", "", Kind::kOptionalText,
+     "PEM certificate chain: when set with the key, ingestion and the gateway serve HTTPS and analytics serves gRPC "
+     "over TLS (the health-only ports of the processor and analytics stay plain HTTP); the gateway also presents it "
+     "to analytics when analytics asks for a client certificate"},
+    {"CLICKSTREAM_TLS_KEY_FILE", "tls-key-file", "", Kind::kOptionalText,
+     "PEM private key of --tls-cert-file"},
+    {"CLICKSTREAM_TLS_CLIENT_CA_FILE", "tls-client-ca-file", "", Kind::kOptionalText,
+     "PEM CA certificates: when set, analytics accepts only gRPC clients with a certificate they signed (mutual TLS)"},
+    {"CLICKSTREAM_ANALYTICS_TLS_CA_FILE", "analytics-tls-ca-file", "", Kind::kOptionalText,
+     "PEM CA certificates: when set, the gateway calls analytics over TLS and trusts only certificates they signed"},
     {"CLICKSTREAM_SHUTDOWN_GRACE_MS", "shutdown-grace-ms", "10000", Kind::kMillis,
      "time to drain in-flight work on SIGTERM"},
     {"DATABASE_URL", "database-url", "postgresql://clickstream@127.0.0.1:5432/clickstream", Kind::kText,
@@ -179,6 +189,10 @@ Config Build(const Values& v) {
   c.database_url = v.Text("DATABASE_URL");
   c.redis_addr = v.Text("REDIS_ADDR");
   c.redis_timeout = v.Ms("CLICKSTREAM_REDIS_TIMEOUT_MS");
+  c.tls.cert_file = v.Text("CLICKSTREAM_TLS_CERT_FILE");
+  c.tls.key_file = v.Text("CLICKSTREAM_TLS_KEY_FILE");
+  c.tls.client_ca_file = v.Text("CLICKSTREAM_TLS_CLIENT_CA_FILE");
+  c.tls.analytics_ca_file = v.Text("CLICKSTREAM_ANALYTICS_TLS_CA_FILE");
   c.cache_ttl = std::chrono::seconds(v.Number("CLICKSTREAM_CACHE_TTL_S"));
   c.kafka = {v.Text("KAFKA_BROKER"), v.Text("KAFKA_TOPIC"), v.Text("CLICKSTREAM_DLQ_TOPIC"),
              v.Text("CLICKSTREAM_CONSUMER_GROUP"), v.Ms("CLICKSTREAM_LINGER_MS"),
@@ -213,6 +227,25 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   Invocation invocation;
   std::map<std::string, std::string> flags;  // by environment name
   std::span<const std::string> rest(args);
+// Settings that only make sense together.
+absl::Status CheckTls(const TlsConfig& tls, Command command) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "settings CLICKSTREAM_TLS_CERT_FILE and CLICKSTREAM_TLS_KEY_FILE must be set together (or neither)");
+  }
+  if (!tls.client_ca_file.empty() && !tls.Enabled()) {
+    return absl::InvalidArgumentError(
+        "setting CLICKSTREAM_TLS_CLIENT_CA_FILE needs CLICKSTREAM_TLS_CERT_FILE and CLICKSTREAM_TLS_KEY_FILE: "
+        "client certificates are only asked for over TLS");
+  }
+  if (command == Command::kAll && tls.Enabled() && tls.analytics_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "with CLICKSTREAM_TLS_CERT_FILE set, `all` serves analytics' gRPC over TLS: set "
+        "CLICKSTREAM_ANALYTICS_TLS_CA_FILE (the CA that signed the certificate) so the gateway can call it");
+  }
+  return absl::OkStatus();
+}
+
   if (!rest.empty() && !rest.front().starts_with("-")) {
     auto command = kCommands.find(rest.front());
     if (command == kCommands.end()) {
@@ -264,6 +297,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());
+  if (auto status = CheckTls(invocation.config.tls, invocation.command); !status.ok()) return status;
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   };

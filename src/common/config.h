@@ -18,6 +18,15 @@ namespace clickstream::common {
 
 using Millis = std::chrono::milliseconds;
 
+// TLS material, all PEM file paths; empty means plain text. Files are read at start-up.
+struct TlsConfig {
+  std::string cert_file;          // served by ingestion, the gateway and analytics' gRPC port
+  std::string key_file;
+  std::string client_ca_file;     // analytics: require gRPC client certificates signed by these CAs
+  std::string analytics_ca_file;  // gateway: call analytics over TLS, trusting these CAs
+  bool Enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
 struct KafkaConfig {
   std::string brokers;
   std::string topic;
@@ -68,6 +77,7 @@ struct Config {
   std::size_t http_max_headers = 0;
   Millis shutdown_grace{};
   std::string database_url;
+  TlsConfig tls;
   std::string redis_addr;
   Millis redis_timeout{};
   std::chrono::seconds cache_ttl{};

@@ -512,6 +512,18 @@ def _(b):
         assert not missing, f"{s}: lacks {sorted(missing)}"
 
 
+@rule("API keys are on: ingestion and the gateway read a non-empty key list from app-secrets (not optional)")
+def _(b):
+    data = b.secret_data(APP_NS, "app-secrets")
+    for service, key in (("ingestion", "CLICKSTREAM_INGEST_API_KEYS"), ("gateway", "CLICKSTREAM_QUERY_API_KEYS")):
+        [c] = b.app_deployment(service)["spec"]["template"]["spec"]["containers"]
+        e = env_of(c).get(key)
+        assert e, f"{service}: no {key}, so it would accept requests without a key"
+        ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+        assert ref.get("name") == "app-secrets" and not ref.get("optional"), f"{service}: {key} not required from app-secrets"
+        assert [k for k in data[ref["key"]].split(",") if k.strip()], f"app-secrets {ref['key']} holds no key"
+
+
 @rule("the Secret's addresses name the data-layer Services and ports; the DB password matches postgres'")
 def _(b):
     data = b.secret_data(APP_NS, "app-secrets")

@@ -62,6 +62,25 @@ TEST(Config, RejectsBadValuesNamingTheSetting) {
   EXPECT_FALSE(ParseInvocation({"all", "--kafka-topic"}, Env({})).ok());
 }
 
+TEST(Config, TlsSettingsMustComeTogether) {
+  const auto error = [](const std::vector<std::string>& args, std::map<std::string, std::string> env) {
+    auto invocation = ParseInvocation(args, Env(std::move(env)));
+    return invocation.ok() ? std::string("ok") : std::string(invocation.status().message());
+  };
+  EXPECT_NE(error({"gateway"}, {{"CLICKSTREAM_TLS_CERT_FILE", "c.pem"}}).find("must be set together"),
+            std::string::npos);
+  EXPECT_NE(error({"analytics"}, {{"CLICKSTREAM_TLS_CLIENT_CA_FILE", "ca.pem"}}).find("only asked for over TLS"),
+            std::string::npos);
+  EXPECT_NE(error({"all"}, {{"CLICKSTREAM_TLS_CERT_FILE", "c.pem"}, {"CLICKSTREAM_TLS_KEY_FILE", "k.pem"}})
+                .find("CLICKSTREAM_ANALYTICS_TLS_CA_FILE"),
+            std::string::npos);
+  EXPECT_EQ(error({"gateway"}, {{"CLICKSTREAM_TLS_CERT_FILE", "c.pem"}, {"CLICKSTREAM_TLS_KEY_FILE", "k.pem"}}),
+            "ok");
+  auto plain = ParseInvocation({"all"}, Env({}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->config.tls.Enabled());
+}
+
 TEST(Config, HelpListsEverySettingWithItsEnvironmentName) {
   auto invocation = ParseInvocation({"gateway", "--help"}, Env({}));
   ASSERT_TRUE(invocation.ok());

@@ -41,23 +41,37 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
   analytics::AnalyticsService& service_;
 };
 
+std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerTls& tls) {
+  if (tls.cert_chain_pem.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(tls.client_ca_pem.empty()
+                                                ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                                : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = tls.client_ca_pem;
+  options.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.cert_chain_pem});
+  return grpc::SslServerCredentials(options);
+}
+
 class Server final : public GrpcAnalyticsServer {
  public:
   explicit Server(analytics::AnalyticsService& service) : count_service_(service) {}
   ~Server() override { Shutdown(std::chrono::milliseconds(0)); }
 
-  absl::Status Run(const std::string& address, uint16_t port) {
+  absl::Status Run(const std::string& address, uint16_t port, const GrpcServerTls& tls) {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     const std::string endpoint = address + ":" + std::to_string(port);
     int bound_port = 0;
-    builder.AddListeningPort(endpoint, grpc::InsecureServerCredentials(), &bound_port);
+    builder.AddListeningPort(endpoint, Credentials(tls), &bound_port);
     builder.RegisterService(&count_service_);
     server_ = builder.BuildAndStart();
-    if (!server_ || bound_port == 0) return absl::UnavailableError("cannot serve gRPC on " + endpoint);
+    if (!server_ || bound_port == 0) {
+      // gRPC logs its reason (port taken, certificate or key not usable) on stderr and returns no detail.
+      return absl::UnavailableError("cannot serve gRPC on " + endpoint + " (port in use, or TLS material rejected)");
+    }
     server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
     server_->GetHealthCheckService()->SetServingStatus(true);
-    common::Logger("analytics")->info("analytics gRPC listening address={} port={}", address, bound_port);
+    common::Logger("analytics")->info("analytics gRPC listening address={} port={} tls={} client_certificates={}",
+                                      address, bound_port, !tls.cert_chain_pem.empty(), !tls.client_ca_pem.empty());
     return absl::OkStatus();
   }
 
@@ -79,9 +93,9 @@ class Server final : public GrpcAnalyticsServer {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> GrpcAnalyticsServer::Start(
-    const std::string& address, uint16_t port, analytics::AnalyticsService& service) {
+    const std::string& address, uint16_t port, analytics::AnalyticsService& service, const GrpcServerTls& tls) {
   auto server = std::make_unique<Server>(service);
-  if (auto status = server->Run(address, port); !status.ok()) return status;
+  if (auto status = server->Run(address, port, tls); !status.ok()) return status;
   return server;
 }
 

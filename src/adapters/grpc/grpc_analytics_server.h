@@ -13,11 +13,19 @@
 
 namespace clickstream::grpc_adapter {
 
+// PEM text. No certificate: plain text. A client CA: mutual TLS, every client must present a certificate it signed.
+struct GrpcServerTls {
+  std::string cert_chain_pem;
+  std::string private_key_pem;
+  std::string client_ca_pem;
+};
+
 class GrpcAnalyticsServer {
  public:
-  // Listens on address:port (insecure credentials) and serves `service`, which must outlive the server.
+  // Listens on address:port and serves `service`, which must outlive the server.
   static absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> Start(const std::string& address, uint16_t port,
-                                                                    analytics::AnalyticsService& service);
+                                                                    analytics::AnalyticsService& service,
+                                                                    const GrpcServerTls& tls = {});
   virtual ~GrpcAnalyticsServer() = default;
   // Marks the health service NOT_SERVING, stops accepting calls and waits up to `grace` for running ones.
   virtual void Shutdown(std::chrono::milliseconds grace) = 0;

@@ -32,13 +32,23 @@ struct Call {
   ports::CountClient::Done done;
 };
 
+std::shared_ptr<grpc::ChannelCredentials> Credentials(const GrpcClientTls& tls) {
+  if (tls.root_ca_pem.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls.root_ca_pem;
+  options.pem_cert_chain = tls.cert_chain_pem;
+  options.pem_private_key = tls.private_key_pem;
+  return grpc::SslCredentials(options);
+}
+
 }  // namespace
 
 struct GrpcCountClient::Stub {
   std::unique_ptr<::analytics::AnalyticsService::Stub> stub;
 };
 
-GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline)
+GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline,
+                                 const GrpcClientTls& tls)
     : deadline_(deadline) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(kServiceConfig);
@@ -47,7 +57,7 @@ GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::millise
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  channel_ = grpc::CreateCustomChannel(target, Credentials(tls), args);
   stub_ = std::make_unique<Stub>(Stub{::analytics::AnalyticsService::NewStub(channel_)});
 }
 

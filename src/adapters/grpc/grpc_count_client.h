@@ -14,9 +14,17 @@ class Channel;
 
 namespace clickstream::grpc_adapter {
 
+// PEM text. No root CA: plain text. A root CA: TLS, trusting only certificates it signed; with a certificate and
+// key too, presented to a server that asks for one (mutual TLS).
+struct GrpcClientTls {
+  std::string root_ca_pem;
+  std::string cert_chain_pem;
+  std::string private_key_pem;
+};
+
 class GrpcCountClient final : public ports::CountClient {
  public:
-  GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline);
+  GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline, const GrpcClientTls& tls = {});
   ~GrpcCountClient() override;
 
   // ports::CountClient

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include <restinio/all.hpp>
+#include <restinio/tls.hpp>
 
 #include "absl/strings/ascii.h"
 #include "adapters/http/query_string.h"
@@ -19,8 +20,9 @@ using ports::HttpRequest;
 using ports::HttpResponse;
 using ports::HttpRoute;
 
-// default_traits_t guards each connection with a strand, which makes answering from another thread safe.
-using Traits = restinio::default_traits_t;
+// Both guard each connection with a strand, which makes answering from another thread safe.
+using PlainTraits = restinio::default_traits_t;
+using TlsTraits = restinio::default_tls_traits_t;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -161,33 +163,68 @@ class RestinioHttpServer final : public HttpServer {
   ~RestinioHttpServer() override { Stop(); }
 
   absl::Status Run() {
+    const std::string where = options_.address + ":" + std::to_string(options_.port);
     try {
-      auto settings = restinio::server_settings_t<Traits>{}
-                          .address(options_.address)
-                          .port(options_.port)
-                          .read_next_http_message_timelimit(options_.read_timeout)
-                          .handle_request_timeout(options_.handle_timeout)
-                          .timer_manager(TimeoutCheckPeriod(options_.read_timeout))
-                          .incoming_http_msg_limits(HardLimits(options_))
-                          .request_handler([this](restinio::request_handle_t req) { return Dispatch(req); });
-      server_ = restinio::run_async<Traits>(restinio::external_io_context(io_), std::move(settings), options_.threads);
+      if (options_.tls_cert_chain_pem.empty()) {
+        stop_server_ = Launch(restinio::server_settings_t<PlainTraits>{});
+      } else {
+        auto context = TlsContext();
+        if (!context.ok()) return context.status();
+        restinio::server_settings_t<TlsTraits> settings;
+        settings.tls_context(std::move(*context));
+        stop_server_ = Launch(std::move(settings));
+      }
     } catch (const std::exception& e) {
-      return absl::UnavailableError("cannot serve HTTP on " + options_.address + ":" +
-                                    std::to_string(options_.port) + ": " + e.what());
+      return absl::UnavailableError("cannot serve HTTP on " + where + ": " + e.what());
     }
-    log_->info("{} listening address={} port={}", options_.name, options_.address, options_.port);
+    log_->info("{} listening address={} port={} tls={}", options_.name, options_.address, options_.port,
+               !options_.tls_cert_chain_pem.empty());
     return absl::OkStatus();
   }
 
   void Stop() override {
     std::lock_guard lock(stop_mutex_);
-    if (!server_) return;
-    server_->stop();
-    server_->wait();
-    server_.reset();
+    if (!stop_server_) return;
+    stop_server_();
+    stop_server_ = nullptr;
   }
 
  private:
+  // Starts RESTinio with our settings on top of `settings`; returns what stops it and joins its threads.
+  template <typename Traits>
+  std::function<void()> Launch(restinio::server_settings_t<Traits> settings) {
+    settings.address(options_.address)
+        .port(options_.port)
+        .read_next_http_message_timelimit(options_.read_timeout)
+        .handle_request_timeout(options_.handle_timeout)
+        .timer_manager(TimeoutCheckPeriod(options_.read_timeout))
+        .incoming_http_msg_limits(HardLimits(options_))
+        .request_handler([this](restinio::request_handle_t req) { return Dispatch(req); });
+    std::shared_ptr server =
+        restinio::run_async<Traits>(restinio::external_io_context(io_), std::move(settings), options_.threads);
+    return [server] {
+      server->stop();
+      server->wait();
+    };
+  }
+
+  // The server side of TLS: 1.2 or later, our certificate chain and key (which must match).
+  absl::StatusOr<restinio::asio_ns::ssl::context> TlsContext() const {
+    namespace ssl = restinio::asio_ns::ssl;
+    ssl::context context(ssl::context::tls_server);
+    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    restinio::asio_ns::error_code error;
+    context.use_certificate_chain(restinio::asio_ns::buffer(options_.tls_cert_chain_pem), error);
+    if (error) return absl::InvalidArgumentError("TLS certificate chain is not usable: " + error.message());
+    context.use_private_key(restinio::asio_ns::buffer(options_.tls_private_key_pem), ssl::context::pem, error);
+    if (error) {
+      return absl::InvalidArgumentError("TLS private key is not usable (or does not match the certificate): " +
+                                        error.message());
+    }
+    return context;
+  }
+
   // An answer given inline, while RESTinio is still inside Dispatch, is written only once Dispatch has returned.
   // RESTinio 0.6.16 mishandles inline answers to pipelined requests: writing one frees the connection's only
   // request slot, so RESTinio starts reading the next request both on return from Dispatch and when the write
@@ -304,8 +341,9 @@ class RestinioHttpServer final : public HttpServer {
   std::map<std::string, std::map<std::string, ports::HttpHandler>, std::less<>> routes_;
   std::mutex stop_mutex_;
   restinio::asio_ns::io_context io_;  // run by the server's threads; outlives the server, which uses it
-  // Declared last: stopping it joins the I/O threads that use the members above.
-  restinio::running_server_handle_t<Traits> server_;
+  // Declared last: it holds the running server, whose I/O threads use the members above; calling it stops the
+  // server and joins them.
+  std::function<void()> stop_server_;
 };
 
 }  // namespace

@@ -37,13 +37,18 @@ struct HttpServerOptions {
   // kept-alive connection may stay idle; past it the connection is closed (slow or stalled clients).
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds handle_timeout{30000};  // longest a handler may take to respond
+  // PEM certificate chain and its private key: when set, the server speaks HTTPS (TLS 1.2 or later) and nothing
+  // else. The read timeout starts once the TLS handshake is done (RESTinio 0.6 sets no timer before it).
+  std::string tls_cert_chain_pem;
+  std::string tls_private_key_pem;
   // Requests by route and status, and their latency, go here when set; it must outlive the server.
   metrics::Registry* metrics = nullptr;
 };
 
 class HttpServer {
  public:
-  // Binds and starts serving on `options.threads` I/O threads; fails if the address cannot be bound.
+  // Binds and starts serving on `options.threads` I/O threads; fails if the address cannot be bound or the TLS
+  // certificate or key is not usable.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                            std::vector<ports::HttpRoute> routes);
   virtual ~HttpServer() = default;
