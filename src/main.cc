@@ -1,4 +1,5 @@
 // clickstream: composition only. Configuration -> adapters -> services -> run until SIGTERM/SIGINT -> drain.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -13,10 +14,11 @@
 #include "adapters/postgres/pg_stores.h"
 #include "adapters/redis/redis_count_cache.h"
 #include "common/config.h"
-#include "common/log.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "services/analytics/analytics_service.h"
 #include "services/common/http_answers.h"
+#include "services/gateway/coalescing_count_client.h"
 #include "services/gateway/gateway_service.h"
 #include "services/ingestion/ingestion_service.h"
 #include "services/processor/processor_service.h"
@@ -53,7 +55,6 @@ http::HttpServerOptions ServerOptions(const Config& config, const std::string& n
   return options;
 }
 
-// Serves `routes` plus /healthz, /readyz and /metrics.
 // The PEM text of a file a TLS setting names; empty when the setting is.
 absl::StatusOr<std::string> ReadPem(const std::string& path, const char* setting) {
   if (path.empty()) return std::string();
@@ -85,6 +86,7 @@ absl::Status ReadPems(std::initializer_list<PemFile> files) {
 // ports serve only probes and metrics inside the cluster.
 enum class Exposure { kPublic, kOperationsOnly };
 
+// Serves `routes` plus /healthz, /readyz and /metrics.
 absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, const std::string& name,
                                                          uint16_t port, std::size_t max_body_bytes,
                                                          std::vector<ports::HttpRoute> routes,
@@ -122,12 +124,23 @@ absl::StatusOr<std::vector<std::string>> LoadKeys(const char* service, const cha
 class RunningIngestion final : public Running {
  public:
   absl::Status Start(const Config& config, metrics::Registry& registry) {
+    // A batch larger than the in-flight room could never be admitted (503 forever): such batches are refused
+    // with 413 instead, as over the limit.
+    std::size_t batch_max_events = config.ingestion.batch_max_events;
+    if (batch_max_events > config.ingestion.max_in_flight) {
+      batch_max_events = config.ingestion.max_in_flight;
+      common::Logger("main")->warn(
+          "CLICKSTREAM_INGEST_BATCH_MAX_EVENTS={} exceeds CLICKSTREAM_MAX_IN_FLIGHT; batches are limited to {} events",
+          config.ingestion.batch_max_events, batch_max_events);
+    }
     auto publisher = kafka::KafkaEventPublisher::Create(
         {config.kafka.brokers, config.kafka.topic, config.kafka.linger, config.kafka.publish_timeout,
          config.ingestion.max_in_flight + 1024, {}, &registry});
     if (!publisher.ok()) return publisher.status();
     ingestion::IngestionOptions options;
     options.max_body_bytes = config.ingestion.max_body_bytes;
+    options.batch_max_body_bytes = config.ingestion.batch_max_body_bytes;
+    options.batch_max_events = batch_max_events;
     options.max_in_flight = config.ingestion.max_in_flight;
     options.limits = config.ingestion.limits;
     auto keys = LoadKeys("ingestion", "CLICKSTREAM_INGEST_API_KEYS", config.ingestion.api_keys);
@@ -143,8 +156,11 @@ class RunningIngestion final : public Running {
                               });
     probe_ = std::make_unique<services::ReadinessProbe>(
         "ingestion", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
-    auto server = Serve(config, "ingestion", config.ingestion.port, config.ingestion.max_body_bytes,
-                        service_->Routes(), *probe_, registry);
+    // One server serves both endpoints, so its hard body limit must let the larger of their bodies through.
+    const std::size_t max_body_bytes =
+        std::max(config.ingestion.max_body_bytes, config.ingestion.batch_max_body_bytes);
+    auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, service_->Routes(), *probe_,
+                        registry);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return absl::OkStatus();
@@ -256,9 +272,20 @@ class RunningGateway final : public Running {
     auto keys = LoadKeys("gateway", "CLICKSTREAM_QUERY_API_KEYS", config.gateway.api_keys);
     if (!keys.ok()) return keys.status();
     options.api_keys = std::move(*keys);
+    grpc_adapter::GrpcClientTls tls;
+    // The gateway's certificate doubles as its client certificate when analytics asks for one.
+    auto status = ReadPems({{&tls.root_ca_pem, config.tls.analytics_ca_file, "CLICKSTREAM_ANALYTICS_TLS_CA_FILE"},
+                            {&tls.cert_chain_pem, config.tls.cert_file, "CLICKSTREAM_TLS_CERT_FILE"},
+                            {&tls.private_key_pem, config.tls.key_file, "CLICKSTREAM_TLS_KEY_FILE"}});
+    if (!status.ok()) return status;
+    gateway::CoalescingOptions coalescing;
+    coalescing.max_batch = config.gateway.max_batch;
+    coalescing.max_batches_in_flight = config.gateway.batches_in_flight;
+    coalescing.max_waiting = config.gateway.max_waiting;
     service_ = std::make_unique<gateway::GatewayService>(
-        options, std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr,
-                                                                 config.gateway.query_deadline, tls));
+        options, std::make_unique<gateway::CoalescingCountClient>(
+                     coalescing, std::make_unique<grpc_adapter::GrpcCountClient>(
+                                     config.gateway.analytics_addr, config.gateway.query_deadline, tls)));
     probe_ = std::make_unique<services::ReadinessProbe>(
         "gateway", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service_->Routes(),
@@ -268,12 +295,6 @@ class RunningGateway final : public Running {
     return absl::OkStatus();
   }
   void Stop(milliseconds) override { server_->Stop(); }
-    grpc_adapter::GrpcClientTls tls;
-    // The gateway's certificate doubles as its client certificate when analytics asks for one.
-    auto status = ReadPems({{&tls.root_ca_pem, config.tls.analytics_ca_file, "CLICKSTREAM_ANALYTICS_TLS_CA_FILE"},
-                            {&tls.cert_chain_pem, config.tls.cert_file, "CLICKSTREAM_TLS_CERT_FILE"},
-                            {&tls.private_key_pem, config.tls.key_file, "CLICKSTREAM_TLS_KEY_FILE"}});
-    if (!status.ok()) return status;
 
  private:
   std::unique_ptr<gateway::GatewayService> service_;

@@ -64,6 +64,10 @@ constexpr Setting kSettings[] = {
      "HTTP port of ingestion (PORT when running ingestion alone)"},
     {"CLICKSTREAM_INGESTION_MAX_BODY_BYTES", "ingestion-max-body-bytes", "65536", Kind::kCount,
      "largest POST /ingest body; larger answers 413"},
+    {"CLICKSTREAM_INGEST_BATCH_MAX_BODY_BYTES", "ingest-batch-max-body-bytes", "4194304", Kind::kCount,
+     "largest POST /ingest/batch body (a JSON array, or NDJSON: one event per line); larger answers 413"},
+    {"CLICKSTREAM_INGEST_BATCH_MAX_EVENTS", "ingest-batch-max-events", "1000", Kind::kCount,
+     "most events in one POST /ingest/batch; more answers 413 and publishes none (at most --max-in-flight)"},
     {"CLICKSTREAM_MAX_IN_FLIGHT", "max-in-flight", "20000", Kind::kCount,
      "events awaiting the broker's acknowledgement; beyond it ingestion answers 503"},
     {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount, "longest accepted event field"},
@@ -98,6 +102,12 @@ constexpr Setting kSettings[] = {
      "gRPC address the gateway calls"},
     {"CLICKSTREAM_QUERY_DEADLINE_MS", "query-deadline-ms", "5000", Kind::kMillis,
      "deadline of the gateway's gRPC call, retries included; beyond it 504"},
+    {"CLICKSTREAM_GATEWAY_MAX_BATCH", "gateway-max-batch", "256", Kind::kCount,
+     "most look-ups the gateway coalesces into one GetEventCounts call to analytics (1: no coalescing)"},
+    {"CLICKSTREAM_GATEWAY_BATCHES_IN_FLIGHT", "gateway-batches-in-flight", "4", Kind::kCount,
+     "batched calls to analytics the gateway keeps out at once; look-ups beyond them wait for the next batch"},
+    {"CLICKSTREAM_GATEWAY_MAX_WAITING", "gateway-max-waiting", "10000", Kind::kCount,
+     "look-ups waiting for a batch; beyond it the gateway answers 503"},
     {"CLICKSTREAM_GATEWAY_MAX_BODY_BYTES", "gateway-max-body-bytes", "16384", Kind::kCount,
      "largest GET /analytics/events JSON body"},
 };
@@ -185,20 +195,22 @@ Config Build(const Values& v) {
   c.http_read_timeout = v.Ms("CLICKSTREAM_HTTP_READ_TIMEOUT_MS");
   c.http_max_header_bytes = v.Number("CLICKSTREAM_HTTP_MAX_HEADER_BYTES");
   c.http_max_headers = v.Number("CLICKSTREAM_HTTP_MAX_HEADERS");
-  c.shutdown_grace = v.Ms("CLICKSTREAM_SHUTDOWN_GRACE_MS");
-  c.database_url = v.Text("DATABASE_URL");
-  c.redis_addr = v.Text("REDIS_ADDR");
-  c.redis_timeout = v.Ms("CLICKSTREAM_REDIS_TIMEOUT_MS");
   c.tls.cert_file = v.Text("CLICKSTREAM_TLS_CERT_FILE");
   c.tls.key_file = v.Text("CLICKSTREAM_TLS_KEY_FILE");
   c.tls.client_ca_file = v.Text("CLICKSTREAM_TLS_CLIENT_CA_FILE");
   c.tls.analytics_ca_file = v.Text("CLICKSTREAM_ANALYTICS_TLS_CA_FILE");
+  c.shutdown_grace = v.Ms("CLICKSTREAM_SHUTDOWN_GRACE_MS");
+  c.database_url = v.Text("DATABASE_URL");
+  c.redis_addr = v.Text("REDIS_ADDR");
+  c.redis_timeout = v.Ms("CLICKSTREAM_REDIS_TIMEOUT_MS");
   c.cache_ttl = std::chrono::seconds(v.Number("CLICKSTREAM_CACHE_TTL_S"));
   c.kafka = {v.Text("KAFKA_BROKER"), v.Text("KAFKA_TOPIC"), v.Text("CLICKSTREAM_DLQ_TOPIC"),
              v.Text("CLICKSTREAM_CONSUMER_GROUP"), v.Ms("CLICKSTREAM_LINGER_MS"),
              v.Ms("CLICKSTREAM_PUBLISH_TIMEOUT_MS")};
   c.ingestion.port = v.Port("CLICKSTREAM_INGESTION_PORT");
   c.ingestion.max_body_bytes = v.Number("CLICKSTREAM_INGESTION_MAX_BODY_BYTES");
+  c.ingestion.batch_max_body_bytes = v.Number("CLICKSTREAM_INGEST_BATCH_MAX_BODY_BYTES");
+  c.ingestion.batch_max_events = v.Number("CLICKSTREAM_INGEST_BATCH_MAX_EVENTS");
   c.ingestion.max_in_flight = v.Number("CLICKSTREAM_MAX_IN_FLIGHT");
   c.ingestion.limits.max_field_bytes = v.Number("CLICKSTREAM_MAX_FIELD_BYTES");
   c.ingestion.api_keys = v.Text("CLICKSTREAM_INGEST_API_KEYS");
@@ -218,15 +230,12 @@ Config Build(const Values& v) {
   c.gateway.analytics_addr = v.Text("CLICKSTREAM_ANALYTICS_ADDR");
   c.gateway.query_deadline = v.Ms("CLICKSTREAM_QUERY_DEADLINE_MS");
   c.gateway.max_body_bytes = v.Number("CLICKSTREAM_GATEWAY_MAX_BODY_BYTES");
+  c.gateway.max_batch = v.Number("CLICKSTREAM_GATEWAY_MAX_BATCH");
+  c.gateway.batches_in_flight = v.Number("CLICKSTREAM_GATEWAY_BATCHES_IN_FLIGHT");
+  c.gateway.max_waiting = v.Number("CLICKSTREAM_GATEWAY_MAX_WAITING");
   return c;
 }
 
-}  // namespace
-
-absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args, const EnvLookup& env) {
-  Invocation invocation;
-  std::map<std::string, std::string> flags;  // by environment name
-  std::span<const std::string> rest(args);
 // Settings that only make sense together.
 absl::Status CheckTls(const TlsConfig& tls, Command command) {
   if (tls.cert_file.empty() != tls.key_file.empty()) {
@@ -246,6 +255,12 @@ absl::Status CheckTls(const TlsConfig& tls, Command command) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args, const EnvLookup& env) {
+  Invocation invocation;
+  std::map<std::string, std::string> flags;  // by environment name
+  std::span<const std::string> rest(args);
   if (!rest.empty() && !rest.front().starts_with("-")) {
     auto command = kCommands.find(rest.front());
     if (command == kCommands.end()) {
@@ -291,13 +306,13 @@ absl::Status CheckTls(const TlsConfig& tls, Command command) {
     resolved[s.env] = *value;
   }
   invocation.config = Build(Values(std::move(resolved)));
+  if (auto status = CheckTls(invocation.config.tls, invocation.command); !status.ok()) return status;
   return invocation;
 }
 
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());
-  if (auto status = CheckTls(invocation.config.tls, invocation.command); !status.ok()) return status;
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   };

@@ -39,6 +39,8 @@ struct KafkaConfig {
 struct IngestionConfig {
   uint16_t port = 0;
   std::size_t max_body_bytes = 0;
+  std::size_t batch_max_body_bytes = 0;  // POST /ingest/batch
+  std::size_t batch_max_events = 0;
   std::size_t max_in_flight = 0;
   domain::EventLimits limits;
   std::string api_keys;  // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
@@ -66,6 +68,9 @@ struct GatewayConfig {
   Millis query_deadline{};
   std::size_t max_body_bytes = 0;
   std::string api_keys;  // as for ingestion
+  std::size_t max_batch = 0;  // look-ups coalesced into one call to analytics
+  std::size_t batches_in_flight = 0;
+  std::size_t max_waiting = 0;
 };
 
 struct Config {
@@ -75,9 +80,9 @@ struct Config {
   Millis http_read_timeout{};            // every HTTP server: slow or idle clients are disconnected after it
   std::size_t http_max_header_bytes = 0;
   std::size_t http_max_headers = 0;
+  TlsConfig tls;
   Millis shutdown_grace{};
   std::string database_url;
-  TlsConfig tls;
   std::string redis_addr;
   Millis redis_timeout{};
   std::chrono::seconds cache_ttl{};

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "domain/batch.h"
+#include "domain/count_query.h"
 
 namespace clickstream::ports {
 
@@ -18,6 +19,18 @@ class CountCache {
   // The cached count, or nullopt on a miss. UNAVAILABLE when the cache cannot be reached within its timeout.
   // Blocking and thread-safe, like every method here.
   virtual absl::StatusOr<std::optional<int64_t>> Get(std::string_view user_id, std::string_view page_url) = 0;
+
+  // Get for many pairs, answers in their order. Adapters that can do it in one round trip override this.
+  virtual absl::StatusOr<std::vector<std::optional<int64_t>>> GetMany(const std::vector<domain::CountQuery>& pairs) {
+    std::vector<std::optional<int64_t>> counts;
+    counts.reserve(pairs.size());
+    for (const auto& pair : pairs) {
+      auto count = Get(pair.user_id, pair.page_url);
+      if (!count.ok()) return count.status();
+      counts.push_back(*count);
+    }
+    return counts;
+  }
 
   // Sets each pair's count to max(cached, given); absent keys are set.
   virtual absl::Status RaiseTo(const std::vector<domain::PageCount>& counts) = 0;

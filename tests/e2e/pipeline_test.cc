@@ -1,6 +1,6 @@
 // End to end through the public APIs: the clickstream executable ("all") against real Kafka, PostgreSQL and
 // Redis. Events go in through POST /ingest and counts come out through GET /analytics/events (query string and
-// JSON body) and gRPC GetEventCount.
+// JSON body) and gRPC GetEventCount and GetEventCounts.
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 #include <librdkafka/rdkafkacpp.h>
@@ -125,6 +125,25 @@ TEST_F(PipelineTest, CountsEveryAcknowledgedEventOnceThroughGatewayAndGrpc) {
     EXPECT_EQ(response.user_id(), pairs[i].first);
     EXPECT_EQ(response.page_url(), pairs[i].second);
   }
+
+  // And every pair in one GetEventCounts call, with an invalid pair among them answered on its own.
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  analytics::EventCountsRequest batch;
+  for (const auto& [user, page] : pairs) {
+    auto* pair = batch.add_pairs();
+    pair->set_user_id(user);
+    pair->set_page_url(page);
+  }
+  batch.add_pairs()->set_page_url("/no-user");
+  analytics::EventCountsResponse counts;
+  ASSERT_TRUE(stub->GetEventCounts(&context, batch, &counts).ok());
+  ASSERT_EQ(counts.results_size(), kPairs + 1);
+  for (int i = 0; i < kPairs; ++i) {
+    EXPECT_EQ(counts.results(i).status_code(), 0) << counts.results(i).status_message();
+    EXPECT_EQ(counts.results(i).count(), expected[pairs[i]]) << i;
+  }
+  EXPECT_EQ(counts.results(kPairs).status_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(PipelineTest, BadRequestsGetJsonErrors) {
@@ -294,7 +313,7 @@ TEST_F(PipelineTest, MetricsOfEveryServiceMoveWithTraffic) {
       R"(clickstream_db_duration_seconds_count{operation="apply_batch"})",
       "clickstream_freshness_seconds_count",
       "clickstream_cache_hits_total",  // the processor wrote the count after its commit: queries hit the cache
-      R"(clickstream_redis_duration_seconds_count{operation="get"})",
+      R"(clickstream_redis_duration_seconds_count{operation="mget"})",
   };
   std::map<std::string, std::map<std::string, double>> before;
   for (const auto& [name, port] : services) {
@@ -324,6 +343,49 @@ TEST_F(PipelineTest, MetricsOfEveryServiceMoveWithTraffic) {
               std::max(0.0, before[name]["clickstream_processor_events_counted_total"]) + 5)
         << name;
   }
+}
+
+TEST_F(PipelineTest, BatchIngestCountsEveryAcceptedEventOnceAndReportsEachEvent) {
+  const std::string user = UniqueId("batch-user");
+  const std::string a = UniqueId("batch-a"), b = UniqueId("batch-b"), c = UniqueId("batch-c"), d = UniqueId("batch-d");
+  HttpConnection ingest(ports_.ingestion);
+
+  // A JSON array: a and b on /x, c on /y, and an event without page_url, refused alone.
+  const std::string array = "[" + EventJson(a, user, "/x") + "," + EventJson(b, user, "/x") + ",{\"event_id\":\"" +
+                            UniqueId("bad") + "\",\"user_id\":\"" + user + "\",\"event_type\":\"click\"}," +
+                            EventJson(c, user, "/y") + "]";
+  auto first = ingest.Request("POST", "/ingest/batch", array, "application/json");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.Header("Content-Type"), "application/json");
+  const std::string head =
+      R"({"accepted":3,"rejected":1,"results":[{"index":0,"event_id":")" + a + R"(","status":"accepted"})";
+  EXPECT_EQ(first.body.rfind(head, 0), 0u) << first.body;
+  EXPECT_NE(first.body.find(R"("status":"rejected","error":{"code":"invalid_argument",)"
+                            R"("message":"page_url must not be empty","field":"page_url"}})"),
+            std::string::npos)
+      << first.body;
+
+  // NDJSON: a again (a client retry), d twice (a duplicate inside the batch), a line that is not JSON, CRLF ends.
+  const std::string ndjson = EventJson(a, user, "/x") + "\r\n" + EventJson(d, user, "/y") + "\r\n\r\n" +
+                             EventJson(d, user, "/y") + "\r\n{\"event_id\":\r\n";
+  auto second = ingest.Request("POST", "/ingest/batch", ndjson, "application/x-ndjson");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.body.rfind(R"({"accepted":3,"rejected":1,)", 0), 0u) << second.body;
+  EXPECT_NE(second.body.find(R"({"index":3,"status":"rejected","error":{"code":"invalid_argument")"),
+            std::string::npos)
+      << second.body;
+
+  // Refused whole, nothing published.
+  EXPECT_EQ(ingest.Request("POST", "/ingest/batch", "[]").status, 400);
+  EXPECT_EQ(ingest.Request("POST", "/ingest/batch", EventJson(UniqueId("e"), user, "/x"), "text/csv").status, 415);
+
+  // A last event of the same user lands on the same partition after the batches: once it is counted, everything
+  // before it is, so the counts below are final rather than passing through the expected value.
+  ASSERT_EQ(ingest.Request("POST", "/ingest", EventJson(UniqueId("batch-last"), user, "/last")).status, 200);
+  ASSERT_TRUE(WaitForCounts({{{user, "/last"}, 1}}).empty());
+  HttpConnection gateway(ports_.gateway);
+  EXPECT_EQ(QueryCount(gateway, user, "/x"), 2) << "a and b; the retried a counts once";
+  EXPECT_EQ(QueryCount(gateway, user, "/y"), 2) << "c and d; the repeated d counts once";
 }
 
 }  // namespace

@@ -98,6 +98,22 @@ TEST(RedisCountCache, InvalidateAllDropsOnlyCountKeys) {
   EXPECT_EQ(Raw({"GET", other}), "x");
 }
 
+TEST(RedisCountCache, GetManyAnswersEveryPairInOrderInOneCall) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("u");
+  ASSERT_TRUE(cache.RaiseTo({{user, "/a", 3}, {user, "/c", 5}}).ok());
+  auto counts = cache.GetMany({{user, "/a"}, {user, "/b"}, {user, "/c"}, {user, "/a"}});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_EQ(counts->size(), 4u);
+  EXPECT_EQ((*counts)[0], 3);
+  EXPECT_FALSE((*counts)[1].has_value());
+  EXPECT_EQ((*counts)[2], 5);
+  EXPECT_EQ((*counts)[3], 3);
+  auto none = cache.GetMany({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(RedisCountCache, ClosedPortFailsFastAsUnavailable) {
   RedisOptions options;
   options.address = "127.0.0.1:1";
@@ -105,6 +121,7 @@ TEST(RedisCountCache, ClosedPortFailsFastAsUnavailable) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(cache.Get("u", "/p").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(cache.RaiseTo({{"u", "/p", 1}}).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(cache.GetMany({{"u", "/p"}}).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(cache.Ping().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }

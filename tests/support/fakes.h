@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -156,16 +157,46 @@ class FakeCountCache final : public ports::CountCache {
   std::map<Pair, int64_t> values;
 };
 
+// Answers each pair with its entry in `counts`, else `answer`. With `hold_batches`, GetCounts keeps each batch
+// until ReleaseOldest answers it, so tests can hold batches "in flight".
 class FakeCountClient final : public ports::CountClient {
  public:
   void GetCount(std::string_view user_id, std::string_view page_url, Done done) override {
     asked.push_back({std::string(user_id), std::string(page_url)});
-    done(answer);
+    done(AnswerFor(asked.back()));
+  }
+  void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) override {
+    std::vector<absl::StatusOr<int64_t>> results;
+    for (auto& pair : pairs) {
+      asked.push_back({pair.user_id, pair.page_url});
+      results.push_back(AnswerFor(asked.back()));
+    }
+    batch_sizes.push_back(pairs.size());
+    if (hold_batches) {
+      held.push_back([done = std::move(done), results = std::move(results)]() mutable { done(std::move(results)); });
+      return;
+    }
+    done(std::move(results));
   }
   absl::Status CheckReady(std::chrono::milliseconds) override { return absl::OkStatus(); }
 
+  void ReleaseOldest() {
+    auto release = std::move(held.front());
+    held.erase(held.begin());
+    release();
+  }
+
+  absl::StatusOr<int64_t> AnswerFor(const Pair& pair) const {
+    auto it = counts.find(pair);
+    return it == counts.end() ? answer : absl::StatusOr<int64_t>(it->second);
+  }
+
   absl::StatusOr<int64_t> answer = 0;
+  std::map<Pair, int64_t> counts;
   std::vector<Pair> asked;
+  std::vector<std::size_t> batch_sizes;
+  bool hold_batches = false;
+  std::vector<std::function<void()>> held;
 };
 
 }  // namespace clickstream::testing_support

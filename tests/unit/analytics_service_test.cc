@@ -42,6 +42,35 @@ TEST_F(AnalyticsServiceTest, MissReadsTheDatabaseAndRefillsTheCache) {
   EXPECT_EQ(service_->cache_hits(), 1u);
 }
 
+TEST_F(AnalyticsServiceTest, ManyPairsAnswerInOrderFromCacheAndDatabaseWithInvalidOnesRefused) {
+  cache_->values[{"hit", "/p"}] = 4;
+  store_->counts[{"miss", "/p"}] = 9;
+  std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
+  service_->GetCounts({{"hit", "/p"}, {"", "/p"}, {"miss", "/p"}, {"never", "/p"}},
+                      [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); });
+  auto counts = answer.get_future().get();
+  ASSERT_EQ(counts.size(), 4u);
+  EXPECT_EQ(*counts[0], 4);
+  EXPECT_EQ(counts[1].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*counts[2], 9);
+  EXPECT_EQ(*counts[3], 0);
+  EXPECT_EQ(store_->reads, 2);  // only the misses
+  EXPECT_EQ((cache_->values[{"miss", "/p"}]), 9);  // refilled
+  EXPECT_EQ(service_->cache_hits(), 1u);
+}
+
+TEST_F(AnalyticsServiceTest, ManyPairsAnswerFromTheDatabaseWhenTheCacheIsDown) {
+  cache_->available = false;
+  store_->counts[{"a", "/p"}] = 2;
+  std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
+  service_->GetCounts({{"a", "/p"}, {"b", "/p"}},
+                      [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); });
+  auto counts = answer.get_future().get();
+  EXPECT_EQ(*counts[0], 2);
+  EXPECT_EQ(*counts[1], 0);
+  EXPECT_EQ(service_->cache_errors(), 2u);
+}
+
 TEST_F(AnalyticsServiceTest, UnknownPairIsZero) { EXPECT_EQ(*Ask("nobody", "/nowhere"), 0); }
 
 TEST_F(AnalyticsServiceTest, RefillNeverLowersANewerCachedCount) {

@@ -37,6 +37,30 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* GetEventCounts(grpc::CallbackServerContext* context,
+                                           const ::analytics::EventCountsRequest* request,
+                                           ::analytics::EventCountsResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::vector<domain::CountQuery> pairs;
+    pairs.reserve(request->pairs_size());
+    for (const auto& pair : request->pairs()) pairs.push_back({pair.user_id(), pair.page_url()});
+    service_.GetCounts(std::move(pairs), [reactor, response](std::vector<absl::StatusOr<int64_t>> counts) {
+      response->mutable_results()->Reserve(static_cast<int>(counts.size()));
+      for (const auto& count : counts) {
+        auto* result = response->add_results();
+        if (count.ok()) {
+          result->set_count(*count);
+        } else {
+          // absl and gRPC share the google.rpc.Code numbering.
+          result->set_status_code(static_cast<int32_t>(count.status().code()));
+          result->set_status_message(std::string(count.status().message()));
+        }
+      }
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
  private:
   analytics::AnalyticsService& service_;
 };

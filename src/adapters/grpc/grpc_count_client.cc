@@ -32,6 +32,33 @@ struct Call {
   ports::CountClient::Done done;
 };
 
+struct BatchCall {
+  grpc::ClientContext context;
+  ::analytics::EventCountsRequest request;
+  ::analytics::EventCountsResponse response;
+  ports::CountClient::DoneMany done;
+};
+
+std::vector<absl::StatusOr<int64_t>> ResultsOf(const BatchCall& call, const grpc::Status& status) {
+  const std::size_t size = static_cast<std::size_t>(call.request.pairs_size());
+  if (!status.ok()) return std::vector<absl::StatusOr<int64_t>>(size, FromGrpcStatus(status));
+  if (static_cast<std::size_t>(call.response.results_size()) != size) {
+    return std::vector<absl::StatusOr<int64_t>>(
+        size, absl::InternalError("analytics answered " + std::to_string(call.response.results_size()) +
+                                  " results for " + std::to_string(size) + " pairs"));
+  }
+  std::vector<absl::StatusOr<int64_t>> results;
+  results.reserve(size);
+  for (const auto& result : call.response.results()) {
+    if (result.status_code() == 0) {
+      results.emplace_back(result.count());
+    } else {
+      results.emplace_back(absl::Status(static_cast<absl::StatusCode>(result.status_code()), result.status_message()));
+    }
+  }
+  return results;
+}
+
 std::shared_ptr<grpc::ChannelCredentials> Credentials(const GrpcClientTls& tls) {
   if (tls.root_ca_pem.empty()) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions options;
@@ -76,6 +103,20 @@ void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_u
       call->done(FromGrpcStatus(status));
     }
   });
+}
+
+void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) {
+  auto call = std::make_shared<BatchCall>();
+  call->context.set_deadline(std::chrono::system_clock::now() + deadline_);
+  call->request.mutable_pairs()->Reserve(static_cast<int>(pairs.size()));
+  for (auto& pair : pairs) {
+    auto* request = call->request.add_pairs();
+    request->set_user_id(std::move(pair.user_id));
+    request->set_page_url(std::move(pair.page_url));
+  }
+  call->done = std::move(done);
+  stub_->stub->async()->GetEventCounts(&call->context, &call->request, &call->response,
+                                       [call](grpc::Status status) { call->done(ResultsOf(*call, status)); });
 }
 
 absl::Status GrpcCountClient::CheckReady(std::chrono::milliseconds timeout) {

@@ -29,6 +29,7 @@ class GrpcCountClient final : public ports::CountClient {
 
   // ports::CountClient
   void GetCount(std::string_view user_id, std::string_view page_url, Done done) override;
+  void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 
  private:

@@ -107,19 +107,52 @@ void RedisCountCache::Return(std::unique_ptr<Connection> connection) {
   idle_.push_back(std::move(connection));
 }
 
+namespace {
+
+// A cached count as GET or an element of MGET answers it: a number, or nil on a miss.
+absl::StatusOr<std::optional<int64_t>> CountOf(const redisReply& reply, const char* command) {
+  if (reply.type == REDIS_REPLY_NIL) return std::nullopt;
+  if (reply.type != REDIS_REPLY_STRING) {
+    return absl::InternalError(std::string("redis ") + command + " answered an unexpected reply");
+  }
+  return std::strtoll(std::string(reply.str, reply.len).c_str(), nullptr, 10);
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<int64_t>> RedisCountCache::GetUntimed(std::string_view user_id, std::string_view page_url) {
   auto connection = Borrow();
   if (!connection.ok()) return connection.status();
   Reply reply = Command((*connection)->context, {"GET", domain::CountCacheKey(user_id, page_url)});
   if (!reply) return Failed("GET", (*connection)->context->errstr);
-  std::optional<int64_t> count;
-  if (reply->type == REDIS_REPLY_STRING) {
-    count = std::strtoll(std::string(reply->str, reply->len).c_str(), nullptr, 10);
-  } else if (reply->type != REDIS_REPLY_NIL) {
-    return absl::InternalError("redis GET answered an unexpected reply");
-  }
+  auto count = CountOf(*reply, "GET");
   Return(std::move(*connection));
   return count;
+}
+
+absl::StatusOr<std::vector<std::optional<int64_t>>> RedisCountCache::GetManyUntimed(
+    const std::vector<domain::CountQuery>& pairs) {
+  std::vector<std::optional<int64_t>> counts;
+  if (pairs.empty()) return counts;
+  auto connection = Borrow();
+  if (!connection.ok()) return connection.status();
+  std::vector<std::string> args;
+  args.reserve(pairs.size() + 1);
+  args.emplace_back("MGET");
+  for (const auto& pair : pairs) args.push_back(domain::CountCacheKey(pair.user_id, pair.page_url));
+  Reply reply = Command((*connection)->context, args);
+  if (!reply) return Failed("MGET", (*connection)->context->errstr);
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != pairs.size()) {
+    return absl::InternalError("redis MGET answered an unexpected reply");
+  }
+  counts.reserve(pairs.size());
+  for (std::size_t i = 0; i < reply->elements; ++i) {
+    auto count = CountOf(*reply->element[i], "MGET");
+    if (!count.ok()) return count.status();
+    counts.push_back(*count);
+  }
+  Return(std::move(*connection));
+  return counts;
 }
 
 absl::Status RedisCountCache::RaiseChunk(Connection& connection, const std::vector<domain::PageCount>& counts,
@@ -209,6 +242,14 @@ absl::StatusOr<std::optional<int64_t>> RedisCountCache::Get(std::string_view use
   auto value = GetUntimed(user_id, page_url);
   Timed("get", start, value.status()).IgnoreError();  // the status is returned in `value`
   return value;
+}
+
+absl::StatusOr<std::vector<std::optional<int64_t>>> RedisCountCache::GetMany(
+    const std::vector<domain::CountQuery>& pairs) {
+  const auto start = std::chrono::steady_clock::now();
+  auto counts = GetManyUntimed(pairs);
+  Timed("mget", start, counts.status()).IgnoreError();  // the status is returned in `counts`
+  return counts;
 }
 
 absl::Status RedisCountCache::RaiseTo(const std::vector<domain::PageCount>& counts) {

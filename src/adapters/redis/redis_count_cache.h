@@ -32,6 +32,7 @@ class RedisCountCache final : public ports::CountCache {
 
   // ports::CountCache. Thread-safe: each call borrows a connection of its own.
   absl::StatusOr<std::optional<int64_t>> Get(std::string_view user_id, std::string_view page_url) override;
+  absl::StatusOr<std::vector<std::optional<int64_t>>> GetMany(const std::vector<domain::CountQuery>& pairs) override;
   absl::Status RaiseTo(const std::vector<domain::PageCount>& counts) override;
   absl::Status InvalidateAll() override;
   absl::Status Ping() override;
@@ -39,6 +40,7 @@ class RedisCountCache final : public ports::CountCache {
  private:
   struct Connection;
   absl::StatusOr<std::optional<int64_t>> GetUntimed(std::string_view user_id, std::string_view page_url);
+  absl::StatusOr<std::vector<std::optional<int64_t>>> GetManyUntimed(const std::vector<domain::CountQuery>& pairs);
   absl::Status RaiseToUntimed(const std::vector<domain::PageCount>& counts);
   absl::Status InvalidateAllUntimed();
   absl::StatusOr<std::unique_ptr<Connection>> Borrow();

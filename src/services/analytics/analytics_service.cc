@@ -36,17 +36,28 @@ void AnalyticsService::GetCount(std::string user_id, std::string page_url, Done 
     done(status);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() < options_.queue_depth && !stopping_) {
-      queue_.push_back([this, user_id = std::move(user_id), page_url = std::move(page_url), done]() {
+  if (Enqueue([this, user_id = std::move(user_id), page_url = std::move(page_url), done]() {
         done(LookUp(user_id, page_url));
-      });
-      work_ready_.notify_one();
-      return;
-    }
+      })) {
+    return;
   }
   done(absl::ResourceExhaustedError("too many look-ups waiting; retry later"));
+}
+
+void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) {
+  auto shared_done = std::make_shared<DoneMany>(std::move(done));
+  const std::size_t size = pairs.size();
+  if (Enqueue([this, pairs = std::move(pairs), shared_done]() { (*shared_done)(LookUpMany(pairs)); })) return;
+  (*shared_done)(std::vector<absl::StatusOr<int64_t>>(
+      size, absl::ResourceExhaustedError("too many look-ups waiting; retry later")));
+}
+
+bool AnalyticsService::Enqueue(std::function<void()> task) {
+  std::lock_guard lock(mutex_);
+  if (queue_.size() >= options_.queue_depth || stopping_) return false;
+  queue_.push_back(std::move(task));
+  work_ready_.notify_one();
+  return true;
 }
 
 void AnalyticsService::Work() {
@@ -81,6 +92,44 @@ absl::StatusOr<int64_t> AnalyticsService::LookUp(const std::string& user_id, con
     if (auto status = cache_->RaiseTo({{user_id, page_url, *count}}); !status.ok()) WarnDegraded(status);
   }
   return *count;
+}
+
+std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs) {
+  std::vector<absl::StatusOr<int64_t>> results(pairs.size(), absl::UnknownError("not looked up"));
+  std::vector<domain::CountQuery> valid;
+  std::vector<std::size_t> valid_at;  // index in `pairs` of each valid pair
+  valid.reserve(pairs.size());
+  valid_at.reserve(pairs.size());
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    if (auto status = domain::ValidateCountQuery(pairs[i], options_.limits); !status.ok()) {
+      results[i] = status;
+    } else {
+      valid.push_back(pairs[i]);
+      valid_at.push_back(i);
+    }
+  }
+  auto cached = cache_->GetMany(valid);
+  if (!cached.ok()) {
+    cache_errors_.Inc(valid.size());
+    WarnDegraded(cached.status());
+  }
+  std::vector<domain::PageCount> refills;
+  for (std::size_t v = 0; v < valid.size(); ++v) {
+    if (cached.ok() && (*cached)[v].has_value()) {
+      cache_hits_.Inc();
+      results[valid_at[v]] = *(*cached)[v];
+      continue;
+    }
+    if (cached.ok()) cache_misses_.Inc();
+    auto count = store_->GetCount(valid[v].user_id, valid[v].page_url);
+    if (count.ok() && cached.ok()) refills.push_back({valid[v].user_id, valid[v].page_url, *count});
+    results[valid_at[v]] = std::move(count);
+  }
+  // Max-writes, as in LookUp: a count the processor wrote meanwhile is never replaced by these.
+  if (!refills.empty()) {
+    if (auto status = cache_->RaiseTo(refills); !status.ok()) WarnDegraded(status);
+  }
+  return results;
 }
 
 void AnalyticsService::WarnDegraded(const absl::Status& status) {

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
 #include "domain/click_event.h"
+#include "domain/count_query.h"
 #include "ports/count_cache.h"
 #include "ports/event_store.h"
 
@@ -34,6 +35,7 @@ struct AnalyticsOptions {
 class AnalyticsService {
  public:
   using Done = std::function<void(absl::StatusOr<int64_t>)>;
+  using DoneMany = std::function<void(std::vector<absl::StatusOr<int64_t>>)>;
 
   AnalyticsService(AnalyticsOptions options, std::unique_ptr<ports::CountCache> cache,
                    std::unique_ptr<ports::CountStore> store);
@@ -44,14 +46,21 @@ class AnalyticsService {
   // inline with INVALID_ARGUMENT, or RESOURCE_EXHAUSTED when the queue is full.
   void GetCount(std::string user_id, std::string page_url, Done done);
 
-  // The blocking look-up itself: cache, else database then refill.
+  // Many look-ups as one task: one cache round trip for all pairs, the database for the misses. `done` runs once
+  // with a result per pair in their order (INVALID_ARGUMENT for an invalid pair), on a worker thread, or inline
+  // with RESOURCE_EXHAUSTED for every pair when the queue is full.
+  void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done);
+
+  // The blocking look-ups themselves: cache, else database then refill.
   absl::StatusOr<int64_t> LookUp(const std::string& user_id, const std::string& page_url);
+  std::vector<absl::StatusOr<int64_t>> LookUpMany(const std::vector<domain::CountQuery>& pairs);
 
   absl::Status CheckReady();
   uint64_t cache_hits() const { return cache_hits_.Value(); }
   uint64_t cache_errors() const { return cache_errors_.Value(); }
 
  private:
+  bool Enqueue(std::function<void()> task);  // false when the queue is full or the service stops
   void Work();
   void WarnDegraded(const absl::Status& status);
 

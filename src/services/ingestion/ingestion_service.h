@@ -1,6 +1,8 @@
 // Ingestion: POST /ingest validates a click event, publishes it keyed by user_id, and answers 200 with the
 // normalized event only after the broker acknowledged it. A 200 therefore means the event will be counted.
-// The number of events awaiting acknowledgement is bounded; beyond it the answer is 503 with Retry-After.
+// POST /ingest/batch does the same for many events in one body (a JSON array or NDJSON) and answers once, after
+// the last of its publishes completed, with a result per event. The number of events awaiting acknowledgement is
+// bounded; beyond it the answer is 503 with Retry-After.
 #pragma once
 
 #include <atomic>
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "domain/click_event.h"
@@ -20,7 +23,9 @@ namespace clickstream::ingestion {
 
 struct IngestionOptions {
   std::size_t max_body_bytes = 65536;
-  std::size_t max_in_flight = 20000;
+  std::size_t batch_max_body_bytes = 4194304;
+  std::size_t batch_max_events = 1000;
+  std::size_t max_in_flight = 20000;  // events, whichever endpoint they came through
   domain::EventLimits limits;
   std::vector<std::string> api_keys;  // empty: no key needed
   double events_per_second_per_key = 0;  // 0: no rate limit
@@ -35,6 +40,10 @@ class IngestionService {
   // POST /ingest. Answers from the publisher's delivery thread, or inline for bad input and a full queue.
   void HandleIngest(const ports::HttpRequest& request, ports::Respond respond);
 
+  // POST /ingest/batch. Answers from the delivery thread of the batch's last publish, or inline when the request
+  // is refused whole (nothing published) or holds no valid event.
+  void HandleIngestBatch(const ports::HttpRequest& request, ports::Respond respond);
+
   std::vector<ports::HttpRoute> Routes();
   absl::Status CheckReady();
   std::size_t InFlight() const { return in_flight_.load(); }
@@ -43,6 +52,17 @@ class IngestionService {
   void Drain(std::chrono::milliseconds timeout);
 
  private:
+  struct PendingBatch;
+
+  // The 429 answer when the key `key` may not post `events` events now.
+  std::optional<ports::HttpResponse> TakeRate(std::size_t key, std::size_t events);
+  // Access, body size and content type of a batch request; nullopt when it may be parsed.
+  std::optional<ports::HttpResponse> CheckBatchRequest(const ports::HttpRequest& request, std::size_t& key,
+                                                       domain::BatchFormat& format);
+  // Reserves `events` in-flight slots, all or none.
+  bool ReserveInFlight(std::size_t events);
+  void PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events, std::size_t valid);
+
   const IngestionOptions options_;
   const std::unique_ptr<ports::EventPublisher> publisher_;
   const std::function<int64_t()> now_us_;
