@@ -25,6 +25,8 @@ PACKAGES=(
   # infrastructure run as local processes by scripts/infra.sh (Kafka comes from Maven Central)
   postgresql-15 redis-server default-jre-headless maven
   curl
+  # the benchmark's ceilings (bench/run.sh): a static HTTP responder and redis-benchmark
+  nginx-light redis-tools
 )
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -58,8 +60,8 @@ fi
 
 # --- System services -------------------------------------------------------------------------------
 
-# Debian starts PostgreSQL and Redis as system services on install. We run our own instances under a
-# state directory (scripts/infra.sh), and the system ones would hold the default ports 5432/6379.
+# Debian starts PostgreSQL, Redis and nginx as system services on install. We run our own instances under a
+# state directory (scripts/infra.sh; nginx only for bench/run.sh), and the system ones would hold ports.
 # Stop and disable them; failures are fine (e.g. no init system in a container).
 disable_system_service() {
   local svc="$1"
@@ -81,6 +83,7 @@ disable_system_service() {
 }
 disable_system_service postgresql
 disable_system_service redis-server
+disable_system_service nginx
 
 # --- Kafka broker jars -----------------------------------------------------------------------------
 

@@ -199,6 +199,11 @@ class RestinioHttpServer final : public HttpServer {
         .handle_request_timeout(options_.handle_timeout)
         .timer_manager(TimeoutCheckPeriod(options_.read_timeout))
         .incoming_http_msg_limits(HardLimits(options_))
+        // Answers are small and written as soon as they are ready: without TCP_NODELAY, Nagle's algorithm holds
+        // an answer back until the client acknowledges the previous one, which a delayed ACK makes 40 ms.
+        .socket_options_setter([](restinio::socket_options_t& socket) {
+          socket.set_option(restinio::asio_ns::ip::tcp::no_delay{true});
+        })
         .request_handler([this](restinio::request_handle_t req) { return Dispatch(req); });
     std::shared_ptr server =
         restinio::run_async<Traits>(restinio::external_io_context(io_), std::move(settings), options_.threads);
