@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+"""clickstream benchmark: starts its own infrastructure and the four services (as separate processes, so each
+one's CPU and memory can be read), measures the ceilings of this machine (nginx, Kafka's producer, Redis, a
+PostgreSQL COPY), runs workloads W1-W5 with bench/loadgen, and writes bench/results/latest.json (plus a
+timestamped copy) and a Markdown table.
+
+  bench/run.sh            the full run, what the targets are judged on (about 6 minutes)
+  bench/run.sh --quick    every workload briefly, a smoke check (under 5 minutes with everything built)
+  bench/run.sh --keep     leave the infrastructure and services running afterwards (for profiling)
+  bench/run.sh --only W1,W4   some workloads only (W4 and W5 then query pairs nobody wrote: counts 0)
+
+Everything runs under .state/bench on free ports; nothing of `scripts/up.sh`'s stack is touched.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+STATE = REPO / ".state" / "bench"
+BUILD = REPO / "build"
+CLICKSTREAM = BUILD / "src" / "clickstream"
+LOADGEN = BUILD / "bench" / "loadgen" / "clickstream-loadgen"
+RESULTS = REPO / "bench" / "results"
+KAFKA_LIBS = REPO / ".state" / "kafka" / "libs"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=2.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+    except OSError:
+        return 0, ""
+
+
+# --- processes ----------------------------------------------------------------------------------------------
+
+
+class Process:
+    """A process we started, or any pid: CPU seconds and memory from /proc."""
+
+    def __init__(self, name, pid):
+        self.name = name
+        self.pid = pid
+
+    def cpu_seconds(self):
+        fields = pathlib.Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+    def _status_kib(self, key):
+        for line in pathlib.Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def rss_mib(self):
+        return self._status_kib("VmRSS") / 1024
+
+    def peak_rss_mib(self):
+        return self._status_kib("VmHWM") / 1024
+
+    def reset_peak(self):
+        # Writing 5 to clear_refs resets VmHWM to the current RSS, so each workload gets its own peak.
+        try:
+            pathlib.Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+
+class Service(Process):
+    """One clickstream service run alone (`clickstream <name>`), with its log under the state dir."""
+
+    def __init__(self, name, env, ready_port):
+        self.ready_port = ready_port
+        self.log_path = STATE / "logs" / f"{name}.log"
+        self.popen = subprocess.Popen([str(CLICKSTREAM), name], env=env, stdout=open(self.log_path, "ab"),
+                                      stderr=subprocess.STDOUT)
+        super().__init__(name, self.popen.pid)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise SystemExit(f"bench: {self.name} exited (status {self.popen.returncode}); see {self.log_path}")
+            if http_get(f"http://127.0.0.1:{self.ready_port}/readyz")[0] == 200:
+                return
+            time.sleep(0.1)
+        raise SystemExit(f"bench: {self.name} not ready after {timeout} s; see {self.log_path}")
+
+    def stop(self):
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+class Stack:
+    """Infrastructure (scripts/infra.sh under .state/bench/infra) and the four services on free ports."""
+
+    def __init__(self, partitions):
+        self.infra_dir = STATE / "infra"
+        subprocess.run([str(REPO / "scripts" / "infra.sh"), "start", str(self.infra_dir), "--pg-port", "0",
+                        "--redis-port", "0", "--kafka-port", "0", "--partitions", str(partitions)], check=True,
+                       stdout=sys.stderr)
+        self.infra = {}
+        for line in (self.infra_dir / "env").read_text().splitlines():
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                self.infra[key] = value
+        self.ports = {name: free_port() for name in
+                      ("ingestion", "gateway", "processor", "analytics", "analytics_health")}
+        self.env = dict(os.environ)
+        self.env.update({k: self.infra[k] for k in ("DATABASE_URL", "KAFKA_BROKER", "REDIS_ADDR", "KAFKA_TOPIC",
+                                                    "CLICKSTREAM_DLQ_TOPIC")})
+        self.env.update({
+            "CLICKSTREAM_BIND_ADDR": "127.0.0.1",
+            "CLICKSTREAM_INGESTION_PORT": str(self.ports["ingestion"]),
+            "CLICKSTREAM_GATEWAY_PORT": str(self.ports["gateway"]),
+            "CLICKSTREAM_PROCESSOR_PORT": str(self.ports["processor"]),
+            "CLICKSTREAM_ANALYTICS_PORT": str(self.ports["analytics"]),
+            "CLICKSTREAM_ANALYTICS_HEALTH_PORT": str(self.ports["analytics_health"]),
+            "CLICKSTREAM_ANALYTICS_ADDR": f"127.0.0.1:{self.ports['analytics']}",
+        })
+        self.services = {}
+
+    def start(self, name):
+        ready_port = self.ports["analytics_health" if name == "analytics" else name]
+        service = Service(name, self.env, ready_port)
+        service.wait_ready()
+        self.services[name] = service
+        return service
+
+    def start_all(self):
+        for name in ("analytics", "processor", "gateway", "ingestion"):
+            self.start(name)
+
+    def url(self, name):
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def redis(self, *command):
+        host, port = self.infra["REDIS_ADDR"].rsplit(":", 1)
+        return subprocess.run(["redis-cli", "-h", host, "-p", port, *command], check=True, capture_output=True,
+                              text=True).stdout
+
+    def psql(self, sql):
+        return subprocess.run(["psql", self.infra["DATABASE_URL"], "-At", "-c", sql], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def metric(self, name, port_name):
+        """Sum of every series of a metric on a service's /metrics."""
+        status, text = http_get(self.url(port_name) + "/metrics")
+        if status != 200:
+            return None
+        total = None
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                total = (total or 0) + float(line.rsplit(" ", 1)[1])
+        return total
+
+    def stop(self, keep):
+        if keep:
+            log(f"--keep: services and infrastructure left running (infra: {self.infra_dir}; services: pids "
+                + ", ".join(f"{s.name} {s.pid}" for s in self.services.values()) + ")")
+            return
+        for service in self.services.values():
+            service.stop()
+        subprocess.run([str(REPO / "scripts" / "infra.sh"), "stop", str(self.infra_dir)], stdout=sys.stderr)
+
+
+# --- measurement helpers ------------------------------------------------------------------------------------
+
+
+class Usage:
+    """CPU seconds and peak RSS of every service over one workload."""
+
+    def __init__(self, stack):
+        self.stack = stack
+
+    def __enter__(self):
+        self.cpu = {name: s.cpu_seconds() for name, s in self.stack.services.items()}
+        for s in self.stack.services.values():
+            s.reset_peak()
+        return self
+
+    def __exit__(self, *unused):
+        self.result = {name: {"cpu_s": round(s.cpu_seconds() - self.cpu.get(name, 0), 2),
+                              "peak_rss_mib": round(s.peak_rss_mib(), 1)}
+                       for name, s in self.stack.services.items()}
+
+
+def loadgen(*args):
+    command = [str(LOADGEN), *map(str, args)]
+    log("$ " + " ".join(command[1:]))
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: loadgen failed (exit {done.returncode}): {' '.join(command)}")
+    return json.loads(done.stdout)
+
+
+def workload(id_, rate, result, usage, *, ceiling=None, events_per_s=None, latency=None, note=None):
+    latency = latency if latency is not None else result.get("latency_ms") or {}
+    entry = {
+        "id": id_,
+        "rate": rate,
+        "events_per_s": round(events_per_s if events_per_s is not None else result.get("events_per_s", 0), 1),
+        "requests_per_s": round(result.get("requests_per_s", 0), 1),
+        "p50_ms": round(latency.get("p50", 0), 3),
+        "p99_ms": round(latency.get("p99", 0), 3),
+        "p999_ms": round(latency.get("p999", 0), 3),
+        "errors": result.get("errors", 0),
+        "counts_exact": result.get("counts_exact"),
+        "ceiling": ceiling,
+        "ratio_to_ceiling": None,
+        "services": usage.result if usage else None,
+    }
+    if note:
+        entry["note"] = note
+    return entry
+
+
+def with_ratio(entry, our_figure):
+    if entry["ceiling"] and entry["ceiling"]["value"]:
+        entry["ratio_to_ceiling"] = round(our_figure / entry["ceiling"]["value"], 3)
+    return entry
+
+
+# --- ceilings -----------------------------------------------------------------------------------------------
+
+
+def nginx_ceiling(duration, connections):
+    """Static 200 answers from Debian's nginx (one worker, like our one HTTP I/O thread) under W1's shape."""
+    root = STATE / "nginx"
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (root / "nginx.conf").write_text(f"""
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body;
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ return 200 '{{"ok":true}}'; }}
+  }}
+}}
+""")
+    nginx = subprocess.Popen(["nginx", "-c", str(root / "nginx.conf"), "-p", str(root)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while http_get(f"http://127.0.0.1:{port}/")[0] != 200:
+            if time.monotonic() > deadline:
+                raise SystemExit("bench: nginx did not answer")
+            time.sleep(0.05)
+        result = loadgen("static", "--url", f"http://127.0.0.1:{port}", "--connections", connections,
+                         "--rate", "max", "--duration", duration, "--warmup", 1)
+    finally:
+        nginx.terminate()
+        nginx.wait()
+    return {"name": "nginx static 200, 1 worker, same load shape", "value": round(result["requests_per_s"], 1)}
+
+
+def kafka_ceiling(stack, records):
+    """Kafka's own producer performance tool, with our producer's settings, 160-byte records."""
+    broker = stack.infra["KAFKA_BROKER"]
+    java = ["java", "-Xmx512m", f"-Dlog4j2.configurationFile={REPO}/scripts/kafka/log4j2.properties",
+            "-Dclickstream.log.level=WARN", "-Dclickstream.log.target=SYSTEM_ERR", "-cp", f"{KAFKA_LIBS}/*"]
+    subprocess.run(java + ["org.apache.kafka.tools.TopicCommand", "--bootstrap-server", broker, "--create",
+                           "--if-not-exists", "--topic", "bench-ceiling", "--partitions",
+                           stack.infra["CLICKSTREAM_KAFKA_PARTITIONS"], "--replication-factor", "1"],
+                   check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(java + ["org.apache.kafka.tools.ProducerPerformance", "--topic", "bench-ceiling",
+                                 "--num-records", str(records), "--record-size", "160", "--throughput", "-1",
+                                 "--producer-props", f"bootstrap.servers={broker}", "acks=all",
+                                 "enable.idempotence=true", "linger.ms=2", "compression.type=lz4",
+                                 "batch.size=1000000"],
+                         check=True, capture_output=True, text=True).stdout
+    summary = [line for line in out.splitlines() if "records sent" in line][-1]
+    per_second = float(summary.split("records sent,")[1].split("records/sec")[0])
+    return {"name": "kafka ProducerPerformance acks=all idempotent lz4 linger 2 ms, 160 B", "value": round(per_second, 1)}
+
+
+def redis_ceiling(stack, requests):
+    host, port = stack.infra["REDIS_ADDR"].rsplit(":", 1)
+    stack.redis("SET", "bench:ceiling", "12345")
+    out = subprocess.run(["redis-benchmark", "-h", host, "-p", port, "-t", "get", "-n", str(requests), "-c", "64",
+                          "-q"], check=True, capture_output=True, text=True).stdout
+    line = [l for l in out.replace("\r", "\n").splitlines() if l.startswith("GET:")][-1]
+    return {"name": "redis-benchmark GET, 64 clients, no pipelining",
+            "value": float(line.split(":")[1].split("requests")[0])}
+
+
+def postgres_ceiling(stack, rows):
+    """Rows/s of one COPY into click_events (its primary key and index included), in a transaction rolled back."""
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        run = f"ceiling{int(time.time())}"
+        for i in range(rows):
+            f.write(f"{run}-e{i},{run}-u{i % 100000},click,/bench/{run}/p{i % 97},2026-01-01T00:00:00Z\n")
+        path = f.name
+    try:
+        start = time.monotonic()
+        subprocess.run(["psql", stack.infra["DATABASE_URL"], "-q", "-v", "ON_ERROR_STOP=1", "-c", "BEGIN",
+                        "-c", f"\\copy click_events (event_id, user_id, event_type, page_url, time_stamp) "
+                              f"FROM '{path}' WITH (FORMAT csv)", "-c", "ROLLBACK"], check=True)
+        elapsed = time.monotonic() - start
+    finally:
+        os.unlink(path)
+    return {"name": "PostgreSQL COPY into click_events", "value": round(rows / elapsed, 1)}
+
+
+# --- workloads ----------------------------------------------------------------------------------------------
+
+
+class Bench:
+    """The workloads, in the order they run; each records its entries. W4 and W5 query the pairs W1 and W2 wrote."""
+
+    def __init__(self, args, stack):
+        self.args, self.stack = args, stack
+        self.quick = args.quick
+        self.seconds = 4 if args.quick else 15
+        self.stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%H%M%S")
+        self.ingest, self.gateway = stack.url("ingestion"), stack.url("gateway")
+        self.w1_pairs = 1000
+        self.w2_pairs = 20_000 if args.quick else 100_000
+        self.entries = []
+
+    def record(self, entry):
+        self.entries.append(entry)
+        log(f"{entry['id']} rate={entry['rate']}: {entry['events_per_s']} ev/s, {entry['requests_per_s']} req/s, "
+            f"p50 {entry['p50_ms']} p99 {entry['p99_ms']} p99.9 {entry['p999_ms']} ms, errors {entry['errors']}, "
+            f"exact {entry['counts_exact']}, ratio {entry['ratio_to_ceiling']}")
+
+    def w1(self):
+        """One event per request, 64 keep-alive connections, as fast as acknowledgements come."""
+        ceiling = nginx_ceiling(self.seconds, 64)
+        with Usage(self.stack) as usage:
+            result = loadgen("ingest", "--url", self.ingest, "--gateway", self.gateway, "--connections", 64,
+                             "--rate", "max", "--duration", self.seconds, "--warmup", 1, "--pairs", self.w1_pairs,
+                             "--run-id", f"w1{self.stamp}", "--verify")
+        entry = workload("W1", "max", result, usage, ceiling=ceiling)
+        self.record(with_ratio(entry, entry["requests_per_s"]))
+
+    def w2(self):
+        """500 events per request."""
+        ceiling = kafka_ceiling(self.stack, 300_000 if self.quick else 3_000_000)
+        with Usage(self.stack) as usage:
+            result = loadgen("batch", "--url", self.ingest, "--gateway", self.gateway, "--connections", 16,
+                             "--rate", "max", "--batch-size", 500, "--duration", self.seconds, "--warmup", 1,
+                             "--pairs", self.w2_pairs, "--run-id", f"w2{self.stamp}", "--verify",
+                             "--verify-timeout", 120)
+        entry = workload("W2", "max", result, usage, ceiling=ceiling)
+        self.record(with_ratio(entry, entry["events_per_s"]))
+
+    def w3(self):
+        """The processor's own rate, then freshness at 10,000 events/s."""
+        stack = self.stack
+        # With the processor stopped, a backlog is ingested in batches; then the processor starts and its
+        # events-counted counter is sampled until the backlog is applied.
+        ceiling = postgres_ceiling(stack, 200_000 if self.quick else 1_000_000)
+        stack.services.pop("processor").stop()
+        backlog = loadgen("batch", "--url", self.ingest, "--gateway", self.gateway, "--connections", 16,
+                          "--rate", "max", "--batch-size", 500, "--duration", 3 if self.quick else 10,
+                          "--pairs", 50_000, "--run-id", f"w3a{self.stamp}")
+        with Usage(stack) as usage:
+            processor = stack.start("processor")
+            usage.cpu["processor"] = processor.cpu_seconds()
+            rate, span = processor_rate(stack, backlog["events_acknowledged"])
+        entry = workload("W3", "max", {"errors": backlog["errors"], "counts_exact": None}, usage, ceiling=ceiling,
+                         events_per_s=rate, latency={},
+                         note=f"the processor applied a backlog of {backlog['events_acknowledged']} events "
+                              f"in {span:.2f} s")
+        self.record(with_ratio(entry, rate))
+
+        # Freshness: time from a post's acknowledgement to its count through the gateway.
+        lag = LagSampler(stack)
+        with Usage(stack) as usage:
+            result = loadgen("fresh", "--url", self.ingest, "--gateway", self.gateway, "--connections", 64,
+                             "--rate", 10000, "--duration", self.seconds, "--warmup", 1, "--pairs", 5000,
+                             "--run-id", f"w3b{self.stamp}", "--probe-rate", 50, "--verify")
+        lag.stop()
+        self.record(workload(
+            "W3", 10000, result, usage, latency=result.get("freshness_ms") or {},
+            note=f"p50/p99/p99.9 are freshness (acknowledgement to visible count, polled every "
+                 f"{result.get('freshness_resolution_ms')} ms) over {result.get('probes')} probes "
+                 f"({result.get('probes_failed')} failed); ingest p99 {result['latency_ms']['p99']:.2f} ms; "
+                 f"consumer lag at most {lag.max_lag} records"))
+
+    def w4(self):
+        """Cached queries (W1's pairs, cached by its verification) at 5,000 req/s, then at the maximum."""
+        ceiling = redis_ceiling(self.stack, 200_000 if self.quick else 1_000_000)
+        for rate in (5000, "max"):
+            with Usage(self.stack) as usage:
+                result = loadgen("query", "--url", self.gateway, "--connections", 64, "--rate", rate,
+                                 "--duration", self.seconds, "--warmup", 1, "--pairs", self.w1_pairs,
+                                 "--run-id", f"w1{self.stamp}")
+            entry = workload("W4", rate, result, usage, ceiling=ceiling if rate == "max" else None)
+            self.record(with_ratio(entry, entry["requests_per_s"]))
+
+    def w5(self):
+        """Uncached queries: the cache emptied, each request a pair not asked before (W2's pairs)."""
+        self.stack.redis("FLUSHDB")
+        with Usage(self.stack) as usage:
+            result = loadgen("query", "--url", self.gateway, "--connections", 16, "--rate", 1000, "--duration",
+                             min(self.seconds, self.w2_pairs // 1000 - 1), "--distinct", "--pairs", self.w2_pairs,
+                             "--run-id", f"w2{self.stamp}")
+        self.record(workload("W5", 1000, result, usage))
+
+
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+
+
+def run(args):
+    STATE.mkdir(parents=True, exist_ok=True)
+    (STATE / "logs").mkdir(exist_ok=True)
+    stack = Stack(partitions=4)
+    results = {"machine": machine(), "workloads": [], "services": {}}
+    started = time.monotonic()
+    try:
+        stack.start_all()
+        time.sleep(2)
+        idle = {name: round(s.rss_mib(), 1) for name, s in stack.services.items()}
+        cpu_at_start = {name: s.cpu_seconds() for name, s in stack.services.items()}
+        log("idle RSS (MiB): " + ", ".join(f"{k} {v}" for k, v in idle.items()))
+        bench = Bench(args, stack)
+        for id_ in args.only or WORKLOADS:
+            getattr(bench, id_.lower())()
+        results["workloads"] = bench.entries
+        for name, s in stack.services.items():
+            peaks = [w["services"][name]["peak_rss_mib"] for w in bench.entries if name in (w["services"] or {})]
+            results["services"][name] = {
+                "idle_rss_mib": idle[name],
+                "peak_rss_mib": round(max(peaks + [s.peak_rss_mib()]), 1),
+                "cpu_s": round(s.cpu_seconds() - cpu_at_start.get(name, 0), 1),
+            }
+    finally:
+        stack.stop(args.keep)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    results["quick"] = args.quick
+    write_results(results, partial=bool(args.only))
+
+
+def processor_rate(stack, expected):
+    """Samples the processor's events-counted counter until `expected` more events are counted; returns the
+    rate between the first and the last counted event, and that span."""
+    base = stack.metric("clickstream_processor_events_counted_total", "processor") or 0
+    first = last = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        counted = (stack.metric("clickstream_processor_events_counted_total", "processor") or 0) - base
+        now = time.monotonic()
+        if counted > 0 and first is None:
+            first = (now, counted)
+        if counted >= expected:
+            last = (now, counted)
+            break
+        time.sleep(0.05)
+    if first is None or last is None or last[0] <= first[0]:
+        raise SystemExit(f"bench: the processor did not apply the {expected}-event backlog")
+    return (last[1] - first[1]) / (last[0] - first[0]), last[0] - first[0]
+
+
+class LagSampler:
+    """The processor's consumer lag, sampled every 200 ms in the background."""
+
+    def __init__(self, stack):
+        self.stack, self.max_lag, self.running = stack, 0, True
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        while self.running:
+            lag = self.stack.metric("clickstream_consumer_lag_records", "processor")
+            if lag is not None:
+                self.max_lag = max(self.max_lag, int(lag))
+            time.sleep(0.2)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+
+
+def machine():
+    memory_kib = int(next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1])
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+    return {"cores": os.cpu_count(), "memory_gib": round(memory_kib / 1024 / 1024, 1), "cpu": model}
+
+
+# --- results ------------------------------------------------------------------------------------------------
+
+
+def markdown(results):
+    def number(value, digits=0):
+        if value is None:
+            return "-"
+        return f"{value:,.{digits}f}"
+
+    lines = [f"Machine: {results['machine']['cores']} cores, {results['machine']['memory_gib']} GiB "
+             f"({results['machine'].get('cpu', '')}); {'quick' if results.get('quick') else 'full'} run, "
+             f"{results.get('duration_s')} s.", "",
+             "| workload | rate | events/s | requests/s | p50 ms | p99 ms | p99.9 ms | errors | counts exact | "
+             "ceiling | ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for w in results["workloads"]:
+        ceiling = f"{w['ceiling']['name']}: {number(w['ceiling']['value'])}" if w["ceiling"] else "-"
+        exact = {True: "yes", False: "**no**", None: "-"}[w["counts_exact"]]
+        lines.append(f"| {w['id']} | {w['rate']} | {number(w['events_per_s'])} | {number(w['requests_per_s'])} | "
+                     f"{number(w['p50_ms'], 2)} | {number(w['p99_ms'], 2)} | {number(w['p999_ms'], 2)} | "
+                     f"{w['errors']} | {exact} | {ceiling} | {number(w['ratio_to_ceiling'], 2)} |")
+    notes = [f"- {w['id']} ({w['rate']}): {w['note']}" for w in results["workloads"] if w.get("note")]
+    if notes:
+        lines += [""] + notes
+    lines += ["", "| service | idle RSS MiB | peak RSS MiB | CPU s (whole run) |", "|---|---|---|---|"]
+    for name, s in results["services"].items():
+        lines.append(f"| {name} | {s['idle_rss_mib']} | {s['peak_rss_mib']} | {s['cpu_s']} |")
+    lines += ["", "CPU seconds by workload and service:", "",
+              "| workload | " + " | ".join(results["services"]) + " |",
+              "|---|" + "---|" * len(results["services"])]
+    for w in results["workloads"]:
+        usage = w.get("services") or {}
+        lines.append(f"| {w['id']} {w['rate']} | " +
+                     " | ".join(str(usage.get(n, {}).get("cpu_s", "-")) for n in results["services"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results, partial):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(results, indent=2) + "\n"
+    table = markdown(results)
+    # A run of some workloads only (--only) leaves latest.* to the last complete run.
+    names = ([] if partial else ["latest"]) + [stamp]
+    for name in names:
+        (RESULTS / f"{name}.json").write_text(text)
+        (RESULTS / f"{name}.md").write_text(table)
+    print(table)
+    log(f"results: {', '.join(str(RESULTS / f'{name}.{{json,md}}') for name in names)}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="every workload briefly (a smoke check)")
+    parser.add_argument("--keep", action="store_true", help="leave everything running afterwards")
+    parser.add_argument("--only", type=lambda text: [w.strip().upper() for w in text.split(",")],
+                        help="run only these workloads, e.g. W1,W4 (results go to a timestamped file only)")
+    args = parser.parse_args()
+    if args.only and not set(args.only) <= set(WORKLOADS):
+        parser.error(f"--only takes workloads among {', '.join(WORKLOADS)}")
+    for tool in (CLICKSTREAM, LOADGEN):
+        if not tool.exists():
+            raise SystemExit(f"bench: {tool} missing: run bench/run.sh, which builds it")
+    for command in ("nginx", "redis-benchmark", "redis-cli", "psql", "java"):
+        if shutil.which(command) is None:
+            raise SystemExit(f"bench: {command} not found: run scripts/setup.sh")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
