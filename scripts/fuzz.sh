@@ -7,13 +7,13 @@
 #   scripts/fuzz.sh --long               every target for an hour
 #   scripts/fuzz.sh --seconds 36000 gateway     one target for ten hours
 #
-# Targets: click_event batch query_string ingest gateway. What each one checks: fuzz/README.md.
+# Targets: click_event event_batch batch query_string ingest gateway. What each one checks: fuzz/README.md.
 # The corpus grown by earlier runs is kept in build-fuzz/corpus/<target> and reused, so long runs add up.
 # A crash leaves its input in build-fuzz/findings/ and makes the script exit non-zero after all targets ran.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_TARGETS=(click_event batch query_string ingest gateway)
+ALL_TARGETS=(click_event event_batch batch query_string ingest gateway)
 build_dir=${CLICKSTREAM_FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${CLICKSTREAM_FUZZ_SECONDS:-25}
 targets=()
