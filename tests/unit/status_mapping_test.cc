@@ -50,6 +50,15 @@ TEST(ErrorJson, EscapesAndOmitsAnEmptyField) {
   EXPECT_EQ(ErrorJson("e", "m", "f"), R"({"error":"e","message":"m","field":"f"})");
 }
 
+TEST(AppendJsonString, EscapesQuotesBackslashesAndControlCharactersAnywhere) {
+  std::string out = "x";
+  AppendJsonString(out, std::string("\"a\\b\tc\x01\x1f") + "plain \xe2\x82\xac\r\n" + std::string(1, '\0'));
+  EXPECT_EQ(out, std::string(R"(x"\"a\\b\tc\u0001\u001fplain )") + "\xe2\x82\xac" + R"(\r\n\u0000")");
+  out.clear();
+  AppendJsonString(out, "");
+  EXPECT_EQ(out, R"("")");
+}
+
 TEST(GrpcStatusConversion, KeepsCodeAndMessageBothWays) {
   for (int code = 0; code <= 16; ++code) {
     const absl::Status status(static_cast<absl::StatusCode>(code), code == 0 ? "" : "why");
