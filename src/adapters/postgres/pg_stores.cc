@@ -20,7 +20,9 @@ constexpr const char* kCreateStaging =
 // occurrence in the batch wins), and only the rows actually inserted increment the counts: redelivered records
 // and client retries are counted once. It returns the count of every pair in the batch, changed or not, so the
 // cache is brought up to date even when a retry of a batch that did commit finds nothing left to insert. All
-// parts see one snapshot, so the pairs not upserted here are read as they were before this statement.
+// parts see one snapshot, so the pairs not upserted here are read as they were before this statement. Those are
+// found with EXCEPT, a hashed set difference: an anti-join against the CTE was planned as a nested loop, which
+// made a batch of 20,000 distinct pairs take seconds.
 constexpr const char* kApplyStaged = R"sql(
 WITH fresh AS (
   INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp)
@@ -39,9 +41,8 @@ WITH fresh AS (
 SELECT user_id, page_url, click_count, (SELECT count(*) FROM fresh) AS inserted FROM upserted
 UNION ALL
 SELECT p.user_id, p.page_url, p.click_count, (SELECT count(*) FROM fresh)
-FROM (SELECT DISTINCT user_id, page_url FROM staging_events) s
+FROM (SELECT user_id, page_url FROM staging_events EXCEPT SELECT user_id, page_url FROM increments) s
 JOIN page_clicks p ON p.user_id = s.user_id AND p.page_url = s.page_url
-WHERE NOT EXISTS (SELECT 1 FROM upserted u WHERE u.user_id = s.user_id AND u.page_url = s.page_url)
 )sql";
 
 constexpr const char* kRecordOffset =
