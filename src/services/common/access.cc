@@ -1,10 +1,10 @@
 #include "services/common/access.h"
 
 #include <algorithm>
-#include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "common/files.h"
 #include "services/common/http_answers.h"
 
 namespace clickstream::services {
@@ -30,11 +30,10 @@ absl::StatusOr<std::vector<std::string>> LoadApiKeys(std::string_view setting) {
   std::vector<std::string> keys;
   if (setting.starts_with("@")) {
     const std::string path(setting.substr(1));
-    std::ifstream file(path);
-    if (!file) return absl::InvalidArgumentError("cannot read API key file " + path);
-    std::string line;
-    while (std::getline(file, line)) {
-      std::string key = Trimmed(line);
+    auto text = common::ReadWholeFile(path, "API key");
+    if (!text.ok()) return text.status();
+    for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+      std::string key = Trimmed(std::string_view(line.data(), line.size()));
       if (!key.empty() && key[0] != '#') keys.push_back(std::move(key));
     }
     if (keys.empty()) return absl::InvalidArgumentError("API key file " + path + " holds no key");
