@@ -37,6 +37,13 @@ class ProcessorServiceTest : public testing::Test {
                                                   std::move(store), std::move(cache), [] { return kNow; });
   }
 
+  // One batch, then its cache update and offset commit, which run on the service's finishing thread.
+  std::size_t Process() {
+    const std::size_t records = service_->ProcessOnce();
+    service_->Flush();
+    return records;
+  }
+
   int64_t Cached(const std::string& user, const std::string& page) {
     auto it = cache_->values.find({user, page});
     return it == cache_->values.end() ? -1 : it->second;
@@ -51,17 +58,17 @@ class ProcessorServiceTest : public testing::Test {
 
 TEST_F(ProcessorServiceTest, CountsEachEventIdOnceAcrossBatchesAndRedelivery) {
   source_->pending = {Event(0, 0, "a"), Event(0, 1, "b"), Event(0, 2, "a")};
-  EXPECT_EQ(service_->ProcessOnce(), 3u);
+  EXPECT_EQ(Process(), 3u);
   // Redelivery of the same records (a crash before the commit) and a client retry of "b".
   source_->pending = {Event(0, 0, "a"), Event(0, 1, "b"), Event(1, 0, "b")};
-  service_->ProcessOnce();
+  Process();
   EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
   EXPECT_EQ(Cached("u", "/p"), 2);
 }
 
 TEST_F(ProcessorServiceTest, CommitsOffsetsAfterStoring) {
   source_->pending = {Event(0, 4, "a"), Event(3, 9, "b")};
-  service_->ProcessOnce();
+  Process();
   EXPECT_EQ(source_->committed, (std::map<int32_t, int64_t>{{0, 5}, {3, 10}}));
   EXPECT_EQ(store_->offsets, source_->committed);
 }
@@ -69,7 +76,7 @@ TEST_F(ProcessorServiceTest, CommitsOffsetsAfterStoring) {
 TEST_F(ProcessorServiceTest, RetriesTheBatchWhileTheDatabaseIsDownWithoutCommitting) {
   store_->failures_left = 3;
   source_->pending = {Event(0, 0, "a")};
-  service_->ProcessOnce();
+  Process();
   EXPECT_EQ(store_->calls, 4);
   EXPECT_EQ((store_->counts[{"u", "/p"}]), 1);
   EXPECT_EQ(source_->committed.at(0), 1);
@@ -77,7 +84,7 @@ TEST_F(ProcessorServiceTest, RetriesTheBatchWhileTheDatabaseIsDownWithoutCommitt
 
 TEST_F(ProcessorServiceTest, DeadLettersInvalidRecordsAndCommitsPastThem) {
   source_->pending = {Event(0, 0, "a"), domain::Record{0, 1, "k", "{broken"}, Event(0, 2, "b")};
-  service_->ProcessOnce();
+  Process();
   ASSERT_EQ(dead_letters_->sent.size(), 1u);
   EXPECT_EQ(dead_letters_->sent[0].first.offset, 1);
   EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
@@ -87,21 +94,21 @@ TEST_F(ProcessorServiceTest, DeadLettersInvalidRecordsAndCommitsPastThem) {
 TEST_F(ProcessorServiceTest, RepairsTheCacheWhenItComesBack) {
   cache_->available = false;
   source_->pending = {Event(0, 0, "a"), Event(0, 1, "b")};
-  service_->ProcessOnce();
+  Process();
   EXPECT_EQ(source_->committed.at(0), 2);  // a cache outage does not hold counting back
   cache_->available = true;
   cache_->values[{"u", "/p"}] = 1;  // what the cache held before the outage
-  service_->ProcessOnce();          // idle poll
+  Process();          // idle poll
   EXPECT_EQ(Cached("u", "/p"), 2);
 }
 
 TEST_F(ProcessorServiceTest, InvalidatesTheCacheWhenTooManyRepairsPileUp) {
   cache_->available = false;
   source_->pending = {Event(0, 0, "a", "u1"), Event(0, 1, "b", "u2"), Event(0, 2, "c", "u3")};
-  service_->ProcessOnce();
+  Process();
   cache_->available = true;
   cache_->values[{"u1", "/p"}] = 0;  // stale
-  service_->ProcessOnce();
+  Process();
   EXPECT_EQ(cache_->invalidations, 1);
   EXPECT_EQ(Cached("u1", "/p"), -1);
 }

@@ -37,7 +37,8 @@ ProcessorService::ProcessorService(ProcessorOptions options, std::unique_ptr<por
       store_(std::move(store)),
       cache_(std::move(cache)),
       now_us_(std::move(now_us)),
-      metrics_(std::make_unique<Metrics>(metrics::GivenOrOwn(options_.metrics, own_metrics_))) {}
+      metrics_(std::make_unique<Metrics>(metrics::GivenOrOwn(options_.metrics, own_metrics_))),
+      finisher_([this] { RunFinisher(); }) {}
 
 ProcessorService::~ProcessorService() { Stop(); }
 
@@ -55,6 +56,51 @@ void ProcessorService::Stop() {
   }
   stop_signal_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(finish_mutex_);
+    finisher_stopping_ = true;  // it finishes a batch already handed over first
+  }
+  finish_changed_.notify_all();
+  if (finisher_.joinable()) finisher_.join();
+}
+
+void ProcessorService::HandOver(Finish finish) {
+  std::unique_lock lock(finish_mutex_);
+  finish_changed_.wait(lock, [this] { return !finish_ && !finishing_; });
+  finish_ = std::move(finish);
+  finish_changed_.notify_all();
+}
+
+void ProcessorService::Flush() {
+  std::unique_lock lock(finish_mutex_);
+  finish_changed_.wait(lock, [this] { return !finish_ && !finishing_; });
+}
+
+void ProcessorService::RunFinisher() {
+  std::unique_lock lock(finish_mutex_);
+  while (true) {
+    finish_changed_.wait(lock, [this] { return finish_ || finisher_stopping_; });
+    if (!finish_) return;  // stopping, and nothing left to finish
+    Finish finish = std::move(*finish_);
+    finish_.reset();
+    finishing_ = true;
+    lock.unlock();
+    FinishBatch(std::move(finish));
+    lock.lock();
+    finishing_ = false;
+    finish_changed_.notify_all();
+  }
+}
+
+void ProcessorService::FinishBatch(Finish finish) {
+  static const auto log = common::Logger("processor");
+  UpdateCache(std::move(finish.counts));
+  if (finish.next_offsets.empty()) return;
+  // The offsets are committed only now, after the transaction that stored these records committed. A failed
+  // commit is harmless: the records come back and the store recognises every event_id.
+  if (auto status = source_->Commit(finish.next_offsets); !status.ok()) {
+    log->warn("offset commit failed (records will be redelivered and deduplicated): {}", status.message());
+  }
 }
 
 bool ProcessorService::Backoff(std::chrono::milliseconds& delay) {
@@ -74,8 +120,8 @@ std::size_t ProcessorService::ProcessOnce() {
     return 0;
   }
   if (records->empty()) {
-    // Idle: a good moment to bring the cache up to date if Redis came back.
-    if (!pending_cache_.empty() || invalidate_cache_) UpdateCache({});
+    // Idle: a good moment to bring the cache up to date if Redis came back (nothing to do when it never left).
+    HandOver({});
     return 0;
   }
 
@@ -84,12 +130,7 @@ std::size_t ProcessorService::ProcessOnce() {
   auto applied = Store(batch);
   if (!applied) return 0;                         // stopping: nothing committed, the batch comes back
   Record(*records, batch, applied->inserted);
-  UpdateCache(std::move(applied->counts));
-  // The offsets are committed only now, after the transaction that stored these records committed. A failed
-  // commit is harmless: the records come back and the store recognises every event_id.
-  if (auto status = source_->Commit(batch.next_offsets); !status.ok()) {
-    log->warn("offset commit failed (records will be redelivered and deduplicated): {}", status.message());
-  }
+  HandOver({std::move(applied->counts), batch.next_offsets});
   log->debug("batch applied records={} events={} dead_letters={}", records->size(), batch.events.size(),
              batch.poison.size());
   return records->size();

@@ -1,7 +1,9 @@
 // Processor: the consumer-group loop. For each batch of records: invalid records go to the dead-letter topic, the
 // valid ones are applied in one database transaction (effectively-once by event_id), the cache is raised to the
 // new counts, and only then are the offsets committed. A crash anywhere before the commit redelivers the batch,
-// which the store deduplicates, so counts stay exact.
+// which the store deduplicates, so counts stay exact. The cache update and offset commit of a batch run on a second
+// thread while the next batch is polled and stored: the database, the slowest step, is kept busy, and a batch's
+// offsets are still committed only after its own transaction and cache update.
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -50,15 +53,26 @@ class ProcessorService {
   // Finishes the batch in hand (or abandons it uncommitted if the database is down) and stops the loop.
   void Stop();
 
-  // One iteration: poll, apply, cache, commit. Returns the number of records handled; used by Start's loop and by
+  // One iteration: poll and store a batch, then hand its cache update and offset commit to the finishing thread
+  // (after the previous batch's are done). Returns the number of records handled; used by Start's loop and by
   // tests. A batch that cannot be stored is retried here with backoff until it is stored or Stop is called.
   std::size_t ProcessOnce();
+  // Waits until every stored batch's cache update and offset commit are done.
+  void Flush();
 
   absl::Status CheckReady();
   // Records not yet consumed per assigned partition (see RecordSource::Lag).
   std::map<int32_t, int64_t> Lag() { return source_->Lag(); }
 
  private:
+  // What is left of a stored batch: raising the cache to its counts, then committing its offsets.
+  struct Finish {
+    std::vector<domain::PageCount> counts;
+    std::vector<domain::PartitionOffset> next_offsets;
+  };
+  void HandOver(Finish finish);  // waits until the finishing thread is free
+  void RunFinisher();
+  void FinishBatch(Finish finish);
   bool SendDeadLetters(const std::vector<domain::PoisonRecord>& poison);
   std::optional<ports::AppliedBatch> Store(const domain::Batch& batch);
   void Record(const std::vector<domain::Record>& records, const domain::Batch& batch, int64_t inserted);
@@ -77,13 +91,20 @@ class ProcessorService {
   struct Metrics;
   const std::unique_ptr<Metrics> metrics_;
 
-  // Counts the cache missed while unreachable, by (user_id, page_url); only the processor's thread uses them.
+  // Counts the cache missed while unreachable, by (user_id, page_url); only the finishing thread uses them.
   std::map<std::pair<std::string, std::string>, int64_t> pending_cache_;
   bool invalidate_cache_ = false;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;
   std::atomic<bool> stopping_{false};
+
+  std::mutex finish_mutex_;
+  std::condition_variable finish_changed_;
+  std::optional<Finish> finish_;  // handed over, not yet taken by the finishing thread
+  bool finishing_ = false;        // the finishing thread is working on a batch
+  bool finisher_stopping_ = false;
+  std::thread finisher_;  // started by the constructor: ProcessOnce needs it with or without Start
   std::thread thread_;
 };
 
