@@ -25,6 +25,9 @@ absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create
       {"batch.num.messages", "10000"},
       // Same key -> same partition as Java clients, so other producers keep per-user order with us.
       {"partitioner", "murmur2_random"},
+      // Requests are small and pipelined (up to 5 in flight): Nagle's algorithm would hold one back until the
+      // previous one is acknowledged.
+      {"socket.nagle.disable", "true"},
   };
   for (const auto& [name, value] : options.overrides) defaults[name] = value;
   const KafkaSettings forced = {

@@ -2,7 +2,9 @@
 // `max_batches_in_flight` batches are out, new look-ups wait and leave together in the next batch (at most
 // `max_batch` pairs) as soon as one comes back. At low load every look-up leaves at once in a batch of its own, so
 // coalescing adds no wait; under load it replaces thousands of RPCs a second by a few batched ones, each answered
-// with one cache round trip.
+// with one cache round trip. One batch in flight is the default: a look-up then waits at most one round trip
+// (under a millisecond), and every RPC saved is CPU the 2-core bench machine gives back to the tail (bench W4:
+// p99 at 5,000 req/s 1.6-1.8 ms with one, 2.8-12 ms with four; maximum 45k against 25k req/s).
 #pragma once
 
 #include <condition_variable>
@@ -17,7 +19,7 @@ namespace clickstream::gateway {
 
 struct CoalescingOptions {
   std::size_t max_batch = 256;
-  std::size_t max_batches_in_flight = 4;
+  std::size_t max_batches_in_flight = 1;
   std::size_t max_waiting = 10000;  // look-ups waiting for a batch; beyond it RESOURCE_EXHAUSTED
 };
 
