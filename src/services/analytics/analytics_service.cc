@@ -74,24 +74,7 @@ void AnalyticsService::Work() {
 }
 
 absl::StatusOr<int64_t> AnalyticsService::LookUp(const std::string& user_id, const std::string& page_url) {
-  auto cached = cache_->Get(user_id, page_url);
-  if (cached.ok() && cached->has_value()) {
-    cache_hits_.Inc();
-    return **cached;
-  }
-  if (cached.ok()) {
-    cache_misses_.Inc();
-  } else {
-    cache_errors_.Inc();
-    WarnDegraded(cached.status());
-  }
-  auto count = store_->GetCount(user_id, page_url);
-  if (!count.ok()) return count.status();
-  if (cached.ok()) {
-    // A max-write: if the processor has meanwhile written a newer count, this older one is ignored.
-    if (auto status = cache_->RaiseTo({{user_id, page_url, *count}}); !status.ok()) WarnDegraded(status);
-  }
-  return *count;
+  return std::move(LookUpMany({{user_id, page_url}}).front());
 }
 
 std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs) {
@@ -125,7 +108,7 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
     if (count.ok() && cached.ok()) refills.push_back({valid[v].user_id, valid[v].page_url, *count});
     results[valid_at[v]] = std::move(count);
   }
-  // Max-writes, as in LookUp: a count the processor wrote meanwhile is never replaced by these.
+  // Max-writes: a count the processor wrote meanwhile is never replaced by these.
   if (!refills.empty()) {
     if (auto status = cache_->RaiseTo(refills); !status.ok()) WarnDegraded(status);
   }

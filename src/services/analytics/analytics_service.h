@@ -51,7 +51,7 @@ class AnalyticsService {
   // with RESOURCE_EXHAUSTED for every pair when the queue is full.
   void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done);
 
-  // The blocking look-ups themselves: cache, else database then refill.
+  // The blocking look-ups themselves: cache, else database then refill. LookUp is LookUpMany of one pair.
   absl::StatusOr<int64_t> LookUp(const std::string& user_id, const std::string& page_url);
   std::vector<absl::StatusOr<int64_t>> LookUpMany(const std::vector<domain::CountQuery>& pairs);
 

@@ -24,9 +24,13 @@ ports::HttpResponse JsonResponse(std::string body) {
   return ports::HttpResponse{200, std::move(body), "application/json", {}};
 }
 
+std::string MediaType(std::string_view content_type) {
+  const std::string_view declared = content_type.substr(0, content_type.find(';'));
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(absl::string_view(declared.data(), declared.size())));
+}
+
 bool AllowsJsonBody(std::string_view content_type) {
-  const std::string_view media_type = content_type.substr(0, content_type.find(';'));
-  const std::string normalized = absl::AsciiStrToLower(absl::StripAsciiWhitespace(absl::string_view(media_type.data(), media_type.size())));
+  const std::string normalized = MediaType(content_type);
   // The original service read the body whatever its declared type, and its clients (curl -d, form posts) often
   // send a generic one: accept those, refuse only types that say the body is something else.
   return normalized.empty() || normalized == "application/json" || normalized.ends_with("+json") ||

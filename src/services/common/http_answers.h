@@ -24,6 +24,9 @@ ports::HttpResponse ErrorResponse(const absl::Status& status);
 ports::HttpResponse ErrorResponse(int http_status, std::string_view code, std::string_view message);
 ports::HttpResponse JsonResponse(std::string body);
 
+// The media type of a Content-Type value, lower case, without parameters or surrounding whitespace.
+std::string MediaType(std::string_view content_type);
+
 // True when the declared content type allows a JSON body: absent, application/json or *+json, and the generic
 // text/plain and application/x-www-form-urlencoded that existing clients send (parameters ignored).
 bool AllowsJsonBody(std::string_view content_type);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <string>
 
-#include "absl/strings/ascii.h"
 #include "common/json_text.h"
 #include "common/status_mapping.h"
 #include "services/common/http_answers.h"
@@ -23,9 +22,7 @@ std::string_view View(absl::string_view text) { return {text.data(), text.size()
 // The format a batch body declares. A new endpoint has no legacy clients sending generic types, so unlike
 // POST /ingest only the two exact media types (parameters ignored) are read.
 std::optional<domain::BatchFormat> BatchFormatOf(std::string_view content_type) {
-  const std::string_view declared = content_type.substr(0, content_type.find(';'));
-  const std::string media_type =
-      absl::AsciiStrToLower(absl::StripAsciiWhitespace(absl::string_view(declared.data(), declared.size())));
+  const std::string media_type = services::MediaType(content_type);
   if (media_type == "application/json") return domain::BatchFormat::kJsonArray;
   if (media_type == "application/x-ndjson") return domain::BatchFormat::kNdjson;
   return std::nullopt;
