@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <span>
 
 #include "absl/strings/str_cat.h"
@@ -11,7 +12,7 @@
 namespace clickstream::common {
 namespace {
 
-enum class Kind { kText, kOptionalText, kPort, kCount, kCountOrZero, kMillis, kSeconds, kLevel };
+enum class Kind { kText, kOptionalText, kPort, kCount, kCountOrZero, kMillis, kFractionalMillis, kSeconds, kLevel };
 
 struct Setting {
   const char* env;
@@ -57,8 +58,9 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_DLQ_TOPIC", "dlq-topic", "clicks.dlq", Kind::kText, "dead-letter topic for invalid records"},
     {"CLICKSTREAM_CONSUMER_GROUP", "consumer-group", "click-processor-group", Kind::kText,
      "Kafka consumer group of the processor"},
-    {"CLICKSTREAM_LINGER_MS", "linger-ms", "1", Kind::kCountOrZero,
-     "producer batching delay; 0 sends as soon as the connection allows (records still batch while earlier ones are in flight)"},
+    {"CLICKSTREAM_LINGER_MS", "linger-ms", "0.5", Kind::kFractionalMillis,
+     "producer batching delay in ms, to 0.001; 0 sends as soon as the connection allows (records still batch while "
+     "earlier ones are in flight)"},
     {"CLICKSTREAM_PUBLISH_TIMEOUT_MS", "publish-timeout-ms", "5000", Kind::kMillis,
      "how long ingestion waits for the broker's acknowledgement before answering 503"},
     {"CLICKSTREAM_INGESTION_PORT", "ingestion-port", "8080", Kind::kPort,
@@ -154,6 +156,25 @@ absl::StatusOr<uint64_t> ParseUnsigned(const Setting& s, std::string_view value,
   return number;
 }
 
+// Milliseconds with up to three decimals ("0.5") as microseconds, from 0 to an hour; nullopt when malformed.
+std::optional<std::chrono::microseconds> FractionalMillis(std::string_view value) {
+  const std::size_t dot = value.find('.');
+  const std::string_view whole = value.substr(0, dot);
+  const std::string_view fraction = dot == std::string_view::npos ? std::string_view() : value.substr(dot + 1);
+  if (dot != std::string_view::npos && (fraction.empty() || fraction.size() > 3)) return std::nullopt;
+  uint64_t millis = 0, thousandths = 0;
+  auto [end, error] = std::from_chars(whole.data(), whole.data() + whole.size(), millis);
+  if (whole.empty() || error != std::errc() || end != whole.data() + whole.size() || millis > 3'600'000) {
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    const char digit = i < fraction.size() ? fraction[i] : '0';
+    if (digit < '0' || digit > '9') return std::nullopt;
+    thousandths = thousandths * 10 + static_cast<uint64_t>(digit - '0');
+  }
+  return std::chrono::microseconds(millis * 1000 + thousandths);
+}
+
 absl::Status Check(const Setting& s, std::string_view value) {
   switch (s.kind) {
     case Kind::kText:
@@ -163,6 +184,9 @@ absl::Status Check(const Setting& s, std::string_view value) {
     case Kind::kCount: return ParseUnsigned(s, value, 1, 1u << 30, "a whole number from 1").status();
     case Kind::kCountOrZero: return ParseUnsigned(s, value, 0, 1u << 30, "a whole number from 0").status();
     case Kind::kOptionalText: return absl::OkStatus();
+    case Kind::kFractionalMillis:
+      if (FractionalMillis(value)) return absl::OkStatus();
+      return BadValue(s, value, "milliseconds from 0 to 3600000 with at most 3 decimals, e.g. 0.5");
     case Kind::kMillis:
     case Kind::kSeconds:
       return ParseUnsigned(s, value, 1, 1u << 30, "a positive whole number").status();
@@ -183,6 +207,10 @@ class Values {
   uint64_t Number(const char* env) const { return std::strtoull(values_.at(env).c_str(), nullptr, 10); }
   uint16_t Port(const char* env) const { return static_cast<uint16_t>(Number(env)); }
   Millis Ms(const char* env) const { return Millis(Number(env)); }
+  // Only for settings Check accepted as kFractionalMillis.
+  std::chrono::microseconds FractionalMs(const char* env) const {
+    return *FractionalMillis(values_.at(env));
+  }
 
  private:
   std::map<std::string, std::string> values_;
@@ -206,7 +234,7 @@ Config Build(const Values& v) {
   c.redis_timeout = v.Ms("CLICKSTREAM_REDIS_TIMEOUT_MS");
   c.cache_ttl = std::chrono::seconds(v.Number("CLICKSTREAM_CACHE_TTL_S"));
   c.kafka = {v.Text("KAFKA_BROKER"), v.Text("KAFKA_TOPIC"), v.Text("CLICKSTREAM_DLQ_TOPIC"),
-             v.Text("CLICKSTREAM_CONSUMER_GROUP"), v.Ms("CLICKSTREAM_LINGER_MS"),
+             v.Text("CLICKSTREAM_CONSUMER_GROUP"), v.FractionalMs("CLICKSTREAM_LINGER_MS"),
              v.Ms("CLICKSTREAM_PUBLISH_TIMEOUT_MS")};
   c.ingestion.port = v.Port("CLICKSTREAM_INGESTION_PORT");
   c.ingestion.max_body_bytes = v.Number("CLICKSTREAM_INGESTION_MAX_BODY_BYTES");

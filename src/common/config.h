@@ -32,7 +32,7 @@ struct KafkaConfig {
   std::string topic;
   std::string dlq_topic;
   std::string consumer_group;
-  Millis linger{};
+  std::chrono::microseconds linger{};  // fractional milliseconds: librdkafka takes linger.ms as a decimal
   Millis publish_timeout{};
 };
 

@@ -62,6 +62,25 @@ TEST(Config, RejectsBadValuesNamingTheSetting) {
   EXPECT_FALSE(ParseInvocation({"all", "--kafka-topic"}, Env({})).ok());
 }
 
+TEST(Config, LingerTakesMillisecondsWithUpToThreeDecimals) {
+  const auto linger = [](const std::string& value) -> std::optional<int64_t> {
+    auto invocation = ParseInvocation({"ingestion"}, Env({{"CLICKSTREAM_LINGER_MS", value}}));
+    if (!invocation.ok()) return std::nullopt;
+    return invocation->config.kafka.linger.count();
+  };
+  EXPECT_EQ(linger("0.5"), 500);
+  EXPECT_EQ(linger("2"), 2000);
+  EXPECT_EQ(linger("0"), 0);
+  EXPECT_EQ(linger("1.25"), 1250);
+  EXPECT_EQ(linger("0.001"), 1);
+  for (const char* bad : {"1.2345", ".5", "0.", "-1", "1e3", "fast", "", "3600001", "0.5ms"}) {
+    EXPECT_EQ(linger(bad), std::nullopt) << bad;
+  }
+  auto defaults = ParseInvocation({"ingestion"}, Env({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->config.kafka.linger.count(), 500);
+}
+
 TEST(Config, TlsSettingsMustComeTogether) {
   const auto error = [](const std::vector<std::string>& args, std::map<std::string, std::string> env) {
     auto invocation = ParseInvocation(args, Env(std::move(env)));

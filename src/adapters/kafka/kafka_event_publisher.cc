@@ -3,6 +3,15 @@
 #include "common/log.h"
 
 namespace clickstream::kafka {
+namespace {
+
+// librdkafka reads linger.ms as a decimal: 500 us -> "0.500".
+std::string DecimalMillis(std::chrono::microseconds duration) {
+  const auto thousandths = std::to_string(1000 + duration.count() % 1000);
+  return std::to_string(duration.count() / 1000) + "." + thousandths.substr(1);
+}
+
+}  // namespace
 
 struct KafkaEventPublisher::Pending {
   Done done;
@@ -20,7 +29,7 @@ KafkaEventPublisher::KafkaEventPublisher(std::string topic, metrics::Registry* m
 absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create(const PublisherOptions& options) {
   std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic, options.metrics));
   KafkaSettings defaults = {
-      {"linger.ms", std::to_string(options.linger.count())},
+      {"linger.ms", DecimalMillis(options.linger)},
       {"compression.type", "lz4"},
       {"batch.num.messages", "10000"},
       // Same key -> same partition as Java clients, so other producers keep per-user order with us.

@@ -33,6 +33,8 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
   KafkaSettings defaults = {
       {"auto.offset.reset", "earliest"},
       {"fetch.wait.max.ms", "10"},
+      // A backlog on few partitions is fetched in larger pieces than the 1 MiB default per partition.
+      {"max.partition.fetch.bytes", "8388608"},
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
   };
