@@ -35,8 +35,6 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
       // The broker answers a fetch as soon as records arrive; the wait only bounds empty answers, so a long one
       // costs no freshness and spares an idle broker a hundred empty fetches a second.
       {"fetch.wait.max.ms", "500"},
-      // A backlog on few partitions is fetched in larger pieces than the 1 MiB default per partition.
-      {"max.partition.fetch.bytes", "8388608"},
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
   };
