@@ -181,12 +181,11 @@ class RunningIngestion final : public Running {
 class RunningProcessor final : public Running {
  public:
   absl::Status Start(const Config& config, metrics::Registry& registry) {
-    // librdkafka prefetches 100,000 records by default; two full batches keep the store as busy at less memory
+    // Two full batches ahead keep the store as busy as librdkafka's default 100,000 records, at less memory
     // (measured applying a backlog: peak RSS 110 -> 78 MiB, the same rate).
-    const kafka::KafkaSettings prefetch = {
-        {"queued.min.messages", std::to_string(2 * config.processor.batch_max_records)}};
-    auto source = kafka::KafkaRecordSource::Create(
-        {config.kafka.brokers, config.kafka.topic, config.kafka.consumer_group, prefetch});
+    auto source = kafka::KafkaRecordSource::Create({config.kafka.brokers, config.kafka.topic,
+                                                    config.kafka.consumer_group, {},
+                                                    2 * config.processor.batch_max_records});
     if (!source.ok()) return source.status();
     auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic,
                                                         config.kafka.topic);

@@ -37,6 +37,7 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
       {"fetch.wait.max.ms", "500"},
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
+      {"queued.min.messages", std::to_string(options.prefetch_records)},
   };
   for (const auto& [name, value] : options.overrides) defaults[name] = value;
   const KafkaSettings forced = {

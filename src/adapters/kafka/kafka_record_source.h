@@ -17,6 +17,7 @@ struct ConsumerOptions {
   std::string topic;
   std::string group;
   KafkaSettings overrides;
+  std::size_t prefetch_records = 100000;  // queued.min.messages: records fetched ahead of Poll
 };
 
 class KafkaRecordSource final : public ports::RecordSource {
