@@ -4,7 +4,7 @@ one's CPU and memory can be read), measures the ceilings of this machine (nginx,
 PostgreSQL COPY), runs workloads W1-W5 with bench/loadgen, and writes bench/results/latest.json (plus a
 timestamped copy) and a Markdown table.
 
-  bench/run.sh            the full run, what the targets are judged on (about 6 minutes)
+  bench/run.sh            the full run, what the targets are judged on (about 7 minutes)
   bench/run.sh --quick    every workload briefly, a smoke check (under 5 minutes with everything built)
   bench/run.sh --keep     leave the infrastructure and services running afterwards (for profiling)
   bench/run.sh --only W1,W4   some workloads only (W4 and W5 then query pairs nobody wrote: counts 0)
