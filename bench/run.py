@@ -387,9 +387,9 @@ class Bench:
         log("warming up (not measured)")
         self.warm("batch", 2 if self.quick else 5, "--batch-size", 500, "--connections", 16)
         # Single posts until the broker's JIT is done with them: they reach it as thousands of small produce
-        # requests a second, and a broker still compiling (tens of seconds after start, on 2 cores) costs W1 a
-        # third of its throughput and doubles its p99 (measured: p99 7-12 ms while ~1,000 methods a minute were
-        # compiled, 5-6 ms once the count had settled).
+        # requests a second, and a broker still compiling competes with everything else for the 2 cores (measured
+        # after a broker restart, in 10 s W1 runs: p99 7.5-11.8 ms in runs during which it compiled 160-1,000
+        # methods, 6.3-6.4 ms once that fell to about 100; a fixed 15 s of warm-up ended well before that).
         if self.quick:
             self.warm("ingest", 2, "--connections", 64)
         else:
