@@ -689,6 +689,17 @@ def write_results(results, partial):
     log(f"results: {', '.join(str(RESULTS / f'{name}.{{json,md}}') for name in names)}")
 
 
+def positive_int(text):
+    """An argparse type: a whole number from 1, refused with a clear message before anything starts."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1")
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="every workload briefly (a smoke check)")
@@ -696,7 +707,7 @@ def main():
     # One partition is the specification's topic, and the right shape for one processor on one machine:
     # librdkafka sends one produce request per partition, so with N partitions each carries 1/N of the events
     # waiting, and single-event ingest pays that in requests (measured: W1 ~30% lower with 4).
-    parser.add_argument("--partitions", type=int, default=1, help="partitions of the clicks topic (default 1)")
+    parser.add_argument("--partitions", type=positive_int, default=1, help="partitions of the clicks topic (default 1)")
     parser.add_argument("--only", type=lambda text: [w.strip().upper() for w in text.split(",")],
                         help="run only these workloads, e.g. W1,W4 (results go to a timestamped file only)")
     args = parser.parse_args()
