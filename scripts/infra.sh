@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs clickstream's infrastructure (PostgreSQL 15, Redis, Kafka in KRaft mode) as plain local
-# processes whose data, logs and pid files all live under one state directory. Used by the local run
-# command and by the test harness (which also stops/starts single components to inject faults).
+# processes whose data, logs and pid files live under one state directory, except PostgreSQL's
+# directory, which lives under /var/lib/clickstream (see "PostgreSQL's directory" below). Used by the
+# local run command and by the test harness (which also stops/starts single components to inject faults).
 #
 # Everything started here is tracked by pid file (or pg_ctl's data directory), and stop only ever
 # signals those exact processes, so several state directories can run side by side on other ports.
@@ -12,6 +13,8 @@ PG_BIN=/usr/lib/postgresql/15/bin
 KAFKA_LIBS="$REPO_DIR/.state/kafka/libs"
 KAFKA_LOG4J_CONF="$REPO_DIR/scripts/kafka/log4j2.properties"
 INIT_SQL="$REPO_DIR/infra/init.sql"
+# Where PostgreSQL's per-state-dir folders live: a place the postgres user can always reach.
+PG_BASE=/var/lib/clickstream
 COMPONENTS=(postgres redis kafka)
 
 PG_DEFAULT_PORT=5432
@@ -23,7 +26,7 @@ usage() {
   cat <<EOF
 Usage:
   $0 start STATE_DIR [--pg-port N] [--redis-port N] [--kafka-port N] [--partitions N]
-  $0 stop STATE_DIR
+  $0 stop STATE_DIR [--purge]
   $0 start-one STATE_DIR postgres|redis|kafka
   $0 stop-one STATE_DIR postgres|redis|kafka
   $0 status STATE_DIR
@@ -34,12 +37,15 @@ start       Starts PostgreSQL, Redis and Kafka under STATE_DIR (components alrea
             Ports default to 5432/6379/9092, or to the ports recorded in STATE_DIR/env by an
             earlier start; 0 picks a free port. --partitions (default 4) sizes the clicks topic.
             Topic names come from \$KAFKA_TOPIC / \$CLICKSTREAM_DLQ_TOPIC (default clicks, clicks.dlq).
-stop        Stops what start started under STATE_DIR; never touches other processes.
+stop        Stops what start started under STATE_DIR; never touches other processes. Data is kept;
+            --purge deletes it too (STATE_DIR's infrastructure files and PostgreSQL's folder).
 start-one   Starts one component on the port recorded in STATE_DIR/env (after stop-one).
 stop-one    Stops one component, keeping its data and port, e.g. to inject a fault.
 status      One line per component: running/stopped and port.
 
 Kafka jars come from .state/kafka/libs in the repository (run scripts/setup.sh first).
+PostgreSQL runs as the postgres user, so its data, socket and log live in a folder of $PG_BASE
+(STATE_DIR/postgres links to it). start and stop delete the folders whose state directory is gone.
 EOF
 }
 
@@ -65,10 +71,6 @@ set_state_dir() {
   STATE_DIR="$(cd "$1" && pwd -P)"
   ENV_FILE="$STATE_DIR/env"
   LOG_DIR="$STATE_DIR/logs"
-  PG_DIR="$STATE_DIR/postgres"
-  PG_DATA="$PG_DIR/data"
-  PG_RUN="$PG_DIR/run"
-  PG_LOG="$LOG_DIR/postgres.log"
   REDIS_DIR="$STATE_DIR/redis"
   REDIS_PIDFILE="$REDIS_DIR/redis.pid"
   REDIS_LOG="$LOG_DIR/redis.log"
@@ -79,6 +81,7 @@ set_state_dir() {
   KAFKA_TOPICS_DONE="$KAFKA_DIR/topics.created"
   KAFKA_LOG="$LOG_DIR/kafka.log"
   mkdir -p "$LOG_DIR"
+  resolve_pg_dir
 }
 
 # Serialises start/stop on one state directory (e.g. a test's fault injection racing its teardown).
@@ -123,16 +126,151 @@ pick_free_port() {
 # enter root's working directory.
 as_postgres() { (cd / && runuser -u postgres -- "$@") 9>&-; }
 
+# --- PostgreSQL's directory ------------------------------------------------------------------------
+#
+# The postgres user must be able to traverse every parent of its data directory, and a clone in
+# /root (mode 700) does not allow that; we never chmod directories we do not own. So, for every state
+# directory, PostgreSQL's data directory, socket directory and log live in a folder
+# PG_BASE/<sha256 of STATE_DIR's physical path, 16 digits>-<STATE_DIR's basename>, owned by postgres,
+# mode 700. STATE_DIR/postgres is a symlink to it, and its file state-dir (root's) names the state
+# directory it belongs to; STATE_DIR/logs/postgres.log links to the log.
+#
+# A folder is claimed while the state directory it names exists and links to it. An unclaimed folder
+# (its state directory was deleted, deleted and recreated, or moved) is stale: start and stop delete
+# such folders, stopping a PostgreSQL still running in one first (gc_pg_dirs). A state directory made
+# before this layout keeps PostgreSQL in STATE_DIR/postgres until its next start moves it out.
+
+# Prints the folder name for STATE_DIR.
+pg_dir_name() {
+  local base hash
+  base="$(basename "$STATE_DIR")"
+  base=${base//[^A-Za-z0-9._-]/_}
+  hash="$(printf '%s' "$STATE_DIR" | sha256sum)"
+  printf '%s-%s' "${hash:0:16}" "${base:0:40}"
+}
+
+# Folder $1 records state directory $2 as its owner.
+pg_dir_owned_by() { [[ -f $1/state-dir && "$(<"$1/state-dir")" == "$2" ]]; }
+
+# Folder $1's state directory exists and links to it.
+pg_dir_claimed() {
+  local owner
+  [[ -f $1/state-dir ]] || return 1
+  owner="$(<"$1/state-dir")"
+  [[ -n $owner && -L $owner/postgres && "$(readlink "$owner/postgres")" == "$1" ]]
+}
+
+# Sets PG_DIR, PG_DATA, PG_RUN and PG_LOG, and PG_LAYOUT: external (STATE_DIR/postgres links to a
+# folder this state directory owns), legacy (STATE_DIR/postgres is a real directory, from before this
+# layout) or none (nothing yet; PG_DIR is where start will create it).
+resolve_pg_dir() {
+  local link="$STATE_DIR/postgres" target
+  PG_LAYOUT=none
+  PG_DIR="$PG_BASE/$(pg_dir_name)"
+  if [[ -L $link ]]; then
+    target="$(readlink "$link")"
+    if pg_dir_owned_by "$target" "$STATE_DIR"; then
+      PG_DIR=$target
+      PG_LAYOUT=external
+    fi
+  elif [[ -d $link ]]; then
+    PG_DIR=$link
+    PG_LAYOUT=legacy
+  fi
+  PG_DATA="$PG_DIR/data"
+  PG_RUN="$PG_DIR/run"
+  PG_LOG="$PG_DIR/postgres.log"
+  [[ $PG_LAYOUT != legacy ]] || PG_LOG="$LOG_DIR/postgres.log"
+}
+
+# Stops the PostgreSQL server of data directory $1, if one runs there.
+pg_stop_data() {
+  local data=$1 pid
+  [[ -f $data/PG_VERSION ]] && as_postgres "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1 || return 0
+  pid="$(head -n1 "$data/postmaster.pid" 2>/dev/null || true)"
+  # Fast mode: roll back open transactions and shut down cleanly, without waiting for clients.
+  if ! as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1; then
+    # Only kill the postmaster if it is really this data directory's (guards against pid reuse).
+    if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$data"; then
+      terminate "$pid" 0 postgres
+    fi
+  fi
+}
+
+# Deletes folder $1 of PG_BASE, stopping its PostgreSQL first if one still runs there.
+remove_pg_dir() {
+  local dir=$1
+  [[ $dir == "$PG_BASE"/[!.]* && $(dirname "$dir") == "$PG_BASE" && $dir != *..* ]] ||
+    die "postgres: refusing to delete $dir (not a folder of $PG_BASE)"
+  pg_stop_data "$dir/data"
+  rm -rf -- "$dir"
+}
+
+# Deletes every unclaimed folder of PG_BASE (see above), and temporary ones left by a crash.
+# Serialised by a lock of its own: several state directories may start or stop at once.
+gc_pg_dirs() {
+  [[ -d $PG_BASE ]] || return 0
+  local dir
+  {
+    flock -w 120 7 || { log "postgres: warning: $PG_BASE is locked; stale folders not cleaned"; return 0; }
+    for dir in "$PG_BASE"/*; do
+      [[ -d $dir && ! -L $dir && -f $dir/state-dir ]] || continue
+      pg_dir_claimed "$dir" && continue
+      log "postgres: deleting $dir (its state directory $(<"$dir/state-dir") is gone or no longer links to it)"
+      remove_pg_dir "$dir"
+    done
+    find "$PG_BASE" -mindepth 1 -maxdepth 1 -name '.new-*' -mmin +1440 -exec rm -rf -- {} + 2>/dev/null || true
+  } 7>"$PG_BASE/.gc.lock"
+}
+
+# Creates (or moves a legacy STATE_DIR/postgres to) this state directory's folder; postgres is stopped.
+prepare_pg_dir() {
+  local target tmp
+  [[ -d $PG_BASE ]] || mkdir -p -m 755 "$PG_BASE"
+  if [[ $PG_LAYOUT != external ]]; then
+    # Under gc_pg_dirs' lock, so that no cleanup deletes the same folder concurrently.
+    {
+      flock -w 120 7 || die "postgres: timed out waiting for the lock of $PG_BASE"
+      target="$PG_BASE/$(pg_dir_name)"
+      # Left by an earlier state directory of the same path (deleted and recreated since).
+      [[ ! -e $target && ! -L $target ]] || remove_pg_dir "$target"
+      tmp="$(mktemp -d "$PG_BASE/.new-XXXXXX")"
+      if [[ $PG_LAYOUT == legacy ]]; then
+        log "postgres: moving its data from $PG_DIR to $target (reachable by the postgres user)"
+        [[ ! -d $PG_DIR/data ]] || mv -T "$PG_DIR/data" "$tmp/data"
+        [[ ! -f $PG_LOG || -L $PG_LOG ]] || mv -T "$PG_LOG" "$tmp/postgres.log"
+        rm -rf -- "$PG_DIR"
+      fi
+      printf '%s\n' "$STATE_DIR" >"$tmp/state-dir"
+      # Link first, then give the folder its name: it is never seen unclaimed under that name.
+      ln -sfn "$target" "$STATE_DIR/postgres"
+      mv -T "$tmp" "$target"
+    } 7>"$PG_BASE/.gc.lock"
+    resolve_pg_dir
+    [[ $PG_LAYOUT == external ]] || die "postgres: could not set up $target"
+  fi
+  mkdir -p "$PG_DATA" "$PG_RUN"
+  chown postgres:postgres "$PG_DIR" "$PG_DATA" "$PG_RUN"
+  chmod 700 "$PG_DIR" "$PG_DATA"
+  ensure_postgres_can_reach "$PG_DIR"
+  # pg_ctl opens the log as postgres.
+  touch "$PG_LOG"
+  chown postgres:postgres "$PG_LOG"
+  ln -sfn "$PG_LOG" "$LOG_DIR/postgres.log"
+}
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+
 pg_running() {
-  [[ -f $PG_DATA/PG_VERSION ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+  [[ $PG_LAYOUT != none && -f $PG_DATA/PG_VERSION ]] &&
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
 }
 
 pg_pid() { [[ -f $PG_DATA/postmaster.pid ]] && head -n1 "$PG_DATA/postmaster.pid"; }
 
-# The postgres server runs as postgres, so every directory down to its data directory (and to the
-# logs directory, which pg_ctl opens as postgres) must be traversable by that user. Directories we
-# own (the state dir, the repo's .state) are fixed, e.g. after a restrictive umask; any other
-# blocking parent is reported rather than silently chmod-ed.
+# The postgres server runs as postgres, so every directory down to its folder must be traversable by
+# that user. PG_BASE is fixed if we own it (e.g. created under a restrictive umask); any other blocking
+# parent is reported rather than silently chmod-ed.
 ensure_postgres_can_reach() {
   local target=$1
   as_postgres test -x "$target" && return 0
@@ -141,10 +279,10 @@ ensure_postgres_can_reach() {
   for part in ${target#/}; do
     d="$d/$part"
     as_postgres test -x "$d" && continue
-    if [[ $d == "$STATE_DIR"* || $d == "$REPO_DIR/.state"* ]]; then
+    if [[ $d == "$PG_BASE" && -O $d ]]; then
       chmod a+x "$d"
     else
-      die "postgres: user 'postgres' cannot traverse $d (mode $(stat -c %A "$d")); PostgreSQL runs as postgres, so choose a state directory outside it or make it traversable (chmod o+x)"
+      die "postgres: user 'postgres' cannot traverse $d (mode $(stat -c %A "$d")); PostgreSQL runs as postgres with its data under $PG_BASE, so make $d traversable (chmod o+x)"
     fi
   done
 }
@@ -157,15 +295,7 @@ start_postgres() {
   fi
   port_open "$port" && die "postgres: 127.0.0.1:$port is already in use by another process"
   t0=$(now_ms)
-
-  mkdir -p "$PG_DATA" "$PG_RUN"
-  chown postgres:postgres "$PG_DIR" "$PG_DATA" "$PG_RUN"
-  chmod 700 "$PG_DATA"
-  ensure_postgres_can_reach "$PG_DIR"
-  ensure_postgres_can_reach "$LOG_DIR"
-  # pg_ctl opens the log as postgres, and the logs directory is root's.
-  touch "$PG_LOG"
-  chown postgres:postgres "$PG_LOG"
+  # Folder, ownership and log link: done by start_components (prepare_pg_dir) before the env file.
 
   if [[ ! -f $PG_DATA/PG_VERSION ]]; then
     # --no-sync only skips fsync of the freshly created files (a crash right now just means
@@ -215,19 +345,11 @@ EOF
 }
 
 stop_postgres() {
-  local pid
   if ! pg_running; then
     log "postgres: not running"
     return 0
   fi
-  pid="$(pg_pid)"
-  # Fast mode: roll back open transactions and shut down cleanly, without waiting for clients.
-  if ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1; then
-    # Only kill the postmaster if it is really this data directory's (guards against pid reuse).
-    if [[ -n $pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$PG_DATA"; then
-      terminate "$pid" 0 postgres
-    fi
-  fi
+  pg_stop_data "$PG_DATA"
   log "postgres: stopped"
 }
 
@@ -516,6 +638,10 @@ start_components() {
   [[ -f $INIT_SQL ]] || die "missing $INIT_SQL"
   # Fail before starting anything rather than leave half the stack running.
   [[ " $* " != *" kafka "* ]] || check_kafka_libs
+  # PostgreSQL's folder first: the env file records its data directory.
+  if [[ " $* " == *" postgres "* ]] && ! pg_running; then
+    prepare_pg_dir
+  fi
   # Record the ports before starting anything: a partial failure can then be retried, stopped and
   # inspected with the same ports.
   write_env_file
@@ -571,6 +697,7 @@ cmd_start() {
     esac
   done
   lock_state_dir
+  gc_pg_dirs
   resolve_config "$opt_pg" "$opt_redis" "$opt_kafka" "$opt_partitions"
   start_components "${COMPONENTS[@]}"
 }
@@ -585,12 +712,39 @@ cmd_start_one() {
   start_components "$2"
 }
 
+# Deletes what start created for this state directory: PostgreSQL's folder and STATE_DIR's own
+# infrastructure files (the directory itself too if nothing else is left in it). Everything is stopped.
+purge_state() {
+  local pg_dir=""
+  [[ $PG_LAYOUT != external ]] || pg_dir=$PG_DIR
+  rm -rf -- "$STATE_DIR/postgres" # the link (or a legacy directory)
+  [[ -z $pg_dir ]] || remove_pg_dir "$pg_dir"
+  rm -rf -- "$ENV_FILE" "$REDIS_DIR" "$KAFKA_DIR" "$LOG_DIR/postgres.log" "$REDIS_LOG" "$KAFKA_LOG" \
+    "$STATE_DIR/.infra.lock"
+  rmdir "$LOG_DIR" "$STATE_DIR" 2>/dev/null || true
+  log "infra: deleted the data of $STATE_DIR${pg_dir:+ and $pg_dir}"
+}
+
 cmd_stop() {
-  (($# == 1)) || { usage >&2; exit 2; }
-  set_state_dir "$1" || { log "infra: $1 does not exist, nothing to stop"; return 0; }
-  lock_state_dir
-  # Kafka first: it is the slowest to shut down and nothing else depends on it being up.
-  stop_components kafka redis postgres
+  local arg dir="" purge=0
+  for arg in "$@"; do
+    case $arg in
+      --purge) purge=1 ;;
+      -*) die "unknown option '$arg' (see --help)" ;;
+      *) [[ -z $dir ]] || { usage >&2; exit 2; }; dir=$arg ;;
+    esac
+  done
+  [[ -n $dir ]] || { usage >&2; exit 2; }
+  if set_state_dir "$dir"; then
+    lock_state_dir
+    # Kafka first: it is the slowest to shut down and nothing else depends on it being up.
+    stop_components kafka redis postgres
+    ((purge == 0)) || purge_state
+  else
+    log "infra: $dir does not exist, nothing to stop"
+  fi
+  # Also what a deleted state directory left behind (e.g. after rm -rf build).
+  gc_pg_dirs
 }
 
 cmd_stop_one() {

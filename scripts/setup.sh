@@ -124,10 +124,6 @@ else
   log "Kafka jars: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) in ${KAFKA_LIBS#"$REPO_DIR"/}"
 fi
 
-# Keep .state traversable by the postgres user: scripts/infra.sh runs PostgreSQL as postgres with
-# its data under .state/<name>/postgres, and a restrictive umask would otherwise lock it out.
-chmod 755 "$REPO_DIR/.state" "$REPO_DIR/.state/kafka"
-
 # --- Deployment check tools (scripts/check-deploy.sh) -----------------------------------------------
 
 # kustomize renders deploy/k8s offline; pinned and built from its Go module with the machine's Go (v5.8.2
