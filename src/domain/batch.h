@@ -38,12 +38,16 @@ struct PageCount {
 
 struct Batch {
   std::vector<ClickEvent> events;       // first occurrence of each event_id, in record order
+  std::vector<std::size_t> sources;     // for each event, the index of its record in PrepareBatch's input
   std::vector<PoisonRecord> poison;     // records that are not valid events: they go to the dead-letter topic
   std::vector<PartitionOffset> next_offsets;  // one per partition seen, sorted by partition
 };
 
-// Records that fail validation become poison with the validation message as the reason; time_stamp is
-// re-validated with the same limits (the event was normalized at ingestion, but anyone can write to the topic).
+// Records that fail validation become poison with the validation message as the reason. time_stamp is
+// re-validated with the same limits against the record's own Kafka timestamp, which ingestion sets to the instant
+// it validated against: an event ingestion accepted stays valid however late it is applied (a backlog after a
+// database outage) and whatever this machine's clock says. Only a record without a timestamp is judged against
+// `now_us`.
 Batch PrepareBatch(const std::vector<Record>& records, const EventLimits& limits, int64_t now_us);
 
 }  // namespace clickstream::domain

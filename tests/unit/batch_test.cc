@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace clickstream::domain {
 namespace {
 
@@ -42,6 +44,57 @@ TEST(PrepareBatch, SurvivesManyRecordsWithoutInvalidatingIds) {
   for (int i = 0; i < 5000; ++i) records.push_back(MakeRecord(0, i, "id-with-a-long-name-" + std::to_string(i % 1000)));
   auto batch = PrepareBatch(records, {}, kNow);
   EXPECT_EQ(batch.events.size(), 1000u);
+}
+
+// An event ingestion accepted `age` before its own clock said `broker_ms`, as a record it stamped with that time.
+Record Stamped(const std::string& event_id, int64_t broker_ms, std::chrono::microseconds offset_from_broker) {
+  Record record = MakeRecord(0, 0, event_id);
+  record.timestamp_ms = broker_ms;
+  const std::string time_stamp = FormatTimestamp(broker_ms * 1000 + offset_from_broker.count());
+  record.value.insert(record.value.size() - 1, R"(,"time_stamp":")" + time_stamp + "\"");
+  return record;
+}
+
+TEST(PrepareBatch, JudgesTimeStampAgainstTheRecordsBrokerTimeNotTheProcessorsClock) {
+  const EventLimits limits;
+  const int64_t broker_ms = kNow / 1000;
+  const auto second = std::chrono::microseconds(1'000'000);
+  // Accepted by ingestion one second inside each limit, then applied much later (a backlog after an outage) or
+  // by a processor whose clock runs behind: both must still count.
+  const Record near_age_limit = Stamped("old", broker_ms, -limits.max_age + second);
+  const Record near_future_limit = Stamped("early", broker_ms, limits.max_skew - second);
+  const int64_t two_days_later = kNow + 48LL * 3600 * 1'000'000;
+  const int64_t clock_behind = kNow - 2LL * 3600 * 1'000'000;
+  for (const int64_t processor_now : {two_days_later, clock_behind}) {
+    auto batch = PrepareBatch({near_age_limit, near_future_limit}, limits, processor_now);
+    EXPECT_TRUE(batch.poison.empty()) << batch.poison.front().reason;
+    EXPECT_EQ(batch.events.size(), 2u);
+  }
+}
+
+TEST(PrepareBatch, StillRefusesTimeStampsOutsideTheLimitsOfTheRecordsBrokerTime) {
+  const EventLimits limits;
+  const int64_t broker_ms = kNow / 1000;
+  const auto second = std::chrono::microseconds(1'000'000);
+  auto batch = PrepareBatch(
+      {Stamped("too-old", broker_ms, -limits.max_age - second), Stamped("too-new", broker_ms, limits.max_skew + second)},
+      limits, kNow);
+  EXPECT_EQ(batch.poison.size(), 2u);
+  EXPECT_TRUE(batch.events.empty());
+}
+
+TEST(PrepareBatch, JudgesRecordsWithoutTimestampAgainstItsOwnClock) {
+  const EventLimits limits;
+  Record record = Stamped("no-broker-time", kNow / 1000, -limits.max_age + std::chrono::microseconds(1'000'000));
+  record.timestamp_ms = 0;
+  EXPECT_TRUE(PrepareBatch({record}, limits, kNow).poison.empty());
+  EXPECT_EQ(PrepareBatch({record}, limits, kNow + 2'000'000).poison.size(), 1u);
+}
+
+TEST(PrepareBatch, SourcesPointAtEachEventsRecord) {
+  Record bad{0, 2, "k", "[]"};
+  auto batch = PrepareBatch({MakeRecord(0, 1, "a"), bad, MakeRecord(0, 3, "a"), MakeRecord(0, 4, "b")}, {}, kNow);
+  EXPECT_EQ(batch.sources, (std::vector<std::size_t>{0, 3}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "domain/batch.h"
 #include "support/fakes.h"
 
 namespace clickstream::ingestion {
@@ -54,6 +55,34 @@ TEST_F(IngestionServiceTest, PublishesTheNormalizedEventKeyedByUser) {
   EXPECT_EQ(publisher_->published[0].value,
             R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/home",)"
             R"("time_stamp":"2023-11-14T22:13:20Z"})");
+}
+
+// Whatever ingestion accepts, the processor accepts too: it judges time_stamp against the record's timestamp,
+// which must therefore be the very clock ingestion judged against (a clock with a sub-millisecond part here, the
+// time stamps a microsecond either side of each limit).
+TEST(IngestionTimeStamps, EveryAcceptedEventPassesTheProcessorsCheckOfItsRecord) {
+  constexpr int64_t kClock = kNow + 999;
+  const domain::EventLimits limits;
+  const int64_t max_age = std::chrono::microseconds(limits.max_age).count();
+  const int64_t max_skew = std::chrono::microseconds(limits.max_skew).count();
+  auto publisher = std::make_unique<FakePublisher>();
+  FakePublisher& published = *publisher;
+  IngestionService service({}, std::move(publisher), [] { return kClock; });
+  int accepted = 0;
+  for (const int64_t time_stamp : {kClock - max_age - 1, kClock - max_age, kClock - max_age + 1, kClock + max_skew - 1,
+                                   kClock + max_skew, kClock + max_skew + 1}) {
+    const std::string body = R"({"event_id":"e)" + std::to_string(time_stamp) +
+                             R"(","user_id":"u","event_type":"click","page_url":"/p","time_stamp":")" +
+                             domain::FormatTimestamp(time_stamp) + R"("})";
+    service.HandleIngest({"POST", "/ingest", {}, "application/json", body, "", ""}, [](ports::HttpResponse) {});
+  }
+  for (const auto& record : published.published) {
+    ++accepted;
+    EXPECT_EQ(record.timestamp_ms, kClock / 1000);
+    auto batch = domain::PrepareBatch({{0, 0, record.key, record.value, record.timestamp_ms}}, limits, 0);
+    EXPECT_TRUE(batch.poison.empty()) << record.value << ": " << batch.poison.front().reason;
+  }
+  EXPECT_GE(accepted, 2);
 }
 
 TEST_F(IngestionServiceTest, BrokerFailureIs503WithRetryAfterNeverA200) {

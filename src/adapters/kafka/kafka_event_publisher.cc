@@ -73,11 +73,12 @@ KafkaEventPublisher::~KafkaEventPublisher() {
   producer_->flush(1000);
 }
 
-void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, Done done) {
+void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, int64_t timestamp_ms,
+                                  Done done) {
   auto* pending = new Pending{std::move(done), std::chrono::steady_clock::now()};
   const RdKafka::ErrorCode code =
       producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, pending);
+                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(), timestamp_ms, pending);
   if (code == RdKafka::ERR_NO_ERROR) return;
   std::unique_ptr<Pending> failed(pending);
   produce_errors_.Inc();

@@ -31,7 +31,7 @@ class KafkaEventPublisher final : public ports::EventPublisher, private RdKafka:
   ~KafkaEventPublisher() override;
 
   // ports::EventPublisher
-  void Publish(std::string_view key, std::string_view value, Done done) override;
+  void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
   void Drain(std::chrono::milliseconds timeout) override;
 

@@ -164,7 +164,8 @@ void IngestionService::HandleIngest(const ports::HttpRequest& request, ports::Re
     respond(ErrorResponse(415, "unsupported_media_type", "content type must be application/json"));
     return;
   }
-  auto event = domain::ParseClickEvent(request.body, options_.limits, now_us_());
+  const int64_t now_ms = NowMillis();
+  auto event = domain::ParseClickEvent(request.body, options_.limits, now_ms * 1000);
   if (!event.ok()) {
     respond(ErrorResponse(event.status()));
     return;
@@ -183,7 +184,7 @@ void IngestionService::HandleIngest(const ports::HttpRequest& request, ports::Re
       respond(ErrorResponse(status));
     }
   };
-  publisher_->Publish(event->user_id, normalized, std::move(done));
+  publisher_->Publish(event->user_id, normalized, now_ms, std::move(done));
 }
 
 std::optional<ports::HttpResponse> IngestionService::CheckBatchRequest(const ports::HttpRequest& request,
@@ -210,8 +211,9 @@ void IngestionService::HandleIngestBatch(const ports::HttpRequest& request, port
     respond(std::move(*refused));
     return;
   }
+  const int64_t now_ms = NowMillis();
   auto events = domain::ParseClickEventBatch(request.body, format, options_.batch_max_events, options_.limits,
-                                             now_us_());
+                                             now_ms * 1000);
   if (!events.ok()) {
     const bool too_many = events.status().code() == absl::StatusCode::kOutOfRange;
     respond(too_many ? PayloadTooLarge(View(events.status().message())) : ErrorResponse(events.status()));
@@ -238,11 +240,11 @@ void IngestionService::HandleIngestBatch(const ports::HttpRequest& request, port
     respond(ErrorResponse(absl::ResourceExhaustedError("too many events awaiting the broker; retry later")));
     return;
   }
-  PublishBatch(std::move(respond), std::move(*events), valid);
+  PublishBatch(std::move(respond), std::move(*events), valid, now_ms);
 }
 
 void IngestionService::PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events,
-                                    std::size_t valid) {
+                                    std::size_t valid, int64_t now_ms) {
   // Owned by the count in `pending`: freed by whichever Release brings it to zero.
   auto* batch = new PendingBatch{this, std::move(respond), std::move(events), {}, {}};
   batch->published.resize(batch->events.size());
@@ -251,7 +253,7 @@ void IngestionService::PublishBatch(ports::Respond respond, std::vector<domain::
     const auto& event = batch->events[i].event;
     if (!event.ok()) continue;
     // Two words, so std::function stores the callback without allocating.
-    publisher_->Publish(event->user_id, domain::ToJson(*event),
+    publisher_->Publish(event->user_id, domain::ToJson(*event), now_ms,
                         [batch, i](absl::Status status) { batch->Complete(i, std::move(status)); });
   }
   batch->Release();
@@ -268,6 +270,10 @@ std::vector<ports::HttpRoute> IngestionService::Routes() {
 }
 
 absl::Status IngestionService::CheckReady() { return publisher_->CheckReady(std::chrono::milliseconds(1000)); }
+
+// Events are validated against this clock and their records carry it as their Kafka timestamp, in whole
+// milliseconds on both sides, so the processor's check against the record's timestamp gives the same verdict.
+int64_t IngestionService::NowMillis() const { return now_us_() / 1000; }
 
 void IngestionService::Drain(std::chrono::milliseconds timeout) { publisher_->Drain(timeout); }
 

@@ -61,7 +61,9 @@ class IngestionService {
                                                        domain::BatchFormat& format);
   // Reserves `events` in-flight slots, all or none.
   bool ReserveInFlight(std::size_t events);
-  void PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events, std::size_t valid);
+  void PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events, std::size_t valid,
+                    int64_t now_ms);
+  int64_t NowMillis() const;
 
   const IngestionOptions options_;
   const std::unique_ptr<ports::EventPublisher> publisher_;
