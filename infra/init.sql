@@ -12,15 +12,37 @@ CREATE TABLE IF NOT EXISTS click_events (
 -- every insert of the processor's hot path maintain two B-trees instead of one.
 DROP INDEX IF EXISTS click_events_user_page;
 
+-- The key of a (user_id, page_url) pair: a fixed-size SHA-256 digest of the pair, length-prefixed so that no two
+-- pairs share an input. Each field may be 2,048 bytes, but a B-tree entry may hold at most about 2.7 kB: keyed on
+-- the pair itself, one valid event with long, incompressible ids failed every insert (SQLSTATE 54000) and stopped
+-- the processor. The pair stays in the row as data. The database's encoding never changes, so the function is
+-- immutable in fact, which a generated column requires.
+CREATE OR REPLACE FUNCTION clickstream_pair_key(user_id TEXT, page_url TEXT) RETURNS BYTEA
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN sha256(convert_to(length(user_id)::text || ':' || user_id || page_url, 'UTF8'));
+
 -- Aggregated counts, incremented in the same transaction as the rows inserted into click_events.
 CREATE TABLE IF NOT EXISTS page_clicks (
     user_id     TEXT NOT NULL,
     page_url    TEXT NOT NULL,
     click_count BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (user_id, page_url)
+    pair_key    BYTEA GENERATED ALWAYS AS (clickstream_pair_key(user_id, page_url)) STORED PRIMARY KEY
 );
+-- A table made before the digest key: add the key and move the primary key onto it.
+ALTER TABLE page_clicks
+    ADD COLUMN IF NOT EXISTS pair_key BYTEA GENERATED ALWAYS AS (clickstream_pair_key(user_id, page_url)) STORED;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   WHERE i.indrelid = 'page_clicks'::regclass AND i.indisprimary AND a.attname = 'pair_key') THEN
+        ALTER TABLE page_clicks DROP CONSTRAINT IF EXISTS page_clicks_pkey;
+        ALTER TABLE page_clicks ADD PRIMARY KEY (pair_key);
+    END IF;
+END $$;
 
--- How far the counts reach: the next Kafka offset to apply, per partition, written in the batch's transaction.
+-- How far the counts reach: the next Kafka offset to apply (one past the last applied), per partition, written in
+-- the batch's transaction. The processor starts a newly assigned partition here when it is ahead of the consumer
+-- group's committed offset (a commit lost after the transaction committed).
 CREATE TABLE IF NOT EXISTS applied_offsets (
     topic       TEXT NOT NULL,
     partition   INTEGER NOT NULL,

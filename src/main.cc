@@ -187,15 +187,16 @@ class RunningProcessor final : public Running {
                                                     config.kafka.consumer_group, {},
                                                     2 * config.processor.batch_max_records});
     if (!source.ok()) return source.status();
-    auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic,
-                                                        config.kafka.topic);
-    if (!dead_letters.ok()) return dead_letters.status();
     processor::ProcessorOptions options;
+    auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic,
+                                                        config.kafka.topic, options.dead_letter_timeout);
+    if (!dead_letters.ok()) return dead_letters.status();
     options.topic = config.kafka.topic;
     options.batch_max_records = config.processor.batch_max_records;
     options.batch_wait = config.processor.batch_wait;
     options.limits = config.ingestion.limits;
     options.pending_cache_repairs = config.processor.pending_cache_repairs;
+    options.stall_timeout = config.processor.stall_timeout;
     options.metrics = &registry;
     service_ = std::make_unique<processor::ProcessorService>(
         options, std::move(*source), std::move(*dead_letters),
@@ -209,6 +210,11 @@ class RunningProcessor final : public Running {
                                                     static_cast<double>(lag)});
                                 }
                                 return series;
+                              });
+    registry.AddComputedGauge("clickstream_processor_stalled_seconds",
+                              "seconds without a batch applied while records wait (0 when none wait)",
+                              [s = service_.get()] {
+                                return std::vector<std::pair<metrics::Labels, double>>{{{}, s->StalledSeconds()}};
                               });
     probe_ = std::make_unique<services::ReadinessProbe>(
         "processor", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);

@@ -91,6 +91,8 @@ constexpr Setting kSettings[] = {
      "how long the processor waits for a first record before polling again"},
     {"CLICKSTREAM_PENDING_CACHE_REPAIRS", "pending-cache-repairs", "100000", Kind::kCount,
      "counts remembered for Redis while it is unreachable; beyond it the cache is invalidated on return"},
+    {"CLICKSTREAM_PROCESSOR_STALL_TIMEOUT_MS", "processor-stall-timeout-ms", "60000", Kind::kMillis,
+     "the processor reports not ready when records have waited this long without a batch being applied"},
     {"CLICKSTREAM_ANALYTICS_PORT", "analytics-port", "50051", Kind::kPort,
      "gRPC port of analytics (PORT when running analytics alone)"},
     {"CLICKSTREAM_ANALYTICS_HEALTH_PORT", "analytics-health-port", "8083", Kind::kPort,
@@ -251,6 +253,7 @@ Config Build(const Values& v) {
   c.processor.batch_max_records = v.Number("CLICKSTREAM_BATCH_MAX_RECORDS");
   c.processor.batch_wait = v.Ms("CLICKSTREAM_BATCH_WAIT_MS");
   c.processor.pending_cache_repairs = v.Number("CLICKSTREAM_PENDING_CACHE_REPAIRS");
+  c.processor.stall_timeout = v.Ms("CLICKSTREAM_PROCESSOR_STALL_TIMEOUT_MS");
   c.analytics.grpc_port = v.Port("CLICKSTREAM_ANALYTICS_PORT");
   c.analytics.health_port = v.Port("CLICKSTREAM_ANALYTICS_HEALTH_PORT");
   c.analytics.workers = v.Number("CLICKSTREAM_ANALYTICS_WORKERS");

@@ -20,8 +20,9 @@ class EventStore {
 
   // In one transaction: inserts the events whose event_id was never stored, increments the counts of their
   // (user_id, page_url) pairs by the rows actually inserted, and records `next_offsets` for `topic`. Returns the
-  // counts of every pair in the batch. On error nothing was applied: UNAVAILABLE when retrying may help.
-  // Blocking; called from the processor's one thread.
+  // counts of every pair in the batch. On error nothing was applied: INVALID_ARGUMENT when some event of the batch
+  // can never be stored (the database refuses its data), so retrying the same events cannot help; any other code
+  // (UNAVAILABLE, INTERNAL) may pass with time. Blocking; called from the processor's one thread.
   virtual absl::StatusOr<AppliedBatch> ApplyBatch(
       std::string_view topic, const std::vector<domain::ClickEvent>& events,
       const std::vector<domain::PartitionOffset>& next_offsets) = 0;

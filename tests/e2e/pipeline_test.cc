@@ -176,7 +176,7 @@ TEST_F(PipelineTest, PoisonRecordsGoToTheDeadLetterTopicAndDoNotBlockThePartitio
     auto publisher = kafka::KafkaEventPublisher::Create(options);
     ASSERT_TRUE(publisher.ok());
     std::promise<absl::Status> acked;
-    (*publisher)->Publish(user, poison, [&](absl::Status s) { acked.set_value(s); });
+    (*publisher)->Publish(user, poison, 0, [&](absl::Status s) { acked.set_value(s); });
     ASSERT_TRUE(acked.get_future().get().ok());
   }
   // Same key, so same partition, after the poison record: it must still be counted.
@@ -207,6 +207,52 @@ TEST_F(PipelineTest, PoisonRecordsGoToTheDeadLetterTopicAndDoNotBlockThePartitio
   consumer->close();
   EXPECT_TRUE(found) << "the poison record never reached " << infra.dlq_topic;
   EXPECT_EQ(reason, "event_id must be a string");
+}
+
+// Printable ASCII without quotes or backslashes, drawn at random: PostgreSQL cannot compress it.
+std::string RandomText(std::size_t bytes, std::mt19937_64& random) {
+  std::string text;
+  while (text.size() < bytes) {
+    const char c = static_cast<char>(0x21 + random() % 0x5e);
+    if (c != '"' && c != '\\') text += c;
+  }
+  return text;
+}
+
+int64_t GrpcCount(uint16_t port, const std::string& user, const std::string& page) {
+  auto stub = analytics::AnalyticsService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  analytics::EventCountRequest request;
+  request.set_user_id(user);
+  request.set_page_url(page);
+  analytics::EventCountResponse response;
+  return stub->GetEventCount(&context, request, &response).ok() ? response.count() : -1;
+}
+
+// The longest ids ingestion accepts, random and incompressible: acknowledged, so they must be counted, and the
+// events behind them on the same partition too.
+TEST_F(PipelineTest, CountsEventsWithTheLongestIncompressibleIdsAndWhatFollowsThem) {
+  std::mt19937_64 random(std::random_device{}());
+  const std::string user = UniqueId("u") + RandomText(2048 - 40, random);
+  const std::string page = RandomText(2048, random);
+  HttpConnection ingest(ports_.ingestion);
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = UniqueId("evt") + RandomText(2000, random);
+    ASSERT_EQ(ingest.Request("POST", "/ingest", EventJson(id, user, page)).status, 200);
+  }
+  const std::string after = UniqueId("after");
+  ASSERT_EQ(ingest.Request("POST", "/ingest", EventJson(UniqueId("evt"), user, after)).status, 200);
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  int64_t long_pair = -1, next_pair = -1;
+  while (Clock::now() < deadline && (long_pair != 3 || next_pair != 1)) {
+    long_pair = GrpcCount(ports_.analytics, user, page);
+    next_pair = GrpcCount(ports_.analytics, user, after);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(long_pair, 3);
+  EXPECT_EQ(next_pair, 1);
 }
 
 TEST_F(PipelineTest, CountsStayExactWhileRedisIsDownAndAfterItReturns) {

@@ -30,7 +30,7 @@ std::unique_ptr<KafkaEventPublisher> Publisher(const std::string& brokers, milli
 
 absl::Status PublishAndWait(KafkaEventPublisher& publisher, const std::string& key, const std::string& value) {
   std::promise<absl::Status> acked;
-  publisher.Publish(key, value, [&](absl::Status status) { acked.set_value(status); });
+  publisher.Publish(key, value, 0, [&](absl::Status status) { acked.set_value(status); });
   return acked.get_future().get();
 }
 
@@ -122,10 +122,11 @@ TEST(KafkaRecordSource, UncommittedRecordsAreRedelivered) {
 }
 
 TEST(KafkaDeadLetters, WritesTheRecordWithItsReason) {
-  auto letters = KafkaDeadLetters::Create(TestInfra().kafka_broker, TestInfra().dlq_topic, TestInfra().topic);
+  auto letters =
+      KafkaDeadLetters::Create(TestInfra().kafka_broker, TestInfra().dlq_topic, TestInfra().topic, milliseconds(10000));
   ASSERT_TRUE(letters.ok()) << letters.status();
   const std::string value = UniqueId("poison");
-  ASSERT_TRUE((*letters)->Send({2, 42, "k", value}, "body is not valid JSON", milliseconds(10000)).ok());
+  ASSERT_TRUE((*letters)->Send({2, 42, "user-7", value}, "body is not valid JSON", milliseconds(10000)).ok());
 
   std::string error;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -135,11 +136,13 @@ TEST(KafkaDeadLetters, WritesTheRecordWithItsReason) {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
   consumer->subscribe({TestInfra().dlq_topic});
   std::map<std::string, std::string> headers;
+  std::string key;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (headers.empty() && std::chrono::steady_clock::now() < deadline) {
     std::unique_ptr<RdKafka::Message> message(consumer->consume(200));
     if (message->err() != RdKafka::ERR_NO_ERROR) continue;
     if (std::string(static_cast<const char*>(message->payload()), message->len()) != value) continue;
+    if (message->key() != nullptr) key = *message->key();
     if (message->headers() == nullptr) continue;
     for (const auto& h : message->headers()->get_all()) {
       headers[h.key()] = std::string(static_cast<const char*>(h.value()), h.value_size());
@@ -149,6 +152,22 @@ TEST(KafkaDeadLetters, WritesTheRecordWithItsReason) {
   EXPECT_EQ(headers["dlq.reason"], "body is not valid JSON");
   EXPECT_EQ(headers["dlq.source.partition"], "2");
   EXPECT_EQ(headers["dlq.source.offset"], "42");
+  EXPECT_EQ(headers["dlq.source.key"], "user-7");
+  // The same key for every redelivery of the source record: copies can be recognised.
+  EXPECT_EQ(key, TestInfra().topic + "/2/42");
+}
+
+// A dead letter the broker never took must not be delivered later behind the processor's back (its retry would
+// then be a second copy): Send waits for librdkafka's own verdict, not a shorter deadline of its own.
+TEST(KafkaDeadLetters, SendWaitsForTheProducersVerdictOnAnUnreachableBroker) {
+  auto letters = KafkaDeadLetters::Create("127.0.0.1:1", "dlq", "clicks", milliseconds(2000));
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status status = (*letters)->Send({0, 1, "k", "v"}, "reason", milliseconds(100));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_GE(took, milliseconds(1900));
+  EXPECT_LT(took, std::chrono::seconds(10));
 }
 
 TEST(KafkaEventPublisher, UnreachableBrokerFailsWithinThePublishTimeout) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <random>
 
 #include <pqxx/pqxx>
 
@@ -45,6 +46,55 @@ TEST(PgEventStore, CountsEachEventIdOnceWithinAndAcrossBatches) {
   EXPECT_EQ(CountOf(replay->counts, user, "/p"), 3);
   EXPECT_EQ(replay->inserted, 0);
   EXPECT_EQ(*reader.GetCount(user, "/p"), 3);
+}
+
+// Random printable text with multi-byte characters mixed in: nothing PostgreSQL's compression can shrink.
+std::string Incompressible(std::size_t bytes, std::mt19937_64& random) {
+  static const std::string kMultiByte[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+  std::string text;
+  while (text.size() < bytes) {
+    const auto pick = random() % 100;
+    const std::string piece =
+        pick < 10 ? kMultiByte[pick % 3] : std::string(1, static_cast<char>(0x21 + random() % 0x5e));
+    if (text.size() + piece.size() > bytes) break;
+    text += piece;
+  }
+  while (text.size() < bytes) text += static_cast<char>(0x21 + random() % 0x5e);
+  return text;
+}
+
+// Each field may be 2,048 bytes; keyed on the pair itself, a B-tree entry of two such incompressible fields is
+// too large (SQLSTATE 54000) and the event could never be stored.
+TEST(PgEventStore, CountsPairsOfTheLongestIncompressibleIds) {
+  std::mt19937_64 random(std::random_device{}());
+  PgEventStore store(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url);
+  const std::string user = UniqueId("u") + Incompressible(2048 - 40, random);
+  const std::string page = "x" + Incompressible(2047, random);
+  const std::string id = UniqueId("evt") + Incompressible(2048 - 40, random);
+  auto applied = store.ApplyBatch("clicks", {Event(id, user, page), Event(UniqueId("evt"), user, page)}, {});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(CountOf(applied->counts, user, page), 2);
+  EXPECT_EQ(*reader.GetCount(user, page), 2);
+  // A pair that differs only in where user_id ends must be a pair of its own.
+  auto shifted = reader.GetCount(user + "x", page.substr(1));
+  ASSERT_TRUE(shifted.ok()) << shifted.status();
+  EXPECT_EQ(*shifted, 0);
+}
+
+TEST(PgEventStore, RefusesDataItCanNeverStoreAsInvalidArgumentAndAppliesNothing) {
+  PgEventStore store(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url);
+  const std::string user = UniqueId("user");
+  domain::ClickEvent impossible = Event(UniqueId("evt"), user, "/p");
+  impossible.time_stamp_us = -300'000'000'000'000'000;  // some 7,500 years BC: before PostgreSQL's calendar
+  auto applied = store.ApplyBatch("clicks", {Event(UniqueId("evt"), user, "/p"), impossible}, {});
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument) << applied.status();
+  EXPECT_EQ(*reader.GetCount(user, "/p"), 0);
+  // The store is usable again at once.
+  EXPECT_TRUE(store.ApplyBatch("clicks", {Event(UniqueId("evt"), user, "/p")}, {}).ok());
+  EXPECT_EQ(*reader.GetCount(user, "/p"), 1);
 }
 
 TEST(PgEventStore, StoresAwkwardTextExactly) {

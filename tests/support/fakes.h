@@ -27,11 +27,12 @@ class FakePublisher final : public ports::EventPublisher {
   struct Published {
     std::string key;
     std::string value;
+    int64_t timestamp_ms;
     Done done;
   };
-  void Publish(std::string_view key, std::string_view value, Done done) override {
+  void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) override {
     std::lock_guard lock(mutex);
-    published.push_back({std::string(key), std::string(value), std::move(done)});
+    published.push_back({std::string(key), std::string(value), timestamp_ms, std::move(done)});
   }
   absl::Status CheckReady(std::chrono::milliseconds) override { return ready; }
   void Drain(std::chrono::milliseconds) override {}
@@ -73,7 +74,8 @@ class FakeDeadLetters final : public ports::DeadLetters {
   std::vector<std::pair<domain::Record, std::string>> sent;
 };
 
-// Effectively-once by event_id, like PgEventStore; fails the next `failures_left` calls with UNAVAILABLE.
+// Effectively-once by event_id, like PgEventStore; fails the next `failures_left` calls with UNAVAILABLE, and
+// refuses for good (INVALID_ARGUMENT, nothing applied) every call holding an event_id in `refused_ids`.
 class FakeEventStore final : public ports::EventStore {
  public:
   absl::StatusOr<ports::AppliedBatch> ApplyBatch(
@@ -83,6 +85,9 @@ class FakeEventStore final : public ports::EventStore {
     if (failures_left > 0) {
       --failures_left;
       return absl::UnavailableError("database down");
+    }
+    for (const auto& e : events) {
+      if (refused_ids.contains(e.event_id)) return absl::InvalidArgumentError("index row size exceeds maximum");
     }
     std::set<Pair> touched;
     ports::AppliedBatch result;
@@ -100,6 +105,7 @@ class FakeEventStore final : public ports::EventStore {
   absl::Status Ping() override { return absl::OkStatus(); }
 
   int failures_left = 0;
+  std::set<std::string> refused_ids;
   int calls = 0;
   std::set<std::string> ids;
   std::map<Pair, int64_t> counts;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "support/fakes.h"
 
 namespace clickstream::processor {
@@ -33,8 +35,9 @@ class ProcessorServiceTest : public testing::Test {
     options.retry_initial = std::chrono::milliseconds(1);
     options.retry_max = std::chrono::milliseconds(2);
     options.pending_cache_repairs = 2;
+    options.stall_timeout = std::chrono::seconds(60);
     service_ = std::make_unique<ProcessorService>(options, std::move(source), std::move(dead_letters),
-                                                  std::move(store), std::move(cache), [] { return kNow; });
+                                                  std::move(store), std::move(cache), [this] { return now_.load(); });
   }
 
   // One batch, then its cache update and offset commit, which run on the service's finishing thread.
@@ -49,6 +52,7 @@ class ProcessorServiceTest : public testing::Test {
     return it == cache_->values.end() ? -1 : it->second;
   }
 
+  std::atomic<int64_t> now_{kNow};
   FakeRecordSource* source_;
   FakeDeadLetters* dead_letters_;
   FakeEventStore* store_;
@@ -91,26 +95,78 @@ TEST_F(ProcessorServiceTest, DeadLettersInvalidRecordsAndCommitsPastThem) {
   EXPECT_EQ(source_->committed.at(0), 3);
 }
 
-TEST_F(ProcessorServiceTest, RepairsTheCacheWhenItComesBack) {
+TEST_F(ProcessorServiceTest, RepairsTheCacheWhenItComesBackAndOnlyThenCommits) {
   cache_->available = false;
   source_->pending = {Event(0, 0, "a"), Event(0, 1, "b")};
   Process();
-  EXPECT_EQ(source_->committed.at(0), 2);  // a cache outage does not hold counting back
+  source_->pending = {Event(1, 0, "c")};
+  Process();
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 3);  // a cache outage does not hold counting back
+  // but the offsets wait: a restart now would get these records again and repair the cache from them
+  EXPECT_TRUE(source_->committed.empty());
   cache_->available = true;
   cache_->values[{"u", "/p"}] = 1;  // what the cache held before the outage
   Process();          // idle poll
+  EXPECT_EQ(Cached("u", "/p"), 3);
+  EXPECT_EQ(source_->committed, (std::map<int32_t, int64_t>{{0, 2}, {1, 1}}));
+}
+
+TEST_F(ProcessorServiceTest, DeadLettersAnEventTheDatabaseRefusesForGoodAndCountsTheRest) {
+  store_->refused_ids = {"too-long"};
+  source_->pending = {Event(0, 0, "a"), Event(0, 1, "b", "u2"), Event(0, 2, "too-long", "u3"), Event(0, 3, "c"),
+                      Event(0, 4, "d", "u2")};
+  Process();
+  ASSERT_EQ(dead_letters_->sent.size(), 1u);
+  EXPECT_EQ(dead_letters_->sent[0].first.offset, 2);
+  EXPECT_NE(dead_letters_->sent[0].second.find("index row size"), std::string::npos) << dead_letters_->sent[0].second;
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
+  EXPECT_EQ((store_->counts[{"u2", "/p"}]), 2);
+  EXPECT_EQ((store_->counts.count({"u3", "/p"})), 0u);
   EXPECT_EQ(Cached("u", "/p"), 2);
+  EXPECT_EQ(Cached("u2", "/p"), 2);
+  EXPECT_EQ(source_->committed.at(0), 5);  // the partition moves on
+  EXPECT_EQ(store_->offsets.at(0), 5);
+  // and the next batch flows as usual
+  source_->pending = {Event(0, 5, "e")};
+  Process();
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 3);
+}
+
+TEST_F(ProcessorServiceTest, RetriesTransientErrorsButNeverDeadLettersForThem) {
+  store_->failures_left = 5;
+  source_->pending = {Event(0, 0, "a"), Event(0, 1, "b")};
+  Process();
+  EXPECT_TRUE(dead_letters_->sent.empty());
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
+}
+
+TEST_F(ProcessorServiceTest, NotReadyWhenRecordsWaitWithoutABatchApplied) {
+  source_->pending = {Event(0, 0, "a")};
+  EXPECT_TRUE(service_->CheckReady().ok());
+  now_ += 61'000'000;
+  EXPECT_GT(service_->StalledSeconds(), 60.0);
+  EXPECT_FALSE(service_->CheckReady().ok());
+  Process();
+  EXPECT_TRUE(service_->CheckReady().ok());
+  EXPECT_EQ(service_->StalledSeconds(), 0.0);
+}
+
+TEST_F(ProcessorServiceTest, ReadyWhenIdleHoweverLongNothingArrives) {
+  now_ += 3600'000'000LL;
+  EXPECT_TRUE(service_->CheckReady().ok());
 }
 
 TEST_F(ProcessorServiceTest, InvalidatesTheCacheWhenTooManyRepairsPileUp) {
   cache_->available = false;
   source_->pending = {Event(0, 0, "a", "u1"), Event(0, 1, "b", "u2"), Event(0, 2, "c", "u3")};
   Process();
+  EXPECT_TRUE(source_->committed.empty());
   cache_->available = true;
   cache_->values[{"u1", "/p"}] = 0;  // stale
   Process();
   EXPECT_EQ(cache_->invalidations, 1);
   EXPECT_EQ(Cached("u1", "/p"), -1);
+  EXPECT_EQ(source_->committed.at(0), 3);
 }
 
 }  // namespace

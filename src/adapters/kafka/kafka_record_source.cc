@@ -132,12 +132,16 @@ std::map<int32_t, int64_t> KafkaRecordSource::Lag() {
 
 absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::Create(const std::string& brokers,
                                                                           const std::string& dlq_topic,
-                                                                          const std::string& source_topic) {
-  std::unique_ptr<KafkaDeadLetters> letters(new KafkaDeadLetters(dlq_topic, source_topic));
+                                                                          const std::string& source_topic,
+                                                                          std::chrono::milliseconds timeout) {
+  std::unique_ptr<KafkaDeadLetters> letters(new KafkaDeadLetters(dlq_topic, source_topic, timeout));
   const KafkaSettings forced = {{"bootstrap.servers", brokers},
                                 {"client.id", "clickstream-dead-letters"},
                                 {"enable.idempotence", "true"},
-                                {"acks", "all"}};
+                                {"acks", "all"},
+                                // Send waits for this verdict: librdkafka must not keep retrying a letter after
+                                // Send reported it failed, or the processor's retry writes a second copy.
+                                {"message.timeout.ms", std::to_string(timeout.count())}};
   auto conf = BuildConf("dead-letter producer", {}, forced, &letters->log_bridge_);
   if (!conf.ok()) return conf.status();
   std::string error;
@@ -160,19 +164,22 @@ absl::Status KafkaDeadLetters::Send(const domain::Record& record, std::string_vi
   headers->add("dlq.source.topic", source_topic_);
   headers->add("dlq.source.partition", std::to_string(record.partition));
   headers->add("dlq.source.offset", std::to_string(record.offset));
+  headers->add("dlq.source.key", record.key);
+  const std::string key = source_topic_ + "/" + std::to_string(record.partition) + "/" + std::to_string(record.offset);
   auto outcome = std::make_shared<DeliveryOutcome>();
   auto* report_reference = new SharedOutcome(outcome);
   const RdKafka::ErrorCode code = producer_->produce(
       dlq_topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-      const_cast<char*>(record.value.data()), record.value.size(), record.key.data(), record.key.size(), 0, headers,
+      const_cast<char*>(record.value.data()), record.value.size(), key.data(), key.size(), 0, headers,
       report_reference);
   if (code != RdKafka::ERR_NO_ERROR) {
     delete headers;  // ownership passes to librdkafka only on success
     delete report_reference;
     return absl::UnavailableError("dead letter: " + RdKafka::err2str(code));
   }
-  // Only the processor's thread sends dead letters, so polling here serves exactly our own reports.
-  const auto deadline = Clock::now() + timeout;
+  // Only the processor's thread sends dead letters, so polling here serves exactly our own reports. librdkafka
+  // reports within its message timeout; the margin only guards against a report that never comes.
+  const auto deadline = Clock::now() + std::max(timeout, message_timeout_) + std::chrono::seconds(5);
   while (!outcome->result && Clock::now() < deadline) producer_->poll(20);
   if (!outcome->result) {
     return absl::UnavailableError("dead letter not acknowledged within " + std::to_string(timeout.count()) + " ms");

@@ -47,21 +47,29 @@ class DeadLetterReports final : public RdKafka::DeliveryReportCb {
 
 class KafkaDeadLetters final : public ports::DeadLetters {
  public:
+  // `timeout` is the producer's own message.timeout.ms: how long librdkafka may try to deliver one dead letter.
   static absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> Create(const std::string& brokers,
                                                                   const std::string& dlq_topic,
-                                                                  const std::string& source_topic);
+                                                                  const std::string& source_topic,
+                                                                  std::chrono::milliseconds timeout);
   ~KafkaDeadLetters() override;
 
-  // ports::DeadLetters. Headers: dlq.reason, dlq.source.topic, dlq.source.partition, dlq.source.offset.
+  // ports::DeadLetters. The key is "<source topic>/<partition>/<offset>", the same for every redelivery of a
+  // record, so a reader (or a compacted topic) can drop copies; the record's own key is in dlq.source.key.
+  // Headers: dlq.reason, dlq.source.topic, dlq.source.partition, dlq.source.offset, dlq.source.key. Waits for
+  // librdkafka's own verdict (its message timeout is the creation's `timeout`), never giving up on a record
+  // librdkafka still holds: an UNAVAILABLE answer means the letter was not written, so a retry does not add a
+  // second copy. `timeout` bounds the wait beyond that only as a safety net.
   absl::Status Send(const domain::Record& record, std::string_view reason,
                     std::chrono::milliseconds timeout) override;
 
  private:
-  KafkaDeadLetters(std::string dlq_topic, std::string source_topic)
-      : dlq_topic_(std::move(dlq_topic)), source_topic_(std::move(source_topic)) {}
+  KafkaDeadLetters(std::string dlq_topic, std::string source_topic, std::chrono::milliseconds timeout)
+      : dlq_topic_(std::move(dlq_topic)), source_topic_(std::move(source_topic)), message_timeout_(timeout) {}
 
   const std::string dlq_topic_;
   const std::string source_topic_;
+  const std::chrono::milliseconds message_timeout_;
   KafkaLogBridge log_bridge_;  // both outlive the producer, which calls them
   DeadLetterReports reports_;
   std::unique_ptr<RdKafka::Producer> producer_;

@@ -35,14 +35,14 @@ WITH fresh AS (
 ), upserted AS (
   INSERT INTO page_clicks AS p (user_id, page_url, click_count)
   SELECT user_id, page_url, n FROM increments ORDER BY user_id, page_url
-  ON CONFLICT (user_id, page_url) DO UPDATE SET click_count = p.click_count + EXCLUDED.click_count
+  ON CONFLICT (pair_key) DO UPDATE SET click_count = p.click_count + EXCLUDED.click_count
   RETURNING user_id, page_url, click_count
 )
 SELECT user_id, page_url, click_count, (SELECT count(*) FROM fresh) AS inserted FROM upserted
 UNION ALL
 SELECT p.user_id, p.page_url, p.click_count, (SELECT count(*) FROM fresh)
 FROM (SELECT user_id, page_url FROM staging_events EXCEPT SELECT user_id, page_url FROM increments) s
-JOIN page_clicks p ON p.user_id = s.user_id AND p.page_url = s.page_url
+JOIN page_clicks p ON p.pair_key = clickstream_pair_key(s.user_id, s.page_url)
 )sql";
 
 constexpr const char* kRecordOffset =
@@ -50,7 +50,7 @@ constexpr const char* kRecordOffset =
     " ON CONFLICT (topic, partition) DO UPDATE"
     " SET next_offset = GREATEST(applied_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()";
 
-constexpr const char* kGetCount = "SELECT click_count FROM page_clicks WHERE user_id = $1 AND page_url = $2";
+constexpr const char* kGetCount = "SELECT click_count FROM page_clicks WHERE pair_key = clickstream_pair_key($1, $2)";
 
 // A dead server must not hang a caller: bound the connect unless the URL says otherwise.
 std::string WithConnectTimeout(const std::string& url) {
@@ -68,6 +68,11 @@ absl::Status ToStatus(const std::exception& error) {
     // 40: serialization failure or deadlock; 57: server shutting down; 08: connection exception; 53: resources.
     if (state.starts_with("40") || state.starts_with("57") || state.starts_with("08") || state.starts_with("53")) {
       return absl::UnavailableError(std::string("postgres: ") + sql->what());
+    }
+    // 22: data exception; 23: integrity constraint violation; 54: program limit exceeded (a value too large for an
+    // index, say). The same rows fail the same way every time: retrying cannot cure them.
+    if (state.starts_with("22") || state.starts_with("23") || state.starts_with("54")) {
+      return absl::InvalidArgumentError("postgres refused the data (SQLSTATE " + state + "): " + sql->what());
     }
     return absl::InternalError(std::string("postgres: ") + sql->what());
   }

@@ -14,6 +14,8 @@ struct ProcessorService::Metrics {
                                 "valid events not counted because their event_id was already counted")),
         dead_letters(r.GetCounter("clickstream_processor_dead_letters_total",
                                   "invalid records written to the dead-letter topic")),
+        refused(r.GetCounter("clickstream_processor_refused_events_total",
+                             "valid events the database refused for good, written to the dead-letter topic")),
         batch_records(r.GetHistogram("clickstream_processor_batch_records", "records per applied batch",
                                      metrics::SizeBuckets())),
         freshness(r.GetHistogram("clickstream_freshness_seconds",
@@ -23,6 +25,7 @@ struct ProcessorService::Metrics {
   metrics::Counter& counted;
   metrics::Counter& duplicates;
   metrics::Counter& dead_letters;
+  metrics::Counter& refused;
   metrics::Histogram& batch_records;
   metrics::Histogram& freshness;
 };
@@ -38,6 +41,7 @@ ProcessorService::ProcessorService(ProcessorOptions options, std::unique_ptr<por
       cache_(std::move(cache)),
       now_us_(std::move(now_us)),
       metrics_(std::make_unique<Metrics>(metrics::GivenOrOwn(options_.metrics, own_metrics_))),
+      last_progress_us_(now_us_()),
       finisher_([this] { RunFinisher(); }) {}
 
 ProcessorService::~ProcessorService() { Stop(); }
@@ -94,13 +98,22 @@ void ProcessorService::RunFinisher() {
 
 void ProcessorService::FinishBatch(Finish finish) {
   static const auto log = common::Logger("processor");
-  UpdateCache(std::move(finish.counts));
-  if (finish.next_offsets.empty()) return;
+  for (const auto& offset : finish.next_offsets) {
+    auto& next = uncommitted_[offset.partition];
+    next = std::max(next, offset.next_offset);
+  }
+  // Offsets are committed only once the cache holds the counts below them: until then the records stay
+  // uncommitted, so a restart gets them again and raises the cache to their counts (the store counts none twice).
+  if (!UpdateCache(std::move(finish.counts)) || uncommitted_.empty()) return;
+  std::vector<domain::PartitionOffset> next_offsets;
+  for (const auto& [partition, next] : uncommitted_) next_offsets.push_back({partition, next});
   // The offsets are committed only now, after the transaction that stored these records committed. A failed
   // commit is harmless: the records come back and the store recognises every event_id.
-  if (auto status = source_->Commit(finish.next_offsets); !status.ok()) {
+  if (auto status = source_->Commit(next_offsets); !status.ok()) {
     log->warn("offset commit failed (records will be redelivered and deduplicated): {}", status.message());
+    return;
   }
+  uncommitted_.clear();
 }
 
 bool ProcessorService::Backoff(std::chrono::milliseconds& delay) {
@@ -120,6 +133,7 @@ std::size_t ProcessorService::ProcessOnce() {
     return 0;
   }
   if (records->empty()) {
+    MarkProgress();
     // Idle: a good moment to bring the cache up to date if Redis came back (nothing to do when it never left).
     HandOver({});
     return 0;
@@ -127,12 +141,13 @@ std::size_t ProcessorService::ProcessOnce() {
 
   const domain::Batch batch = domain::PrepareBatch(*records, options_.limits, now_us_());
   if (!SendDeadLetters(batch.poison)) return 0;  // stopping: nothing committed, the batch comes back
-  auto applied = Store(batch);
-  if (!applied) return 0;                         // stopping: nothing committed, the batch comes back
-  Record(*records, batch, applied->inserted);
-  HandOver({std::move(applied->counts), batch.next_offsets});
-  log->debug("batch applied records={} events={} dead_letters={}", records->size(), batch.events.size(),
-             batch.poison.size());
+  auto stored = Store(*records, batch);
+  if (!stored) return 0;                          // stopping: nothing committed, the batch comes back
+  MarkProgress();
+  Record(*records, batch, *stored);
+  HandOver({std::move(stored->applied.counts), batch.next_offsets});
+  log->debug("batch applied records={} events={} dead_letters={} refused={}", records->size(), batch.events.size(),
+             batch.poison.size(), stored->refused);
   return records->size();
 }
 
@@ -154,12 +169,14 @@ bool ProcessorService::SendDeadLetters(const std::vector<domain::PoisonRecord>& 
 }
 
 void ProcessorService::Record(const std::vector<domain::Record>& records, const domain::Batch& batch,
-                              int64_t inserted) {
+                              const Stored& stored) {
+  const int64_t inserted = stored.applied.inserted;
   metrics_->records.Inc(records.size());
   metrics_->batch_records.Observe(static_cast<double>(records.size()));
-  metrics_->dead_letters.Inc(batch.poison.size());
+  metrics_->dead_letters.Inc(batch.poison.size() + stored.refused);
+  metrics_->refused.Inc(stored.refused);
   metrics_->counted.Inc(static_cast<uint64_t>(inserted));
-  const int64_t valid = static_cast<int64_t>(records.size() - batch.poison.size());
+  const int64_t valid = static_cast<int64_t>(records.size() - batch.poison.size() - stored.refused);
   metrics_->duplicates.Inc(static_cast<uint64_t>(std::max<int64_t>(0, valid - inserted)));
   const int64_t now_ms = now_us_() / 1000;
   for (const auto& record : records) {
@@ -167,20 +184,60 @@ void ProcessorService::Record(const std::vector<domain::Record>& records, const 
   }
 }
 
-std::optional<ports::AppliedBatch> ProcessorService::Store(const domain::Batch& batch) {
+absl::StatusOr<ports::AppliedBatch> ProcessorService::ApplyRetrying(
+    const std::vector<domain::ClickEvent>& events, const std::vector<domain::PartitionOffset>& next_offsets) {
   static const auto log = common::Logger("processor");
   auto delay = options_.retry_initial;
   while (true) {
-    auto applied = store_->ApplyBatch(options_.topic, batch.events, batch.next_offsets);
-    if (applied.ok()) return std::move(*applied);
+    auto applied = store_->ApplyBatch(options_.topic, events, next_offsets);
+    if (applied.ok() || absl::IsInvalidArgument(applied.status())) return applied;
     // Nothing was applied and no offset moves: keep the batch and try again; the partition waits meanwhile.
-    log->warn("storing batch of {} events failed, retrying in {} ms: {}", batch.events.size(), delay.count(),
+    log->warn("storing batch of {} events failed, retrying in {} ms: {}", events.size(), delay.count(),
               applied.status().message());
-    if (!Backoff(delay)) return std::nullopt;
+    if (!Backoff(delay)) return absl::CancelledError("stopping");
   }
 }
 
-void ProcessorService::UpdateCache(std::vector<domain::PageCount> counts) {
+std::optional<ProcessorService::Stored> ProcessorService::Store(const std::vector<domain::Record>& records,
+                                                                const domain::Batch& batch) {
+  static const auto log = common::Logger("processor");
+  auto applied = ApplyRetrying(batch.events, batch.next_offsets);
+  if (applied.ok()) return Stored{std::move(*applied), 0};
+  if (!absl::IsInvalidArgument(applied.status())) return std::nullopt;
+  log->warn("the database refused a batch of {} events for good, isolating the events it refuses: {}",
+            batch.events.size(), applied.status().message());
+  Stored stored;
+  if (!Isolate(records, batch, 0, batch.events.size(), stored)) return std::nullopt;
+  // Every event is now counted or dead-lettered: record how far the batch reaches.
+  auto offsets = ApplyRetrying({}, batch.next_offsets);
+  if (!offsets.ok()) return std::nullopt;
+  return stored;
+}
+
+bool ProcessorService::Isolate(const std::vector<domain::Record>& records, const domain::Batch& batch,
+                               std::size_t begin, std::size_t end, Stored& stored) {
+  static const auto log = common::Logger("processor");
+  const std::vector<domain::ClickEvent> events(batch.events.begin() + begin, batch.events.begin() + end);
+  auto applied = ApplyRetrying(events, {});
+  if (applied.ok()) {
+    stored.applied.inserted += applied->inserted;
+    // Counts only grow and the cache takes the max, so a pair's older count from an earlier half does no harm.
+    for (auto& count : applied->counts) stored.applied.counts.push_back(std::move(count));
+    return true;
+  }
+  if (!absl::IsInvalidArgument(applied.status())) return false;
+  if (end - begin > 1) {
+    const std::size_t middle = begin + (end - begin) / 2;
+    return Isolate(records, batch, begin, middle, stored) && Isolate(records, batch, middle, end, stored);
+  }
+  const domain::Record& record = records[batch.sources[begin]];
+  log->error("event refused by the database, dead-lettered event_id={} partition={} offset={}: {}",
+             events.front().event_id, record.partition, record.offset, applied.status().message());
+  ++stored.refused;
+  return SendDeadLetters({{record, "the database refused the event: " + std::string(applied.status().message())}});
+}
+
+bool ProcessorService::UpdateCache(std::vector<domain::PageCount> counts) {
   static const auto log = common::Logger("processor");
   if (invalidate_cache_) {
     if (auto status = cache_->InvalidateAll(); status.ok()) {
@@ -191,15 +248,16 @@ void ProcessorService::UpdateCache(std::vector<domain::PageCount> counts) {
   // Counts missed earlier go out first; newer counts in this batch are larger and the writes are max-writes,
   // so the order between the two cannot matter.
   for (const auto& [pair, count] : pending_cache_) counts.push_back({pair.first, pair.second, count});
-  if (counts.empty()) return;
+  if (counts.empty()) return !invalidate_cache_;
   if (auto status = cache_->RaiseTo(counts); status.ok()) {
     if (!pending_cache_.empty()) log->info("cache repaired pairs={}", pending_cache_.size());
     pending_cache_.clear();
-    return;
+    return !invalidate_cache_;
   } else if (pending_cache_.empty()) {
-    log->warn("cache unreachable, remembering counts to repair it later: {}", status.message());
+    log->warn("cache unreachable, remembering counts to repair it later (offsets wait until then): {}",
+              status.message());
   }
-  if (invalidate_cache_) return;
+  if (invalidate_cache_) return false;
   for (auto& count : counts) {
     auto& pending = pending_cache_[{std::move(count.user_id), std::move(count.page_url)}];
     pending = std::max(pending, count.count);
@@ -210,10 +268,23 @@ void ProcessorService::UpdateCache(std::vector<domain::PageCount> counts) {
     pending_cache_.clear();
     invalidate_cache_ = true;
   }
+  return false;
+}
+
+double ProcessorService::StalledSeconds() {
+  int64_t waiting = 0;
+  for (const auto& [partition, lag] : source_->Lag()) waiting += lag;
+  if (waiting == 0) return 0;
+  return static_cast<double>(std::max<int64_t>(0, now_us_() - last_progress_us_.load())) / 1e6;
 }
 
 absl::Status ProcessorService::CheckReady() {
   if (auto status = store_->Ping(); !status.ok()) return status;
+  const double stalled = StalledSeconds();
+  if (stalled * 1000 > static_cast<double>(options_.stall_timeout.count())) {
+    return absl::UnavailableError("no batch applied for " + std::to_string(static_cast<int64_t>(stalled)) +
+                                  " s while records wait");
+  }
   return source_->CheckReady(std::chrono::milliseconds(1000));
 }
 

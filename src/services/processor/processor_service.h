@@ -4,6 +4,15 @@
 // which the store deduplicates, so counts stay exact. The cache update and offset commit of a batch run on a second
 // thread while the next batch is polled and stored: the database, the slowest step, is kept busy, and a batch's
 // offsets are still committed only after its own transaction and cache update.
+//
+// Two rules keep one bad event or one unreachable cache from costing an acknowledged count:
+// - A batch the database refuses for good (INVALID_ARGUMENT: a value it can never store) is split in halves until
+//   each refused event stands alone; those go to the dead-letter topic with the database's reason, the rest is
+//   applied, and the partition moves on. Only transient failures are retried as they are.
+// - Offsets are committed only once the cache holds the counts of the records below them. While the cache is
+//   unreachable the counts wait in memory and the offsets stay uncommitted, so the "cache may be stale" state is
+//   durable in the consumer group itself: a processor that restarts meanwhile gets those records again, finds
+//   them already counted, and raises the cache to their counts once it is reachable.
 #pragma once
 
 #include <atomic>
@@ -35,6 +44,8 @@ struct ProcessorOptions {
   // Counts that could not be written to the cache are kept to retry; beyond this many the cache is emptied
   // instead once it is reachable again.
   std::size_t pending_cache_repairs = 100000;
+  // Readiness fails when no batch was applied for this long while records wait.
+  std::chrono::milliseconds stall_timeout{60000};
   std::chrono::milliseconds dead_letter_timeout{5000};
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
@@ -60,7 +71,12 @@ class ProcessorService {
   // Waits until every stored batch's cache update and offset commit are done.
   void Flush();
 
+  // Not ready when the database cannot be reached, the group coordinator cannot, or records have waited longer
+  // than stall_timeout without a batch being applied.
   absl::Status CheckReady();
+  // Seconds since the processor last applied a batch or found nothing to apply, while records wait; 0 when none
+  // wait. Thread-safe.
+  double StalledSeconds();
   // Records not yet consumed per assigned partition (see RecordSource::Lag).
   std::map<int32_t, int64_t> Lag() { return source_->Lag(); }
 
@@ -70,13 +86,29 @@ class ProcessorService {
     std::vector<domain::PageCount> counts;
     std::vector<domain::PartitionOffset> next_offsets;
   };
+  // A batch as stored: its counts, the events counted for the first time and the events refused for good.
+  struct Stored {
+    ports::AppliedBatch applied;
+    std::size_t refused = 0;
+  };
   void HandOver(Finish finish);  // waits until the finishing thread is free
   void RunFinisher();
   void FinishBatch(Finish finish);
   bool SendDeadLetters(const std::vector<domain::PoisonRecord>& poison);
-  std::optional<ports::AppliedBatch> Store(const domain::Batch& batch);
-  void Record(const std::vector<domain::Record>& records, const domain::Batch& batch, int64_t inserted);
-  void UpdateCache(std::vector<domain::PageCount> counts);
+  // Stores the batch, isolating events the database refuses for good; nullopt when Stop was called meanwhile.
+  std::optional<Stored> Store(const std::vector<domain::Record>& records, const domain::Batch& batch);
+  // Applies `events`, retrying transient failures with backoff: the result, INVALID_ARGUMENT when the store
+  // refuses them for good, or CANCELLED when Stop was called meanwhile.
+  absl::StatusOr<ports::AppliedBatch> ApplyRetrying(const std::vector<domain::ClickEvent>& events,
+                                                    const std::vector<domain::PartitionOffset>& next_offsets);
+  // Applies events[begin, end) in halves until each refused event stands alone, and dead-letters those. Adds what
+  // was applied to `stored`; false when Stop was called meanwhile.
+  bool Isolate(const std::vector<domain::Record>& records, const domain::Batch& batch, std::size_t begin,
+               std::size_t end, Stored& stored);
+  void Record(const std::vector<domain::Record>& records, const domain::Batch& batch, const Stored& stored);
+  // True when the cache now holds every count handed to it so far.
+  bool UpdateCache(std::vector<domain::PageCount> counts);
+  void MarkProgress() { last_progress_us_.store(now_us_()); }
   // Sleeps for the current backoff, doubling it; false when Stop was called meanwhile.
   bool Backoff(std::chrono::milliseconds& delay);
 
@@ -94,6 +126,10 @@ class ProcessorService {
   // Counts the cache missed while unreachable, by (user_id, page_url); only the finishing thread uses them.
   std::map<std::pair<std::string, std::string>, int64_t> pending_cache_;
   bool invalidate_cache_ = false;
+  // Offsets stored but not committed because the cache does not yet hold their counts; finishing thread only.
+  std::map<int32_t, int64_t> uncommitted_;
+
+  std::atomic<int64_t> last_progress_us_;  // when a batch was last applied or a poll found nothing
 
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;
