@@ -15,6 +15,6 @@ if(NOT DEFINED BUILD_TESTING OR BUILD_TESTING)
   find_package(CURL REQUIRED)        # the HTTPS client of the TLS tests
 endif()
 
-pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++ rdkafka)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)

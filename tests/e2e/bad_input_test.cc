@@ -718,8 +718,9 @@ std::string HeaderValue(RdKafka::Message& message, const std::string& name) {
   return "";
 }
 
-// Reads the dead-letter topic from the start until every key of `wanted` was seen (bounded); key -> letter. The
-// messages are copied out: librdkafka's destroy waits for every message of the consumer to be freed first.
+// Reads the dead-letter topic from the start until every source record key of `wanted` was seen (bounded); the
+// source record's key (header dlq.source.key) -> letter. The messages are copied out: librdkafka's destroy waits
+// for every message of the consumer to be freed first.
 std::map<std::string, DeadLetter> ReadDeadLetters(const std::set<std::string>& wanted) {
   const Infra& infra = TestInfra();
   std::string error;
@@ -733,9 +734,10 @@ std::map<std::string, DeadLetter> ReadDeadLetters(const std::set<std::string>& w
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (found.size() < wanted.size() && Clock::now() < deadline) {
     std::unique_ptr<RdKafka::Message> message(consumer->consume(200));
-    if (message->err() != RdKafka::ERR_NO_ERROR || message->key() == nullptr) continue;
-    if (wanted.count(*message->key()) == 0) continue;
-    found[*message->key()] = {
+    if (message->err() != RdKafka::ERR_NO_ERROR) continue;
+    const std::string source_key = HeaderValue(*message, "dlq.source.key");
+    if (wanted.count(source_key) == 0) continue;
+    found[source_key] = {
         message->len() == 0 ? std::string() : std::string(static_cast<const char*>(message->payload()), message->len()),
         HeaderValue(*message, "dlq.reason"), HeaderValue(*message, "dlq.source.topic")};
   }

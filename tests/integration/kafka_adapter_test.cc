@@ -170,6 +170,17 @@ TEST(KafkaDeadLetters, SendWaitsForTheProducersVerdictOnAnUnreachableBroker) {
   EXPECT_LT(took, std::chrono::seconds(10));
 }
 
+// After a fatal idempotence error every publish fails: ingestion would answer 503 forever, so readiness must say so.
+TEST(KafkaEventPublisher, NotReadyAfterAFatalProducerError) {
+  auto publisher = Publisher(TestInfra().kafka_broker);
+  ASSERT_TRUE(publisher->CheckReady(milliseconds(5000)).ok());
+  publisher->RaiseFatalErrorForTesting("injected by the test");
+  const absl::Status ready = publisher->CheckReady(milliseconds(5000));
+  EXPECT_FALSE(ready.ok());
+  EXPECT_NE(ready.message().find("injected by the test"), std::string::npos) << ready;
+  EXPECT_FALSE(PublishAndWait(*publisher, "u", UniqueId("after-fatal")).ok());
+}
+
 TEST(KafkaEventPublisher, UnreachableBrokerFailsWithinThePublishTimeout) {
   auto publisher = Publisher("127.0.0.1:1", milliseconds(1000));
   const auto start = std::chrono::steady_clock::now();

@@ -1,5 +1,7 @@
 #include "adapters/kafka/kafka_event_publisher.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include "common/log.h"
 
 namespace clickstream::kafka {
@@ -102,7 +104,16 @@ void KafkaEventPublisher::dr_cb(RdKafka::Message& message) {
 }
 
 absl::Status KafkaEventPublisher::CheckReady(std::chrono::milliseconds timeout) {
+  std::string reason;
+  if (const RdKafka::ErrorCode fatal = producer_->fatal_error(reason); fatal != RdKafka::ERR_NO_ERROR) {
+    return absl::InternalError("the Kafka producer failed for good (" + RdKafka::err2str(fatal) + ": " + reason +
+                               "); restart the process");
+  }
   return CheckTopic(*producer_, topic_, static_cast<int>(timeout.count()));
+}
+
+void KafkaEventPublisher::RaiseFatalErrorForTesting(const std::string& reason) {
+  rd_kafka_test_fatal_error(producer_->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason.c_str());
 }
 
 void KafkaEventPublisher::Drain(std::chrono::milliseconds timeout) {

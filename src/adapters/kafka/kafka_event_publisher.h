@@ -30,9 +30,13 @@ class KafkaEventPublisher final : public ports::EventPublisher, private RdKafka:
   static absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> Create(const PublisherOptions& options);
   ~KafkaEventPublisher() override;
 
-  // ports::EventPublisher
+  // ports::EventPublisher. CheckReady fails for good once the idempotent producer raised a fatal error (its
+  // sequence numbers can no longer be trusted, so every later publish fails): the process must be restarted.
   void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
+
+  // Raises a fatal producer error as the broker could (librdkafka's rd_kafka_test_fatal_error), for tests.
+  void RaiseFatalErrorForTesting(const std::string& reason);
   void Drain(std::chrono::milliseconds timeout) override;
 
  private:
