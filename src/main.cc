@@ -31,6 +31,8 @@ using common::Config;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kProbeInterval{1000};
+// At shutdown, how long answers already given may take to reach their sockets before connections close.
+constexpr milliseconds kAnswerFlush{1000};
 
 // A started service; Stop drains it within `grace`. Members are declared in the order they must be destroyed
 // last-to-first: servers go before the services they call.
@@ -167,8 +169,14 @@ class RunningIngestion final : public Running {
     return absl::OkStatus();
   }
   void Stop(milliseconds grace) override {
+    server_->StopAccepting();
     // Answer every event already accepted before closing connections: their clients are waiting for the ack.
     service_->Drain(grace);
+    // Events the broker has not acknowledged by now fail as the publisher goes (503: the client retries, its
+    // event_id keeps the retry from counting twice); those answers still go out through the live server.
+    probe_.reset();
+    service_.reset();
+    server_->WaitIdle(kAnswerFlush);
     server_->Stop();
   }
 
@@ -226,6 +234,7 @@ class RunningProcessor final : public Running {
     return absl::OkStatus();
   }
   void Stop(milliseconds) override {
+    server_->StopAccepting();
     service_->Stop();
     server_->Stop();
   }
@@ -262,6 +271,7 @@ class RunningAnalytics final : public Running {
     return absl::OkStatus();
   }
   void Stop(milliseconds grace) override {
+    server_->StopAccepting();
     grpc_->Shutdown(grace);
     server_->Stop();
   }
@@ -304,7 +314,15 @@ class RunningGateway final : public Running {
     server_ = std::move(*server);
     return absl::OkStatus();
   }
-  void Stop(milliseconds) override { server_->Stop(); }
+  void Stop(milliseconds grace) override {
+    server_->StopAccepting();
+    // Look-ups in flight are answered by their deadline (at most the query deadline from now).
+    server_->WaitIdle(grace);
+    probe_.reset();
+    service_.reset();  // waits for the calls still out to analytics, each bounded by its deadline
+    server_->WaitIdle(kAnswerFlush);
+    server_->Stop();
+  }
 
  private:
   std::unique_ptr<gateway::GatewayService> service_;

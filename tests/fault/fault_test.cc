@@ -115,6 +115,14 @@ class Traffic {
   std::vector<std::thread> threads_;
 };
 
+// The pid a component of the test infrastructure runs under, from its pid file (Kafka, Redis).
+pid_t ComponentPid(const std::string& component) {
+  std::ifstream pid_file(TestInfra().state_dir + "/" + component + "/" + component + ".pid");
+  pid_t pid = 0;
+  pid_file >> pid;
+  return pid;
+}
+
 class FaultTest : public testing::Test {
  protected:
   void SetUp() override {
@@ -304,9 +312,8 @@ TEST_F(FaultTest, RedisPausedWhileTheProcessorRestartsLeavesNoStaleCounts) {
   traffic.Start(200);
   traffic.Wait();
   ASSERT_TRUE(WaitForCounts(ports_.gateway, traffic.Expected()).empty());  // now cached
-  std::ifstream pid_file(TestInfra().state_dir + "/redis/redis.pid");
-  pid_t redis_pid = 0;
-  ASSERT_TRUE(pid_file >> redis_pid) << "no redis pid file";
+  const pid_t redis_pid = ComponentPid("redis");
+  ASSERT_GT(redis_pid, 0) << "no redis pid file";
   ASSERT_EQ(kill(redis_pid, SIGSTOP), 0);
   // The same pairs again, applied while the cache cannot be written.
   traffic.Start(400, 4, 0ms, 200);
@@ -376,6 +383,62 @@ TEST_F(FaultTest, TwoProcessorsInOneGroupOneKilledMidStream) {
   second->Signal(SIGKILL);
   traffic.Wait();
   ExpectExact("rebalance-one-of-two-killed", traffic);
+}
+
+// SIGTERM while the broker hangs (stopped, not refusing) and posts wait for their acknowledgement: ingestion must
+// answer or close every pending request and exit cleanly within its grace period, and every 200 it sent must be
+// counted. The clients retry what was not acknowledged, as real ones do, against a new ingestion.
+TEST_F(FaultTest, SigtermWhileTheBrokerHangsExitsCleanlyAndEvery200IsCounted) {
+  base_env_["CLICKSTREAM_SHUTDOWN_GRACE_MS"] = "1000";
+  StartStack();
+  Traffic traffic(ports_.ingestion, UniqueId("sigterm-broker-hangs"), 20);
+  traffic.Start(300, 4);
+  traffic.Wait();
+  const pid_t kafka = ComponentPid("kafka");
+  ASSERT_GT(kafka, 0);
+  ASSERT_EQ(kill(kafka, SIGSTOP), 0);
+  traffic.Start(400, 16, 0ms, 300);
+  std::this_thread::sleep_for(500ms);  // the posts now wait for an acknowledgement that does not come
+  const auto start = Clock::now();
+  const int status = ingestion_->Signal(SIGTERM, 20s);
+  const auto took = Clock::now() - start;
+  kill(kafka, SIGCONT);
+  EXPECT_EQ(status, 0) << "ingestion did not exit cleanly on SIGTERM with posts pending; log: "
+                       << ingestion_->log_path();
+  EXPECT_LT(took, 5s) << "the grace period is 1 s";
+  ingestion_ = Launch("ingestion", ports_.ingestion);
+  traffic.Wait();
+  ExpectExact("sigterm-while-broker-hangs", traffic);
+}
+
+// SIGTERM on the gateway while analytics hangs and look-ups wait for it: the gateway answers or closes each and
+// exits cleanly, bounded by its grace period and query deadline.
+TEST_F(FaultTest, SigtermOnTheGatewayWhileAnalyticsHangsExitsCleanly) {
+  base_env_["CLICKSTREAM_SHUTDOWN_GRACE_MS"] = "1000";
+  base_env_["CLICKSTREAM_QUERY_DEADLINE_MS"] = "1500";
+  StartStack();
+  ASSERT_EQ(kill(analytics_->pid(), SIGSTOP), 0);
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&, i] {
+      HttpConnection gateway(ports_.gateway);
+      const auto result = gateway.Request("GET", "/analytics/events?user_id=u" + std::to_string(i) + "&page_url=%2F",
+                                          "", "application/json", 10000);
+      if (result.status == 503 || result.status == 504) answered.fetch_add(1);
+      EXPECT_NE(result.status, 200);
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto start = Clock::now();
+  const int status = gateway_->Signal(SIGTERM, 20s);
+  const auto took = Clock::now() - start;
+  for (auto& client : clients) client.join();
+  kill(analytics_->pid(), SIGCONT);
+  EXPECT_EQ(status, 0) << "the gateway did not exit cleanly on SIGTERM; log: " << gateway_->log_path();
+  EXPECT_LT(took, 6s);
+  std::printf("fault=sigterm-gateway-analytics-hangs answered=%d of 8 exit_ms=%lld\n", answered.load(),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
 }
 
 TEST_F(FaultTest, FloodWhileTheBrokerIsStoppedIsRefusedWithBoundedMemory) {

@@ -44,6 +44,7 @@ class ServiceProcess {
   // Resident memory of the process in KiB (VmRSS), -1 when it does not run.
   int64_t ResidentKib() const;
   const std::string& log_path() const { return log_path_; }
+  pid_t pid() const { return pid_; }
 
  private:
   const std::string command_;

@@ -1,5 +1,8 @@
 #include "adapters/grpc/grpc_count_client.h"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <grpcpp/grpcpp.h>
 
 #include "adapters/grpc/status_conversion.h"
@@ -74,9 +77,25 @@ struct GrpcCountClient::Stub {
   std::unique_ptr<::analytics::AnalyticsService::Stub> stub;
 };
 
+struct GrpcCountClient::InFlight {
+  std::mutex mutex;
+  std::condition_variable idle;
+  std::size_t calls = 0;
+
+  void Begin() {
+    std::lock_guard lock(mutex);
+    ++calls;
+  }
+  // After the call's `done` returned: nothing of the call's touches the client any more.
+  void End() {
+    std::lock_guard lock(mutex);
+    if (--calls == 0) idle.notify_all();
+  }
+};
+
 GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline,
                                  const GrpcClientTls& tls)
-    : deadline_(deadline) {
+    : deadline_(deadline), in_flight_(std::make_shared<InFlight>()) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(kServiceConfig);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
@@ -88,7 +107,10 @@ GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::millise
   stub_ = std::make_unique<Stub>(Stub{::analytics::AnalyticsService::NewStub(channel_)});
 }
 
-GrpcCountClient::~GrpcCountClient() = default;
+GrpcCountClient::~GrpcCountClient() {
+  std::unique_lock lock(in_flight_->mutex);
+  in_flight_->idle.wait(lock, [this] { return in_flight_->calls == 0; });
+}
 
 void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_url, Done done) {
   auto call = std::make_shared<Call>();
@@ -96,13 +118,16 @@ void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_u
   call->request.set_user_id(std::string(user_id));
   call->request.set_page_url(std::string(page_url));
   call->done = std::move(done);
-  stub_->stub->async()->GetEventCount(&call->context, &call->request, &call->response, [call](grpc::Status status) {
-    if (status.ok()) {
-      call->done(call->response.count());
-    } else {
-      call->done(FromGrpcStatus(status));
-    }
-  });
+  in_flight_->Begin();
+  stub_->stub->async()->GetEventCount(&call->context, &call->request, &call->response,
+                                      [call, in_flight = in_flight_](grpc::Status status) {
+                                        if (status.ok()) {
+                                          call->done(call->response.count());
+                                        } else {
+                                          call->done(FromGrpcStatus(status));
+                                        }
+                                        in_flight->End();
+                                      });
 }
 
 void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) {
@@ -115,8 +140,12 @@ void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany 
     request->set_page_url(std::move(pair.page_url));
   }
   call->done = std::move(done);
+  in_flight_->Begin();
   stub_->stub->async()->GetEventCounts(&call->context, &call->request, &call->response,
-                                       [call](grpc::Status status) { call->done(ResultsOf(*call, status)); });
+                                       [call, in_flight = in_flight_](grpc::Status status) {
+                                         call->done(ResultsOf(*call, status));
+                                         in_flight->End();
+                                       });
 }
 
 absl::Status GrpcCountClient::CheckReady(std::chrono::milliseconds timeout) {

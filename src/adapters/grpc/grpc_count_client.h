@@ -25,6 +25,7 @@ struct GrpcClientTls {
 class GrpcCountClient final : public ports::CountClient {
  public:
   GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline, const GrpcClientTls& tls = {});
+  // Waits for the calls still in flight (each ends by its deadline), so no callback runs after the client is gone.
   ~GrpcCountClient() override;
 
   // ports::CountClient
@@ -37,6 +38,8 @@ class GrpcCountClient final : public ports::CountClient {
   std::shared_ptr<grpc::Channel> channel_;
   struct Stub;  // the generated stub, kept out of this header
   std::unique_ptr<Stub> stub_;
+  struct InFlight;  // calls whose callback has not finished yet
+  const std::shared_ptr<InFlight> in_flight_;
 };
 
 }  // namespace clickstream::grpc_adapter

@@ -1,9 +1,12 @@
 #include "adapters/http/http_server.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
+#include <thread>
 
 #include <restinio/all.hpp>
 #include <restinio/tls.hpp>
@@ -50,14 +53,16 @@ constexpr std::size_t kHardLimitFactor = 4;
 constexpr std::size_t kMaxEchoBytes = 200;
 
 // Writes the whole answer with its Content-Length. A HEAD answer carries the length the body would have, no body.
-void Send(const restinio::request_handle_t& req, const HttpResponse& response, bool head_only) {
+// `written` runs once the bytes are on the socket (or the write failed).
+void Send(const restinio::request_handle_t& req, const HttpResponse& response, bool head_only,
+          restinio::write_status_cb_t written) {
   auto builder = req->create_response<restinio::user_controlled_output_t>(restinio::http_status_line_t(
       restinio::http_status_code_t(static_cast<std::uint16_t>(response.status)), ReasonPhrase(response.status)));
   builder.append_header(restinio::http_field::content_type, response.content_type);
   for (const auto& [name, value] : response.headers) builder.append_header(name, value);
   builder.set_content_length(response.body.size());
   if (!head_only) builder.set_body(response.body);
-  builder.done();
+  builder.done(std::move(written));
 }
 
 HttpResponse JsonError(int status, std::string_view code, std::string_view message) {
@@ -154,13 +159,51 @@ restinio::incoming_http_msg_limits_t HardLimits(const HttpServerOptions& options
       .max_body_size(options.max_body_bytes);
 }
 
+class RestinioHttpServer;
+
+// What a handler's answer goes through. Services may answer after their server stopped (a delivery report, a gRPC
+// callback at its deadline): the gate outlives the server, and once Stop has closed it answers are dropped rather
+// than written through freed memory. Answers take the lock shared, so they never wait for one another.
+struct AnswerGate {
+  std::shared_mutex mutex;
+  RestinioHttpServer* server = nullptr;  // null once the server stopped
+};
+
 class RestinioHttpServer final : public HttpServer {
  public:
   RestinioHttpServer(const HttpServerOptions& options, std::vector<HttpRoute> routes)
-      : options_(options), log_(common::Logger("http")) {
+      : options_(options), log_(common::Logger("http")), gate_(std::make_shared<AnswerGate>()) {
     for (auto& route : routes) routes_[route.path][route.method] = std::move(route.handler);
+    gate_->server = this;
   }
   ~RestinioHttpServer() override { Stop(); }
+
+  void StopAccepting() override {
+    if (accepting_.exchange(false)) log_->info("{} stops accepting requests", options_.name);
+  }
+
+  bool WaitIdle(std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (outstanding_.load() > 0 || unwritten_.load() > 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        log_->warn("{}: {} requests still unanswered and {} answers unwritten after {} ms", options_.name,
+                   outstanding_.load(), unwritten_.load(), timeout.count());
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  // A handler's answer: written while the server runs, dropped after Stop.
+  static void AnswerThroughGate(const std::shared_ptr<AnswerGate>& gate, const restinio::request_handle_t& req,
+                                const std::string& route, std::chrono::steady_clock::time_point start,
+                                HttpResponse response) {
+    std::shared_lock lock(gate->mutex);
+    if (gate->server == nullptr) return;
+    gate->server->Answer(req, route, start, std::move(response));
+    gate->server->outstanding_.fetch_sub(1);
+  }
 
   absl::Status Run() {
     const std::string where = options_.address + ":" + std::to_string(options_.port);
@@ -185,6 +228,15 @@ class RestinioHttpServer final : public HttpServer {
   void Stop() override {
     std::lock_guard lock(stop_mutex_);
     if (!stop_server_) return;
+    StopAccepting();
+    {
+      std::unique_lock gate(gate_->mutex);
+      gate_->server = nullptr;
+      if (outstanding_.load() > 0) {
+        log_->warn("{}: {} requests unanswered at stop; answers given later are dropped", options_.name,
+                   outstanding_.load());
+      }
+    }
     stop_server_();
     stop_server_ = nullptr;
   }
@@ -237,6 +289,7 @@ class RestinioHttpServer final : public HttpServer {
   // losing the answers. Deferred, every answer takes the path answers from other threads take, which is sound.
   void Answer(const restinio::request_handle_t& req, const std::string& route,
               std::chrono::steady_clock::time_point start, HttpResponse response) {
+    unwritten_.fetch_add(1);  // until the bytes are on the socket: WaitIdle waits for them
     if (t_dispatching) {
       restinio::asio_ns::post(io_, [this, req, route, start, response = std::move(response)] {
         Write(req, route, start, response);
@@ -250,8 +303,10 @@ class RestinioHttpServer final : public HttpServer {
   void Write(const restinio::request_handle_t& req, const std::string& route,
              std::chrono::steady_clock::time_point start, const HttpResponse& response) {
     try {
-      Send(req, response, req->header().method() == restinio::http_method_head());
+      Send(req, response, req->header().method() == restinio::http_method_head(),
+           [this](const restinio::asio_ns::error_code&) { unwritten_.fetch_sub(1); });
     } catch (const std::exception& e) {
+      unwritten_.fetch_sub(1);
       // Nothing may escape into RESTinio's I/O loop or a client library's callback thread.
       log_->warn("{} answer not written route={} status={}: {}", options_.name, route, response.status, e.what());
       return;
@@ -304,6 +359,7 @@ class RestinioHttpServer final : public HttpServer {
     const std::string_view path = OriginPath(header.path());
     const auto by_path = routes_.find(path);
     const std::string route = by_path == routes_.end() ? "unmatched" : by_path->first;
+
     if (auto refusal = CheckHeaders(header, !req->body().empty(), options_)) {
       Answer(req, route, start, *refusal);
       return;
@@ -334,9 +390,19 @@ class RestinioHttpServer final : public HttpServer {
     request.authorization = header.get_field_or(restinio::http_field::authorization, "");
     request.body = req->body();
 
-    // A handler answers exactly once; the response may be written from any thread.
-    (*handler)(request, [this, req, route, start](HttpResponse response) {
-      Answer(req, route, start, std::move(response));
+    // Counted before the check, so that WaitIdle, once it saw none outstanding after StopAccepting, knows no
+    // handler can start any more.
+    outstanding_.fetch_add(1);
+    if (!accepting_.load()) {
+      outstanding_.fetch_sub(1);
+      auto refusal = JsonError(503, "unavailable", options_.name + " is shutting down; retry on another instance");
+      refusal.headers.emplace_back("Retry-After", "1");
+      Answer(req, route, start, refusal);
+      return;
+    }
+    // A handler answers exactly once; the response may be written from any thread, even after Stop.
+    (*handler)(request, [gate = gate_, req, route, start](HttpResponse response) {
+      AnswerThroughGate(gate, req, route, start, std::move(response));
     });
   }
 
@@ -345,6 +411,10 @@ class RestinioHttpServer final : public HttpServer {
   // path -> method -> handler; transparent, so a path is looked up without copying it.
   std::map<std::string, std::map<std::string, ports::HttpHandler>, std::less<>> routes_;
   std::mutex stop_mutex_;
+  std::atomic<bool> accepting_{true};
+  std::atomic<std::size_t> outstanding_{0};  // requests handed to a handler and not yet answered
+  std::atomic<std::size_t> unwritten_{0};    // answers given and not yet written to their socket
+  const std::shared_ptr<AnswerGate> gate_;
   restinio::asio_ns::io_context io_;  // run by the server's threads; outlives the server, which uses it
   // Declared last: it holds the running server, whose I/O threads use the members above; calling it stops the
   // server and joins them.

@@ -52,7 +52,16 @@ class HttpServer {
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                            std::vector<ports::HttpRoute> routes);
   virtual ~HttpServer() = default;
-  // Stops accepting, closes connections, joins the I/O threads. Idempotent.
+  // Shutdown, in this order: StopAccepting, let the service finish (or fail) what it holds, WaitIdle, destroy the
+  // service, Stop. Each is idempotent.
+
+  // Every request from now on is answered 503 at once without reaching a handler (readiness too, so a load
+  // balancer stops sending traffic); requests already handed to a handler are still answered as they finish.
+  virtual void StopAccepting() = 0;
+  // Waits up to `timeout` until every request handed to a handler has been answered; false if some have not.
+  virtual bool WaitIdle(std::chrono::milliseconds timeout) = 0;
+  // Closes connections and joins the I/O threads. An answer a handler gives after this is dropped (the client
+  // connection is gone): it never touches the stopped server.
   virtual void Stop() = 0;
 };
 

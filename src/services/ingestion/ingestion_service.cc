@@ -122,11 +122,11 @@ struct IngestionService::PendingBatch {
 IngestionService::IngestionService(IngestionOptions options, std::unique_ptr<ports::EventPublisher> publisher,
                                    std::function<int64_t()> now_us)
     : options_(options),
-      publisher_(std::move(publisher)),
       now_us_(std::move(now_us)),
       keys_(options_.api_keys),
       limiter_(std::max<std::size_t>(1, options_.api_keys.size()), options_.events_per_second_per_key,
-               options_.burst_per_key) {}
+               options_.burst_per_key),
+      publisher_(std::move(publisher)) {}
 
 std::optional<ports::HttpResponse> IngestionService::TakeRate(std::size_t key, std::size_t events) {
   auto wait = limiter_.TryTake(key, static_cast<double>(events), std::chrono::steady_clock::now());

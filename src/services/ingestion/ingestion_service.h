@@ -66,11 +66,13 @@ class IngestionService {
   int64_t NowMillis() const;
 
   const IngestionOptions options_;
-  const std::unique_ptr<ports::EventPublisher> publisher_;
   const std::function<int64_t()> now_us_;
   const services::ApiKeys keys_;
   services::RateLimiter limiter_;
   std::atomic<std::size_t> in_flight_{0};
+  // Declared last, so destroyed first: its destructor fails every publish still pending, and their callbacks use
+  // the members above.
+  const std::unique_ptr<ports::EventPublisher> publisher_;
 };
 
 }  // namespace clickstream::ingestion
