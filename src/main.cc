@@ -52,6 +52,7 @@ http::HttpServerOptions ServerOptions(const Config& config, const std::string& n
   options.read_timeout = config.http_read_timeout;
   options.max_header_bytes = config.http_max_header_bytes;
   options.max_headers = config.http_max_headers;
+  options.max_connections = config.http_max_connections;
   // RESTinio's own limit sits above ours, so an oversized body still gets our JSON 413 unless it is absurd.
   options.max_body_bytes = max_body_bytes * 4 + 4096;
   options.metrics = &registry;
@@ -145,6 +146,7 @@ class RunningIngestion final : public Running {
     options.batch_max_body_bytes = config.ingestion.batch_max_body_bytes;
     options.batch_max_events = batch_max_events;
     options.max_in_flight = config.ingestion.max_in_flight;
+    options.max_in_flight_bytes = config.ingestion.max_in_flight_bytes;
     options.limits = config.ingestion.limits;
     auto keys = LoadKeys("ingestion", "CLICKSTREAM_INGEST_API_KEYS", config.ingestion.api_keys);
     if (!keys.ok()) return keys.status();
@@ -156,6 +158,12 @@ class RunningIngestion final : public Running {
                               [s = service_.get()] {
                                 return std::vector<std::pair<metrics::Labels, double>>{
                                     {{}, static_cast<double>(s->InFlight())}};
+                              });
+    registry.AddComputedGauge("clickstream_ingest_in_flight_bytes",
+                              "bytes held for requests awaiting the broker's acknowledgement",
+                              [s = service_.get()] {
+                                return std::vector<std::pair<metrics::Labels, double>>{
+                                    {{}, static_cast<double>(s->InFlightBytes())}};
                               });
     probe_ = std::make_unique<services::ReadinessProbe>(
         "ingestion", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);

@@ -73,7 +73,12 @@ constexpr Setting kSettings[] = {
      "most events in one POST /ingest/batch; more answers 413 and publishes none (at most --max-in-flight)"},
     {"CLICKSTREAM_MAX_IN_FLIGHT", "max-in-flight", "20000", Kind::kCount,
      "events awaiting the broker's acknowledgement; beyond it ingestion answers 503"},
-    {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount, "longest accepted event field"},
+    {"CLICKSTREAM_MAX_IN_FLIGHT_BYTES", "max-in-flight-bytes", "67108864", Kind::kCount,
+     "bytes ingestion holds for requests awaiting the broker (bodies and event copies); beyond it 503"},
+    {"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "http-max-connections", "1024", Kind::kCount,
+     "open connections per HTTP server; beyond it new ones wait in the kernel's backlog"},
+    {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount,
+     "longest accepted event field, at most 2048 (event_id is a B-tree key)"},
     {"CLICKSTREAM_INGEST_API_KEYS", "ingest-api-keys", "", Kind::kOptionalText,
      "API keys POST /ingest accepts (X-API-Key or Authorization: Bearer): k1,k2 or @file with one per line; "
      "empty: no key needed"},
@@ -243,6 +248,8 @@ Config Build(const Values& v) {
   c.ingestion.batch_max_body_bytes = v.Number("CLICKSTREAM_INGEST_BATCH_MAX_BODY_BYTES");
   c.ingestion.batch_max_events = v.Number("CLICKSTREAM_INGEST_BATCH_MAX_EVENTS");
   c.ingestion.max_in_flight = v.Number("CLICKSTREAM_MAX_IN_FLIGHT");
+  c.ingestion.max_in_flight_bytes = v.Number("CLICKSTREAM_MAX_IN_FLIGHT_BYTES");
+  c.http_max_connections = v.Number("CLICKSTREAM_HTTP_MAX_CONNECTIONS");
   c.ingestion.limits.max_field_bytes = v.Number("CLICKSTREAM_MAX_FIELD_BYTES");
   c.ingestion.api_keys = v.Text("CLICKSTREAM_INGEST_API_KEYS");
   c.ingestion.rate_per_key = static_cast<double>(v.Number("CLICKSTREAM_INGEST_RATE_PER_KEY"));
@@ -266,6 +273,20 @@ Config Build(const Values& v) {
   c.gateway.batches_in_flight = v.Number("CLICKSTREAM_GATEWAY_BATCHES_IN_FLIGHT");
   c.gateway.max_waiting = v.Number("CLICKSTREAM_GATEWAY_MAX_WAITING");
   return c;
+}
+
+// A PostgreSQL B-tree entry holds at most about 2.7 kB, and click_events is keyed on event_id: a longer field
+// would be acknowledged and then refused by the database, which loses an acknowledged event.
+constexpr std::size_t kMaxFieldBytesLimit = 2048;
+
+absl::Status CheckLimits(const Config& config) {
+  if (config.ingestion.limits.max_field_bytes > kMaxFieldBytesLimit) {
+    return absl::InvalidArgumentError(
+        "setting CLICKSTREAM_MAX_FIELD_BYTES: " + std::to_string(config.ingestion.limits.max_field_bytes) +
+        " is too large: at most " + std::to_string(kMaxFieldBytesLimit) +
+        " (event_id is a database index key, and an index entry holds at most about 2.7 kB)");
+  }
+  return absl::OkStatus();
 }
 
 // Settings that only make sense together.
@@ -339,6 +360,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   }
   invocation.config = Build(Values(std::move(resolved)));
   if (auto status = CheckTls(invocation.config.tls, invocation.command); !status.ok()) return status;
+  if (auto status = CheckLimits(invocation.config); !status.ok()) return status;
   return invocation;
 }
 

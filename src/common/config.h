@@ -42,6 +42,7 @@ struct IngestionConfig {
   std::size_t batch_max_body_bytes = 0;  // POST /ingest/batch
   std::size_t batch_max_events = 0;
   std::size_t max_in_flight = 0;
+  std::size_t max_in_flight_bytes = 0;
   domain::EventLimits limits;
   std::string api_keys;  // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
   double rate_per_key = 0;
@@ -81,6 +82,7 @@ struct Config {
   Millis http_read_timeout{};            // every HTTP server: slow or idle clients are disconnected after it
   std::size_t http_max_header_bytes = 0;
   std::size_t http_max_headers = 0;
+  std::size_t http_max_connections = 0;
   TlsConfig tls;
   Millis shutdown_grace{};
   std::string database_url;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -439,6 +440,62 @@ TEST_F(FaultTest, SigtermOnTheGatewayWhileAnalyticsHangsExitsCleanly) {
   EXPECT_LT(took, 6s);
   std::printf("fault=sigterm-gateway-analytics-hangs answered=%d of 8 exit_ms=%lld\n", answered.load(),
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+}
+
+// One hostile client while the broker hangs: many connections, each posting the largest batch bodies of long,
+// random events as fast as it can. With the default in-flight bounds and the connection cap the manifests' 512 MiB
+// container is sized for (32 per instance), ingestion stays inside 512 MiB; bounded by event count alone it did not.
+TEST_F(FaultTest, HangingBrokerAndOneHostileClientStayInsideTheContainerMemoryLimit) {
+  constexpr int kConnections = 96;
+  constexpr int64_t kContainerLimitKib = 512 * 1024;
+  ingestion_ = Launch("ingestion", ports_.ingestion, {{"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "32"}});
+  std::mt19937_64 random(std::random_device{}());
+  auto random_text = [&random](std::size_t bytes) {
+    std::string text;
+    while (text.size() < bytes) text += static_cast<char>('a' + random() % 26);
+    return text;
+  };
+  std::string body;  // about 4 MB of NDJSON: 1,000 events of about 4 kB, under the 4 MiB batch limit
+  const std::string user = UniqueId("hostile");
+  for (int i = 0; i < 1000; ++i) {
+    body += EventJson(UniqueId("evt") + random_text(900), user + random_text(1000), "/" + random_text(2000)) + "\n";
+  }
+  ASSERT_LT(body.size(), 4u << 20);
+  const pid_t kafka = ComponentPid("kafka");
+  ASSERT_EQ(kill(kafka, SIGSTOP), 0);
+  const int64_t rss_before = ingestion_->ResidentKib();
+  std::atomic<bool> flooding{true};
+  std::atomic<int64_t> peak{rss_before};
+  std::atomic<int> answered{0}, accepted{0};
+  std::thread sampler([&] {
+    while (flooding.load()) {
+      peak.store(std::max(peak.load(), ingestion_->ResidentKib()));
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  std::vector<std::thread> clients;
+  const auto flood_end = Clock::now() + 10s;
+  for (int c = 0; c < kConnections; ++c) {
+    clients.emplace_back([&] {
+      HttpConnection ingest(ports_.ingestion);
+      while (Clock::now() < flood_end) {
+        const auto result = ingest.Request("POST", "/ingest/batch", body, "application/x-ndjson", 3000);
+        if (result.status > 0) answered.fetch_add(1);
+        if (result.status == 200) accepted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  flooding.store(false);
+  sampler.join();
+  kill(kafka, SIGCONT);
+  std::printf("fault=hostile-client-broker-hangs answered=%d accepted=%d rss_before_kib=%lld rss_peak_kib=%lld\n",
+              answered.load(), accepted.load(), static_cast<long long>(rss_before),
+              static_cast<long long>(peak.load()));
+  EXPECT_TRUE(ingestion_->Running()) << "ingestion died; log: " << ingestion_->log_path();
+  EXPECT_EQ(accepted.load(), 0) << "nothing can be acknowledged while the broker hangs";
+  EXPECT_GT(answered.load(), 0) << "refusals must be answered";
+  EXPECT_LT(peak.load(), kContainerLimitKib) << "past the container's memory limit";
 }
 
 TEST_F(FaultTest, FloodWhileTheBrokerIsStoppedIsRefusedWithBoundedMemory) {

@@ -27,6 +27,25 @@ TEST(Config, DefaultsMatchTheSpecification) {
   EXPECT_EQ(c.analytics.grpc_port, 50051);
 }
 
+// event_id is a database index key: a field limit the index cannot hold would acknowledge events the database
+// then refuses.
+TEST(Config, RefusesAFieldLimitTheDatabaseCannotIndex) {
+  EXPECT_TRUE(ParseInvocation({"all"}, Env({{"CLICKSTREAM_MAX_FIELD_BYTES", "2048"}})).ok());
+  auto too_large = ParseInvocation({"all"}, Env({{"CLICKSTREAM_MAX_FIELD_BYTES", "2049"}}));
+  ASSERT_FALSE(too_large.ok());
+  EXPECT_NE(too_large.status().message().find("CLICKSTREAM_MAX_FIELD_BYTES"), std::string::npos)
+      << too_large.status();
+}
+
+TEST(Config, MemoryBoundsHaveSettings) {
+  auto invocation = ParseInvocation(
+      {"ingestion", "--max-in-flight-bytes=1000000"}, Env({{"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "32"}}));
+  ASSERT_TRUE(invocation.ok()) << invocation.status();
+  EXPECT_EQ(invocation->config.ingestion.max_in_flight_bytes, 1000000u);
+  EXPECT_EQ(invocation->config.http_max_connections, 32u);
+  EXPECT_FALSE(ParseInvocation({"ingestion"}, Env({{"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "0"}})).ok());
+}
+
 TEST(Config, FlagBeatsEnvironmentBeatsDefault) {
   auto from_env = ParseInvocation({"all"}, Env({{"KAFKA_TOPIC", "env-topic"}, {"REDIS_ADDR", "r:1"}}));
   ASSERT_TRUE(from_env.ok());

@@ -107,6 +107,49 @@ TEST_F(IngestionServiceTest, FullInFlightQueueIs503AndPublishesNothing) {
   EXPECT_EQ(publisher_->published.size(), 3u);
 }
 
+// Escaped text makes a body many times its events ("\u00e9" is 6 bytes of body for 2 of field): a bound on events
+// alone lets a few clients pin any amount of memory while the broker is slow.
+TEST(IngestionMemory, BytesAwaitingTheBrokerAreBoundedWhateverTheEventCount) {
+  auto publisher = std::make_unique<FakePublisher>();
+  FakePublisher& published = *publisher;
+  IngestionOptions options;
+  options.max_in_flight = 1000;
+  options.max_in_flight_bytes = 8000;
+  IngestionService service(options, std::move(publisher), [] { return kNow; });
+  std::string escaped_page = "/";
+  for (int i = 0; i < 300; ++i) escaped_page += "\\u00e9";  // 1,800 body bytes, 600 field bytes
+  std::vector<int> statuses;
+  for (int i = 0; i < 6; ++i) {
+    const std::string body = R"({"event_id":"e)" + std::to_string(i) + R"(","user_id":"u","event_type":"click",)" +
+                             R"("page_url":")" + escaped_page + R"("})";
+    service.HandleIngest({"POST", "/ingest", {}, "application/json", body, "", ""},
+                         [&statuses](ports::HttpResponse response) { statuses.push_back(response.status); });
+  }
+  // Each holds its body and two copies of its event, about 3.3 kB: two fit in 8,000 bytes, the rest are refused.
+  EXPECT_EQ(published.published.size(), 2u);
+  EXPECT_EQ(statuses, std::vector<int>(4, 503));
+  EXPECT_LE(service.InFlightBytes(), 8000u);
+  EXPECT_GT(service.InFlightBytes(), 6000u);
+  published.Complete(0, absl::OkStatus());
+  EXPECT_LT(service.InFlightBytes(), 4000u);
+  published.Complete(1, absl::OkStatus());
+  EXPECT_EQ(service.InFlightBytes(), 0u);
+  EXPECT_EQ(service.InFlight(), 0u);
+}
+
+TEST(IngestionMemory, ARequestLargerThanTheWholeBudgetIs413) {
+  IngestionOptions options;
+  options.max_in_flight_bytes = 1000;
+  IngestionService service(options, std::make_unique<FakePublisher>(), [] { return kNow; });
+  std::optional<ports::HttpResponse> answer;
+  const std::string body = R"({"event_id":"e","user_id":"u","event_type":"click","page_url":"/)" +
+                           std::string(900, 'p') + R"("})";
+  service.HandleIngest({"POST", "/ingest", {}, "application/json", body, "", ""},
+                       [&answer](ports::HttpResponse response) { answer = std::move(response); });
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 413);
+}
+
 TEST_F(IngestionServiceTest, InvalidEventIs400NamingTheField) {
   auto answer = Post(R"({"event_id":"e1","user_id":"u1","event_type":"click"})");
   ASSERT_TRUE(answer->has_value());

@@ -23,9 +23,14 @@ using ports::HttpRequest;
 using ports::HttpResponse;
 using ports::HttpRoute;
 
-// Both guard each connection with a strand, which makes answering from another thread safe.
-using PlainTraits = restinio::default_traits_t;
-using TlsTraits = restinio::default_tls_traits_t;
+// Both guard each connection with a strand, which makes answering from another thread safe, and count
+// connections, so settings can bound them.
+struct PlainTraits : restinio::default_traits_t {
+  static constexpr bool use_connection_count_limiter = true;
+};
+struct TlsTraits : restinio::default_tls_traits_t {
+  static constexpr bool use_connection_count_limiter = true;
+};
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -251,6 +256,7 @@ class RestinioHttpServer final : public HttpServer {
         .handle_request_timeout(options_.handle_timeout)
         .timer_manager(TimeoutCheckPeriod(options_.read_timeout))
         .incoming_http_msg_limits(HardLimits(options_))
+        .max_parallel_connections(options_.max_connections)
         // Answers are small and written as soon as they are ready: without TCP_NODELAY, Nagle's algorithm holds
         // an answer back until the client acknowledges the previous one, which a delayed ACK makes 40 ms.
         .socket_options_setter([](restinio::socket_options_t& socket) {

@@ -33,6 +33,9 @@ struct HttpServerOptions {
   // what one connection can make us hold stays bounded. The request target may be up to 4 * max_header_bytes.
   std::size_t max_header_bytes = 16384;  // names and values of all header fields together
   std::size_t max_headers = 100;
+  // Open connections; beyond it new ones are not accepted and wait in the kernel's backlog. With the hard body
+  // limit it bounds what clients can make the server buffer: about max_connections * max_body_bytes.
+  std::size_t max_connections = 1024;
   // Longest a client may take to send one whole request, request line to the last body byte, and longest a
   // kept-alive connection may stay idle; past it the connection is closed (slow or stalled clients).
   std::chrono::milliseconds read_timeout{10000};

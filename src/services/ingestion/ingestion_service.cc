@@ -100,6 +100,7 @@ struct IngestionService::PendingBatch {
   std::vector<domain::BatchEvent> events;
   std::vector<absl::Status> published;  // by index; each slot is written by its own publish's completion only
   std::atomic<std::size_t> pending;
+  std::size_t bytes = 0;  // reserved in in_flight_bytes_ until the answer goes
 
   void Complete(std::size_t index, absl::Status status) {
     // Whatever made the publish fail (timeout, broker down, full producer queue), the client does the same thing:
@@ -114,6 +115,7 @@ struct IngestionService::PendingBatch {
     if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     ports::Respond answer = std::move(respond);
     ports::HttpResponse response = BatchAnswer(events, published);
+    service->in_flight_bytes_.fetch_sub(bytes);
     delete this;
     answer(std::move(response));
   }
@@ -136,14 +138,42 @@ std::optional<ports::HttpResponse> IngestionService::TakeRate(std::size_t key, s
   return response;
 }
 
-bool IngestionService::ReserveInFlight(std::size_t events) {
-  // Compare-and-swap rather than add-then-undo: a batch that does not fit must not make a concurrent request see
-  // a queue fuller than it is.
-  std::size_t current = in_flight_.load();
+namespace {
+
+// Adds `amount` to `counter` if the sum stays within `limit`. Compare-and-swap rather than add-then-undo: a request
+// that does not fit must not make a concurrent one see a queue fuller than it is.
+bool AddWithin(std::atomic<std::size_t>& counter, std::size_t amount, std::size_t limit) {
+  std::size_t current = counter.load();
   do {
-    if (current + events > options_.max_in_flight) return false;
-  } while (!in_flight_.compare_exchange_weak(current, current + events));
+    if (current + amount > limit) return false;
+  } while (!counter.compare_exchange_weak(current, current + amount));
   return true;
+}
+
+// What a pending event costs beyond its request body: the service's copy and librdkafka's copy of its value.
+std::size_t HeldBytes(const domain::ClickEvent& event) {
+  constexpr std::size_t kJsonOverhead = 128;  // names, quotes, time_stamp; escapes are counted by their fields
+  return 2 * (kJsonOverhead + event.event_id.size() + event.user_id.size() + event.event_type.size() +
+              event.page_url.size());
+}
+
+}  // namespace
+
+std::optional<ports::HttpResponse> IngestionService::ReserveInFlight(std::size_t events, std::size_t bytes) {
+  if (bytes > options_.max_in_flight_bytes) {
+    return PayloadTooLarge("this request needs " + std::to_string(bytes) + " bytes while it waits for the broker, "
+                           "more than ingestion ever holds (" + std::to_string(options_.max_in_flight_bytes) +
+                           "); send fewer or smaller events");
+  }
+  const auto full = [] {
+    return ErrorResponse(absl::ResourceExhaustedError("too many events awaiting the broker; retry later"));
+  };
+  if (!AddWithin(in_flight_, events, options_.max_in_flight)) return full();
+  if (!AddWithin(in_flight_bytes_, bytes, options_.max_in_flight_bytes)) {
+    in_flight_.fetch_sub(events);
+    return full();
+  }
+  return std::nullopt;
 }
 
 void IngestionService::HandleIngest(const ports::HttpRequest& request, ports::Respond respond) {
@@ -170,14 +200,17 @@ void IngestionService::HandleIngest(const ports::HttpRequest& request, ports::Re
     respond(ErrorResponse(event.status()));
     return;
   }
-  if (!ReserveInFlight(1)) {
-    respond(ErrorResponse(absl::ResourceExhaustedError("too many events awaiting the broker; retry later")));
+  std::string normalized = domain::ToJson(*event);
+  // Held until the answer: the request (its body), the answer's copy of the event and librdkafka's.
+  const std::size_t bytes = request.body.size() + 2 * normalized.size();
+  if (auto refused = ReserveInFlight(1, bytes)) {
+    respond(std::move(*refused));
     return;
   }
-  std::string normalized = domain::ToJson(*event);
   // The publisher copies the value before Publish returns; the answer keeps its own copy for the 200 body.
-  auto done = [this, respond = std::move(respond), body = normalized](absl::Status status) {
+  auto done = [this, respond = std::move(respond), body = normalized, bytes](absl::Status status) {
     in_flight_.fetch_sub(1);
+    in_flight_bytes_.fetch_sub(bytes);
     if (status.ok()) {
       respond(services::JsonResponse(body));
     } else {
@@ -236,17 +269,21 @@ void IngestionService::HandleIngestBatch(const ports::HttpRequest& request, port
     respond(BatchAnswer(*events, {}));
     return;
   }
-  if (!ReserveInFlight(valid)) {
-    respond(ErrorResponse(absl::ResourceExhaustedError("too many events awaiting the broker; retry later")));
+  std::size_t bytes = request.body.size();
+  for (const auto& event : *events) {
+    if (event.event.ok()) bytes += HeldBytes(*event.event);
+  }
+  if (auto refused = ReserveInFlight(valid, bytes)) {
+    respond(std::move(*refused));
     return;
   }
-  PublishBatch(std::move(respond), std::move(*events), valid, now_ms);
+  PublishBatch(std::move(respond), std::move(*events), valid, bytes, now_ms);
 }
 
 void IngestionService::PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events,
-                                    std::size_t valid, int64_t now_ms) {
+                                    std::size_t valid, std::size_t bytes, int64_t now_ms) {
   // Owned by the count in `pending`: freed by whichever Release brings it to zero.
-  auto* batch = new PendingBatch{this, std::move(respond), std::move(events), {}, {}};
+  auto* batch = new PendingBatch{this, std::move(respond), std::move(events), {}, {}, bytes};
   batch->published.resize(batch->events.size());
   batch->pending.store(valid + 1);  // + the handler's own hold, so no completion can answer mid-loop
   for (std::size_t i = 0; i < batch->events.size(); ++i) {

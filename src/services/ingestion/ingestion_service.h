@@ -26,6 +26,9 @@ struct IngestionOptions {
   std::size_t batch_max_body_bytes = 4194304;
   std::size_t batch_max_events = 1000;
   std::size_t max_in_flight = 20000;  // events, whichever endpoint they came through
+  // Bytes held for requests awaiting the broker: their bodies and the copies of their events (the service's and
+  // the producer's). Escaped field text can make a body several times its events, so events alone bound nothing.
+  std::size_t max_in_flight_bytes = 64 << 20;
   domain::EventLimits limits;
   std::vector<std::string> api_keys;  // empty: no key needed
   double events_per_second_per_key = 0;  // 0: no rate limit
@@ -47,6 +50,7 @@ class IngestionService {
   std::vector<ports::HttpRoute> Routes();
   absl::Status CheckReady();
   std::size_t InFlight() const { return in_flight_.load(); }
+  std::size_t InFlightBytes() const { return in_flight_bytes_.load(); }
 
   // Waits up to `timeout` for in-flight events to be acknowledged (their clients then get their answers).
   void Drain(std::chrono::milliseconds timeout);
@@ -59,10 +63,11 @@ class IngestionService {
   // Access, body size and content type of a batch request; nullopt when it may be parsed.
   std::optional<ports::HttpResponse> CheckBatchRequest(const ports::HttpRequest& request, std::size_t& key,
                                                        domain::BatchFormat& format);
-  // Reserves `events` in-flight slots, all or none.
-  bool ReserveInFlight(std::size_t events);
+  // Reserves `events` in-flight slots and `bytes`, all or none; the refusal (503, or 413 when the request could
+  // never fit) otherwise.
+  std::optional<ports::HttpResponse> ReserveInFlight(std::size_t events, std::size_t bytes);
   void PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events, std::size_t valid,
-                    int64_t now_ms);
+                    std::size_t bytes, int64_t now_ms);
   int64_t NowMillis() const;
 
   const IngestionOptions options_;
@@ -70,6 +75,7 @@ class IngestionService {
   const services::ApiKeys keys_;
   services::RateLimiter limiter_;
   std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::size_t> in_flight_bytes_{0};
   // Declared last, so destroyed first: its destructor fails every publish still pending, and their callbacks use
   // the members above.
   const std::unique_ptr<ports::EventPublisher> publisher_;
