@@ -41,8 +41,10 @@ BEGIN
 END $$;
 
 -- How far the counts reach: the next Kafka offset to apply (one past the last applied), per partition, written in
--- the batch's transaction. The processor starts a newly assigned partition here when it is ahead of the consumer
--- group's committed offset (a commit lost after the transaction committed).
+-- the batch's transaction; for freshness in answers, read-your-writes and reconciliation. The processor does not
+-- start a partition here: it resumes from the consumer group's committed offset, which trails this one until the
+-- cache holds the counts, so that records whose counts the cache missed are applied again (counted once) and
+-- repair it.
 CREATE TABLE IF NOT EXISTS applied_offsets (
     topic       TEXT NOT NULL,
     partition   INTEGER NOT NULL,

@@ -49,6 +49,32 @@ TEST(RedisCountCache, MissIsNullopt) {
   EXPECT_FALSE(value->has_value());
 }
 
+// SCAN then DEL takes a while on a big cache: until it is done, stale keys must not be served.
+TEST(RedisCountCache, AnswersMissesWhileAnInvalidationIsUnderway) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("u");
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 5}}).ok());
+  Raw({"SET", std::string(kInvalidatingKey), "1", "EX", "60"});  // as InvalidateAll sets it before its SCAN
+  auto during = cache.GetMany({{user, "/p"}});
+  auto single = cache.Get(user, "/p");
+  Raw({"DEL", std::string(kInvalidatingKey)});
+  ASSERT_TRUE(during.ok()) << during.status();
+  EXPECT_FALSE(during->front().has_value()) << "a cached count served during an invalidation";
+  ASSERT_TRUE(single.ok()) << single.status();
+  EXPECT_FALSE(single->has_value());
+  EXPECT_EQ(**cache.Get(user, "/p"), 5);  // and served again once it is over
+}
+
+TEST(RedisCountCache, InvalidateAllRemovesItsMarkerWhenDone) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("u");
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 5}}).ok());
+  ASSERT_TRUE(cache.InvalidateAll().ok());
+  EXPECT_EQ(Raw({"EXISTS", std::string(kInvalidatingKey)}), "0");
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 6}}).ok());
+  EXPECT_EQ(**cache.Get(user, "/p"), 6);
+}
+
 TEST(RedisCountCache, RaiseToKeepsTheMaximum) {
   RedisCountCache cache(Options());
   const std::string user = UniqueId("u");

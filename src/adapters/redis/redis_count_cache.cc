@@ -26,6 +26,8 @@ return 0
 )lua";
 
 constexpr std::size_t kRaiseChunk = 500;  // keys per script call: bounds the time Redis spends in one script
+// How long the invalidation marker outlives an InvalidateAll that never finished; the processor retries sooner.
+constexpr int kInvalidatingSeconds = 300;
 
 using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
 
@@ -121,13 +123,9 @@ absl::StatusOr<std::optional<int64_t>> CountOf(const redisReply& reply, const ch
 }  // namespace
 
 absl::StatusOr<std::optional<int64_t>> RedisCountCache::GetUntimed(std::string_view user_id, std::string_view page_url) {
-  auto connection = Borrow();
-  if (!connection.ok()) return connection.status();
-  Reply reply = Command((*connection)->context, {"GET", domain::CountCacheKey(user_id, page_url)});
-  if (!reply) return Failed("GET", (*connection)->context->errstr);
-  auto count = CountOf(*reply, "GET");
-  Return(std::move(*connection));
-  return count;
+  auto counts = GetManyUntimed({{std::string(user_id), std::string(page_url)}});
+  if (!counts.ok()) return counts.status();
+  return counts->front();
 }
 
 absl::StatusOr<std::vector<std::optional<int64_t>>> RedisCountCache::GetManyUntimed(
@@ -136,22 +134,26 @@ absl::StatusOr<std::vector<std::optional<int64_t>>> RedisCountCache::GetManyUnti
   if (pairs.empty()) return counts;
   auto connection = Borrow();
   if (!connection.ok()) return connection.status();
+  // The invalidation marker comes in the same round trip as the counts.
   std::vector<std::string> args;
-  args.reserve(pairs.size() + 1);
+  args.reserve(pairs.size() + 2);
   args.emplace_back("MGET");
+  args.emplace_back(kInvalidatingKey);
   for (const auto& pair : pairs) args.push_back(domain::CountCacheKey(pair.user_id, pair.page_url));
   Reply reply = Command((*connection)->context, args);
   if (!reply) return Failed("MGET", (*connection)->context->errstr);
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != pairs.size()) {
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != pairs.size() + 1) {
     return absl::InternalError("redis MGET answered an unexpected reply");
   }
+  Return(std::move(*connection));
+  // An invalidation in progress: any key may still hold a count older than the database's.
+  if (reply->element[0]->type != REDIS_REPLY_NIL) return std::vector<std::optional<int64_t>>(pairs.size());
   counts.reserve(pairs.size());
-  for (std::size_t i = 0; i < reply->elements; ++i) {
+  for (std::size_t i = 1; i < reply->elements; ++i) {
     auto count = CountOf(*reply->element[i], "MGET");
     if (!count.ok()) return count.status();
     counts.push_back(*count);
   }
-  Return(std::move(*connection));
   return counts;
 }
 
@@ -191,6 +193,11 @@ absl::Status RedisCountCache::RaiseToUntimed(const std::vector<domain::PageCount
 absl::Status RedisCountCache::InvalidateAllUntimed() {
   auto connection = Borrow();
   if (!connection.ok()) return connection.status();
+  // Readers answer from the database from now until the marker goes: SCAN and DEL leave stale keys readable
+  // meanwhile.
+  Reply marked = Command((*connection)->context,
+                         {"SET", std::string(kInvalidatingKey), "1", "EX", std::to_string(kInvalidatingSeconds)});
+  if (!marked) return Failed("SET", (*connection)->context->errstr);
   std::string cursor = "0";
   const std::string pattern = std::string(domain::kCountKeyPrefix) + "*";
   do {
@@ -206,6 +213,9 @@ absl::Status RedisCountCache::InvalidateAllUntimed() {
       if (!Command((*connection)->context, del)) return Failed("DEL", (*connection)->context->errstr);
     }
   } while (cursor != "0");
+  if (!Command((*connection)->context, {"DEL", std::string(kInvalidatingKey)})) {
+    return Failed("DEL", (*connection)->context->errstr);
+  }
   Return(std::move(*connection));
   return absl::OkStatus();
 }

@@ -25,6 +25,11 @@ struct RedisOptions {
   metrics::Registry* metrics = nullptr;  // latency and errors by operation go here when set
 };
 
+// Set while InvalidateAll deletes keys (and, should it fail half-way, until it expires or a retry finishes): reads
+// then answer every pair as a miss, so a stale count still waiting for its DEL is never served. Outside the count
+// keys' prefix, so the SCAN of InvalidateAll never matches it.
+inline constexpr std::string_view kInvalidatingKey = "clickstream:cache-invalidating";
+
 class RedisCountCache final : public ports::CountCache {
  public:
   explicit RedisCountCache(RedisOptions options);
