@@ -167,21 +167,22 @@ else
   printf '%s\n' "$DEPLOY_PY_REQUIREMENTS" >"$deploy_venv/.requirements"
 fi
 
-# promtool checks and unit-tests the alert rules (tests/deploy/alerts_test.yml). Only the binary is
-# unpacked from Debian's prometheus package (a static Go program): no daemon, no dependencies. Debian builds
-# it without Kubernetes service discovery, so it cannot check deploy/monitoring/prometheus.yml itself.
-if [[ -x $TOOLS_DIR/bin/promtool ]]; then
-  log "promtool already in ${TOOLS_DIR#"$REPO_DIR"/}/bin"
+# promtool checks and unit-tests the alert rules (tests/deploy/alerts_test.yml); the prometheus server scrapes
+# the services in tests/monitoring/prometheus_test.py. Only the two binaries are unpacked from Debian's
+# prometheus package (static Go programs): no daemon, no service started, no dependencies. Debian builds them
+# without Kubernetes service discovery, so they cannot load deploy/monitoring/prometheus.yml's pod job itself.
+if [[ -x $TOOLS_DIR/bin/promtool && -x $TOOLS_DIR/bin/prometheus ]]; then
+  log "promtool and prometheus already in ${TOOLS_DIR#"$REPO_DIR"/}/bin"
 else
-  log "unpacking promtool from Debian's prometheus package into ${TOOLS_DIR#"$REPO_DIR"/}/bin"
+  log "unpacking promtool and prometheus from Debian's prometheus package into ${TOOLS_DIR#"$REPO_DIR"/}/bin"
   deb_dir="$(mktemp -d)"
   if ! (cd "$deb_dir" && apt-get download -q prometheus >/dev/null 2>&1); then
     apt-get update -q >/dev/null
     (cd "$deb_dir" && apt-get download -q prometheus >/dev/null)
   fi
-  dpkg-deb --fsys-tarfile "$deb_dir"/prometheus_*.deb | tar -x -C "$deb_dir" ./usr/bin/promtool
+  dpkg-deb --fsys-tarfile "$deb_dir"/prometheus_*.deb | tar -x -C "$deb_dir" ./usr/bin/promtool ./usr/bin/prometheus
   mkdir -p "$TOOLS_DIR/bin"
-  install -m 0755 "$deb_dir/usr/bin/promtool" "$TOOLS_DIR/bin/promtool"
+  install -m 0755 "$deb_dir/usr/bin/promtool" "$deb_dir/usr/bin/prometheus" "$TOOLS_DIR/bin/"
   rm -rf "$deb_dir"
 fi
 
