@@ -490,7 +490,11 @@ def _(b):
             assert target in names.values(), f'Service {svc["metadata"]["name"]}: targetPort {p.get("targetPort")}'
     gw_env = env_of(b.app_deployment("gateway")["spec"]["template"]["spec"]["containers"][0])
     addr = gw_env["CLICKSTREAM_ANALYTICS_ADDR"]["value"]
-    assert re.fullmatch(r"(dns:///)?analytics(\.app-layer(\.svc(\.cluster\.local)?)?)?:50051", addr), addr
+    # The gateway resolves the headless Service, so that gRPC's round_robin sees every analytics pod.
+    assert re.fullmatch(r"dns:///analytics-headless(\.app-layer(\.svc(\.cluster\.local)?)?)?:50051", addr), addr
+    headless = b.get("Service", APP_NS, "analytics-headless")
+    assert headless["spec"].get("clusterIP") == "None", "Service analytics-headless is not headless"
+    assert headless["spec"]["selector"] == {"app.kubernetes.io/name": "analytics"}, headless["spec"]
 
 
 @rule("Secret app-secrets holds DATABASE_URL, KAFKA_BROKER, REDIS_ADDR and the API keys; env reads it by secretKeyRef")
