@@ -11,6 +11,7 @@
 #include "adapters/grpc/grpc_count_client.h"
 #include "adapters/http/http_server.h"
 #include "adapters/kafka/kafka_event_publisher.h"
+#include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_record_source.h"
 #include "adapters/postgres/pg_stores.h"
 #include "adapters/redis/redis_count_cache.h"

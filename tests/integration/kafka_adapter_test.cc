@@ -1,6 +1,7 @@
 // The Kafka adapters against a real broker: acknowledged publishing, consumer-group polling with manual commits,
 // and dead letters with their reason header.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <set>
 
 #include "adapters/kafka/kafka_event_publisher.h"
+#include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_record_source.h"
 #include "support/test_infra.h"
 

@@ -120,12 +120,13 @@ void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_u
   call->done = std::move(done);
   in_flight_->Begin();
   stub_->stub->async()->GetEventCount(&call->context, &call->request, &call->response,
-                                      [call, in_flight = in_flight_](grpc::Status status) {
+                                      [call, in_flight = in_flight_](grpc::Status status) mutable {
                                         if (status.ok()) {
                                           call->done(call->response.count());
                                         } else {
                                           call->done(FromGrpcStatus(status));
                                         }
+                                        call.reset();  // its context goes before the client may
                                         in_flight->End();
                                       });
 }
@@ -142,8 +143,9 @@ void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany 
   call->done = std::move(done);
   in_flight_->Begin();
   stub_->stub->async()->GetEventCounts(&call->context, &call->request, &call->response,
-                                       [call, in_flight = in_flight_](grpc::Status status) {
+                                       [call, in_flight = in_flight_](grpc::Status status) mutable {
                                          call->done(ResultsOf(*call, status));
+                                         call.reset();  // its context goes before the client may
                                          in_flight->End();
                                        });
 }

@@ -1,18 +1,17 @@
 // What every librdkafka client of ours shares: building its configuration (user overrides first, then the
-// settings delivery depends on, forced), and routing librdkafka's own log lines through our logger.
+// settings delivery depends on, forced), and routing librdkafka's own log lines through our logger. Internal to
+// the adapter: the only header of ours that includes librdkafka, and only the adapter's .cc files include it.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 
 #include <librdkafka/rdkafkacpp.h>
 
 #include "absl/status/statusor.h"
+#include "adapters/kafka/kafka_settings.h"
 
 namespace clickstream::kafka {
-
-using KafkaSettings = std::map<std::string, std::string>;
 
 // Logs librdkafka's log and error events with mapped levels on the logger "kafka".
 class KafkaLogBridge final : public RdKafka::EventCb {

@@ -2,14 +2,12 @@
 // runs the delivery callbacks.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
-#include "adapters/kafka/kafka_client_config.h"
+#include "adapters/kafka/kafka_settings.h"
 #include "common/metrics.h"
 #include "ports/event_publisher.h"
 
@@ -25,33 +23,28 @@ struct PublisherOptions {
   metrics::Registry* metrics = nullptr;             // produce latency and errors go here when set
 };
 
-class KafkaEventPublisher final : public ports::EventPublisher, private RdKafka::DeliveryReportCb {
+class KafkaEventPublisher final : public ports::EventPublisher {
  public:
   static absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> Create(const PublisherOptions& options);
+  // Fails whatever is still queued (UNAVAILABLE), so every waiting caller gets its answer rather than silence.
   ~KafkaEventPublisher() override;
 
   // ports::EventPublisher. CheckReady fails for good once the idempotent producer raised a fatal error (its
   // sequence numbers can no longer be trusted, so every later publish fails): the process must be restarted.
   void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
+  void Drain(std::chrono::milliseconds timeout) override;
 
   // Raises a fatal producer error as the broker could (librdkafka's rd_kafka_test_fatal_error), for tests.
   void RaiseFatalErrorForTesting(const std::string& reason);
-  void Drain(std::chrono::milliseconds timeout) override;
 
  private:
-  struct Pending;  // a Done with the time its record was handed to librdkafka
-  KafkaEventPublisher(std::string topic, metrics::Registry* metrics);
-  void dr_cb(RdKafka::Message& message) override;  // RdKafka::DeliveryReportCb
+  struct Client;  // the librdkafka producer, its delivery callback and its polling thread
+  explicit KafkaEventPublisher(std::string topic);
 
   const std::string topic_;
-  std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring no registry; before its users
-  metrics::Histogram& produce_seconds_;
-  metrics::Counter& produce_errors_;
-  KafkaLogBridge log_bridge_;  // outlives the producer, which calls it
-  std::unique_ptr<RdKafka::Producer> producer_;
-  std::atomic<bool> stopping_{false};
-  std::thread poll_thread_;  // joined before the producer is destroyed
+  std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring no registry; before the client
+  std::unique_ptr<Client> client_;
 };
 
 }  // namespace clickstream::kafka

@@ -3,30 +3,18 @@
 #include <algorithm>
 #include <optional>
 
+#include "adapters/kafka/kafka_client_config.h"
 #include "common/log.h"
 
 namespace clickstream::kafka {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// The outcome of one dead letter. The delivery callback owns one reference and Send another, so a report that
-// arrives after Send gave up still writes to live memory.
-struct DeliveryOutcome {
-  std::optional<absl::Status> result;
+struct KafkaRecordSource::Client {
+  KafkaLogBridge log_bridge;  // outlives the consumer, which calls it
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer;
 };
-using SharedOutcome = std::shared_ptr<DeliveryOutcome>;
 
-}  // namespace
-
-void DeadLetterReports::dr_cb(RdKafka::Message& message) {
-  std::unique_ptr<SharedOutcome> outcome(static_cast<SharedOutcome*>(message.msg_opaque()));
-  if (!outcome) return;
-  (*outcome)->result = message.err() == RdKafka::ERR_NO_ERROR
-                           ? absl::OkStatus()
-                           : absl::UnavailableError("dead letter not acknowledged: " + message.errstr());
-}
-
+KafkaRecordSource::KafkaRecordSource(std::string topic)
+    : topic_(std::move(topic)), client_(std::make_unique<Client>()) {}
 
 absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(const ConsumerOptions& options) {
   std::unique_ptr<KafkaRecordSource> source(new KafkaRecordSource(options.topic));
@@ -48,19 +36,19 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
   };
-  auto conf = BuildConf("consumer", defaults, forced, &source->log_bridge_);
+  auto conf = BuildConf("consumer", defaults, forced, &source->client_->log_bridge);
   if (!conf.ok()) return conf.status();
   std::string error;
-  source->consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), error));
-  if (!source->consumer_) return absl::InvalidArgumentError("kafka consumer: " + error);
-  if (auto code = source->consumer_->subscribe({options.topic}); code != RdKafka::ERR_NO_ERROR) {
+  source->client_->consumer.reset(RdKafka::KafkaConsumer::create(conf->get(), error));
+  if (!source->client_->consumer) return absl::InvalidArgumentError("kafka consumer: " + error);
+  if (auto code = source->client_->consumer->subscribe({options.topic}); code != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError("kafka subscribe " + options.topic + ": " + RdKafka::err2str(code));
   }
   return source;
 }
 
 KafkaRecordSource::~KafkaRecordSource() {
-  if (consumer_) consumer_->close();
+  if (client_->consumer) client_->consumer->close();
 }
 
 absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t max,
@@ -68,7 +56,7 @@ absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t 
   std::vector<domain::Record> records;
   int timeout_ms = static_cast<int>(wait.count());
   while (records.size() < max) {
-    std::unique_ptr<RdKafka::Message> message(consumer_->consume(timeout_ms));
+    std::unique_ptr<RdKafka::Message> message(client_->consumer->consume(timeout_ms));
     // After the first record only what is already fetched is taken: a batch never waits to fill up.
     timeout_ms = 0;
     switch (message->err()) {
@@ -98,7 +86,7 @@ absl::Status KafkaRecordSource::Commit(const std::vector<domain::PartitionOffset
   for (const auto& offset : next_offsets) {
     partitions.push_back(RdKafka::TopicPartition::create(topic_, offset.partition, offset.next_offset));
   }
-  const RdKafka::ErrorCode code = consumer_->commitSync(partitions);
+  const RdKafka::ErrorCode code = client_->consumer->commitSync(partitions);
   RdKafka::TopicPartition::destroy(partitions);
   if (code != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError("kafka commit: " + RdKafka::err2str(code));
@@ -107,17 +95,17 @@ absl::Status KafkaRecordSource::Commit(const std::vector<domain::PartitionOffset
 }
 
 absl::Status KafkaRecordSource::CheckReady(std::chrono::milliseconds timeout) {
-  return CheckTopic(*consumer_, topic_, static_cast<int>(timeout.count()));
+  return CheckTopic(*client_->consumer, topic_, static_cast<int>(timeout.count()));
 }
 
 std::map<int32_t, int64_t> KafkaRecordSource::Lag() {
   std::map<int32_t, int64_t> lag;
   std::vector<RdKafka::TopicPartition*> assigned;
-  if (consumer_->assignment(assigned) != RdKafka::ERR_NO_ERROR) return lag;
-  consumer_->position(assigned);
+  if (client_->consumer->assignment(assigned) != RdKafka::ERR_NO_ERROR) return lag;
+  client_->consumer->position(assigned);
   for (const RdKafka::TopicPartition* partition : assigned) {
     int64_t low = 0, high = 0;
-    if (consumer_->get_watermark_offsets(partition->topic(), partition->partition(), &low, &high) !=
+    if (client_->consumer->get_watermark_offsets(partition->topic(), partition->partition(), &low, &high) !=
             RdKafka::ERR_NO_ERROR ||
         high < 0) {
       continue;
@@ -128,63 +116,6 @@ std::map<int32_t, int64_t> KafkaRecordSource::Lag() {
   }
   RdKafka::TopicPartition::destroy(assigned);
   return lag;
-}
-
-absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::Create(const std::string& brokers,
-                                                                          const std::string& dlq_topic,
-                                                                          const std::string& source_topic,
-                                                                          std::chrono::milliseconds timeout) {
-  std::unique_ptr<KafkaDeadLetters> letters(new KafkaDeadLetters(dlq_topic, source_topic, timeout));
-  const KafkaSettings forced = {{"bootstrap.servers", brokers},
-                                {"client.id", "clickstream-dead-letters"},
-                                {"enable.idempotence", "true"},
-                                {"acks", "all"},
-                                // Send waits for this verdict: librdkafka must not keep retrying a letter after
-                                // Send reported it failed, or the processor's retry writes a second copy.
-                                {"message.timeout.ms", std::to_string(timeout.count())}};
-  auto conf = BuildConf("dead-letter producer", {}, forced, &letters->log_bridge_);
-  if (!conf.ok()) return conf.status();
-  std::string error;
-  if ((*conf)->set("dr_cb", &letters->reports_, error) != RdKafka::Conf::CONF_OK) {
-    return absl::InternalError("kafka dead-letter dr_cb: " + error);
-  }
-  letters->producer_.reset(RdKafka::Producer::create(conf->get(), error));
-  if (!letters->producer_) return absl::InvalidArgumentError("kafka dead-letter producer: " + error);
-  return letters;
-}
-
-KafkaDeadLetters::~KafkaDeadLetters() {
-  if (producer_) producer_->flush(1000);
-}
-
-absl::Status KafkaDeadLetters::Send(const domain::Record& record, std::string_view reason,
-                                    std::chrono::milliseconds timeout) {
-  RdKafka::Headers* headers = RdKafka::Headers::create();
-  headers->add("dlq.reason", std::string(reason));
-  headers->add("dlq.source.topic", source_topic_);
-  headers->add("dlq.source.partition", std::to_string(record.partition));
-  headers->add("dlq.source.offset", std::to_string(record.offset));
-  headers->add("dlq.source.key", record.key);
-  const std::string key = source_topic_ + "/" + std::to_string(record.partition) + "/" + std::to_string(record.offset);
-  auto outcome = std::make_shared<DeliveryOutcome>();
-  auto* report_reference = new SharedOutcome(outcome);
-  const RdKafka::ErrorCode code = producer_->produce(
-      dlq_topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-      const_cast<char*>(record.value.data()), record.value.size(), key.data(), key.size(), 0, headers,
-      report_reference);
-  if (code != RdKafka::ERR_NO_ERROR) {
-    delete headers;  // ownership passes to librdkafka only on success
-    delete report_reference;
-    return absl::UnavailableError("dead letter: " + RdKafka::err2str(code));
-  }
-  // Only the processor's thread sends dead letters, so polling here serves exactly our own reports. librdkafka
-  // reports within its message timeout; the margin only guards against a report that never comes.
-  const auto deadline = Clock::now() + std::max(timeout, message_timeout_) + std::chrono::seconds(5);
-  while (!outcome->result && Clock::now() < deadline) producer_->poll(20);
-  if (!outcome->result) {
-    return absl::UnavailableError("dead letter not acknowledged within " + std::to_string(timeout.count()) + " ms");
-  }
-  return *outcome->result;
 }
 
 }  // namespace clickstream::kafka
