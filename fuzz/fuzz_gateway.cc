@@ -58,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   auto owned_client = std::make_unique<FakeCountClient>();
   FakeCountClient& client = *owned_client;
   client.answer = ClientAnswer(control);
-  clickstream::gateway::GatewayService service(options, std::move(owned_client));
+  clickstream::gateway::GatewayService service(options, std::move(owned_client),
+                                               std::make_unique<clickstream::testing_support::FakeTimer>());
 
   // Built field by field: the request grows headers (API keys) that this target leaves empty.
   clickstream::ports::HttpRequest request;

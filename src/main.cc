@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/thread_timer.h"
 #include "services/analytics/analytics_service.h"
 #include "services/common/http_answers.h"
 #include "services/gateway/coalescing_count_client.h"
@@ -301,6 +302,7 @@ class RunningGateway final : public Running {
     auto keys = LoadKeys("gateway", "CLICKSTREAM_QUERY_API_KEYS", config.gateway.api_keys);
     if (!keys.ok()) return keys.status();
     options.api_keys = std::move(*keys);
+    options.query_deadline = config.gateway.query_deadline;
     grpc_adapter::GrpcClientTls tls;
     // The gateway's certificate doubles as its client certificate when analytics asks for one.
     auto status = ReadPems({{&tls.root_ca_pem, config.tls.analytics_ca_file, "CLICKSTREAM_ANALYTICS_TLS_CA_FILE"},
@@ -312,9 +314,13 @@ class RunningGateway final : public Running {
     coalescing.max_batches_in_flight = config.gateway.batches_in_flight;
     coalescing.max_waiting = config.gateway.max_waiting;
     service_ = std::make_unique<gateway::GatewayService>(
-        options, std::make_unique<gateway::CoalescingCountClient>(
-                     coalescing, std::make_unique<grpc_adapter::GrpcCountClient>(
-                                     config.gateway.analytics_addr, config.gateway.query_deadline, tls)));
+        options,
+        std::make_unique<gateway::CoalescingCountClient>(
+            coalescing,
+            std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr,
+                                                            config.gateway.query_deadline, tls),
+            std::make_unique<common::ThreadTimer>()),
+        std::make_unique<common::SteadyClock>());
     probe_ = std::make_unique<services::ReadinessProbe>(
         "gateway", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service_->Routes(),

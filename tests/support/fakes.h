@@ -16,6 +16,7 @@
 #include "ports/event_publisher.h"
 #include "ports/event_store.h"
 #include "ports/record_source.h"
+#include "ports/timer.h"
 
 namespace clickstream::testing_support {
 
@@ -164,22 +165,25 @@ class FakeCountCache final : public ports::CountCache {
 };
 
 // Answers each pair with its entry in `counts`, else `answer`. With `hold_batches`, GetCounts keeps each batch
-// until ReleaseOldest answers it, so tests can hold batches "in flight".
+// until ReleaseOldest answers it, so tests can hold batches "in flight". Deadlines are recorded, not enforced: a test
+// plays the transport's deadline with ReleaseOldestWith(DEADLINE_EXCEEDED).
 class FakeCountClient final : public ports::CountClient {
  public:
-  void GetCount(std::string_view user_id, std::string_view page_url, Done done) override {
+  void GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) override {
     asked.push_back({std::string(user_id), std::string(page_url)});
+    deadlines.push_back(deadline);
     done(AnswerFor(asked.back()));
   }
-  void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) override {
+  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) override {
     std::vector<absl::StatusOr<int64_t>> results;
     for (auto& pair : pairs) {
       asked.push_back({pair.user_id, pair.page_url});
       results.push_back(AnswerFor(asked.back()));
     }
     batch_sizes.push_back(pairs.size());
+    deadlines.push_back(deadline);
     if (hold_batches) {
-      held.push_back([done = std::move(done), results = std::move(results)]() mutable { done(std::move(results)); });
+      held.push_back({std::move(done), std::move(results)});
       return;
     }
     done(std::move(results));
@@ -187,9 +191,15 @@ class FakeCountClient final : public ports::CountClient {
   absl::Status CheckReady(std::chrono::milliseconds) override { return absl::OkStatus(); }
 
   void ReleaseOldest() {
-    auto release = std::move(held.front());
+    Held batch = std::move(held.front());
     held.erase(held.begin());
-    release();
+    batch.done(std::move(batch.results));
+  }
+  // Answers the oldest held batch with `status` for every pair, as a failed call would.
+  void ReleaseOldestWith(const absl::Status& status) {
+    Held batch = std::move(held.front());
+    held.erase(held.begin());
+    batch.done(std::vector<absl::StatusOr<int64_t>>(batch.results.size(), status));
   }
 
   absl::StatusOr<int64_t> AnswerFor(const Pair& pair) const {
@@ -197,12 +207,64 @@ class FakeCountClient final : public ports::CountClient {
     return it == counts.end() ? answer : absl::StatusOr<int64_t>(it->second);
   }
 
+  struct Held {
+    DoneMany done;
+    std::vector<absl::StatusOr<int64_t>> results;
+  };
   absl::StatusOr<int64_t> answer = 0;
   std::map<Pair, int64_t> counts;
   std::vector<Pair> asked;
   std::vector<std::size_t> batch_sizes;
+  std::vector<Deadline> deadlines;  // of each call, in order
   bool hold_batches = false;
-  std::vector<std::function<void()>> held;
+  std::vector<Held> held;
+};
+
+// Time that moves only when the test says: Advance runs the tasks that fall due, in deadline order, on the test's
+// thread (never inside RunAt, as the port promises).
+class FakeTimer final : public ports::Timer {
+ public:
+  TimePoint Now() override {
+    std::lock_guard lock(mutex);
+    return now;
+  }
+  TaskId RunAt(TimePoint when, std::function<void()> task) override {
+    std::lock_guard lock(mutex);
+    tasks[{when, next_id}] = std::move(task);
+    return next_id++;
+  }
+  bool Cancel(TaskId id) override {
+    std::lock_guard lock(mutex);
+    for (auto it = tasks.begin(); it != tasks.end(); ++it) {
+      if (it->first.second == id) {
+        tasks.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+  void Advance(std::chrono::steady_clock::duration by) {
+    std::unique_lock lock(mutex);
+    const TimePoint until = now + by;
+    while (!tasks.empty() && tasks.begin()->first.first <= until) {
+      now = std::max(now, tasks.begin()->first.first);
+      auto task = std::move(tasks.begin()->second);
+      tasks.erase(tasks.begin());
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+    now = until;
+  }
+  std::size_t pending() {
+    std::lock_guard lock(mutex);
+    return tasks.size();
+  }
+
+  std::mutex mutex;
+  TimePoint now = TimePoint() + std::chrono::hours(1);
+  TaskId next_id = 1;
+  std::map<std::pair<TimePoint, TaskId>, std::function<void()>> tasks;
 };
 
 }  // namespace clickstream::testing_support

@@ -120,11 +120,14 @@ TEST(IngestionAccess, RateLimitsPerKeyWith429AndRetryAfter) {
 TEST(GatewayAccess, RequiresAKeyWhenKeysAreConfigured) {
   gateway::GatewayOptions options;
   options.api_keys = {"query-key"};
-  gateway::GatewayService service(options, std::make_unique<testing_support::FakeCountClient>());
-  ports::HttpResponse answer;
+  gateway::GatewayService service(options, std::make_unique<testing_support::FakeCountClient>(),
+                                  std::make_unique<testing_support::FakeTimer>());
+  // Starts from no status at all, so a request left unanswered cannot pass as a 200.
+  ports::HttpResponse answer{-1, "", "", {}};
   ports::HttpRequest request{"GET", "/analytics/events", {{"user_id", "u"}, {"page_url", "/p"}}, "", "", "", ""};
   service.HandleQuery(request, [&](ports::HttpResponse r) { answer = std::move(r); });
   EXPECT_EQ(answer.status, 401);
+  answer.status = -1;
   request.authorization = "Bearer query-key";
   service.HandleQuery(request, [&](ports::HttpResponse r) { answer = std::move(r); });
   EXPECT_EQ(answer.status, 200);

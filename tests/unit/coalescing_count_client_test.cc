@@ -7,31 +7,57 @@
 namespace clickstream::gateway {
 namespace {
 
+using namespace std::chrono_literals;
 using testing_support::FakeCountClient;
+using testing_support::FakeTimer;
 
 class CoalescingTest : public testing::Test {
  protected:
   void Make(std::size_t max_batch, std::size_t in_flight, std::size_t max_waiting = 100) {
     auto inner = std::make_unique<FakeCountClient>();
+    auto timer = std::make_unique<FakeTimer>();
     inner_ = inner.get();
+    timer_ = timer.get();
     inner_->hold_batches = true;
     client_ = std::make_unique<CoalescingCountClient>(CoalescingOptions{max_batch, in_flight, max_waiting},
-                                                      std::move(inner));
+                                                      std::move(inner), std::move(timer));
   }
 
-  // Asks for pair (u<i>, /p) and records its answer in answers_[i].
-  void Ask(int i) {
-    answers_.resize(std::max<std::size_t>(answers_.size(), i + 1), absl::UnknownError("no answer yet"));
-    client_->GetCount("u" + std::to_string(i), "/p", [this, i](absl::StatusOr<int64_t> count) { answers_[i] = count; });
+  // Asks for pair (u<i>, /p) with a deadline `within` from now, and records its answers in answers_[i] and how
+  // many times it was answered in times_[i].
+  void Ask(int i, std::chrono::milliseconds within = 5000ms) {
+    const auto size = std::max<std::size_t>(answers_.size(), i + 1);
+    answers_.resize(size, absl::UnknownError("no answer yet"));
+    times_.resize(size, 0);
+    client_->GetCount("u" + std::to_string(i), "/p", timer_->Now() + within,
+                      [this, i](absl::StatusOr<int64_t> count) {
+                        answers_[i] = count;
+                        ++times_[i];
+                      });
   }
 
   void ReleaseAll() {
     while (!inner_->held.empty()) inner_->ReleaseOldest();
   }
 
+  // The client waits for its batches in flight when destroyed: a test that stopped early must not hang there.
+  void TearDown() override {
+    if (inner_ != nullptr) ReleaseAll();
+  }
+
+  // Every look-up asked was answered, and only once.
+  void ExpectEachAnsweredOnce() {
+    for (std::size_t i = 0; i < times_.size(); ++i) EXPECT_EQ(times_[i], 1) << "look-up " << i;
+  }
+
+  std::vector<testing_support::Pair> Asked() const { return inner_->asked; }
+  static testing_support::Pair P(int i) { return {"u" + std::to_string(i), "/p"}; }
+
   FakeCountClient* inner_ = nullptr;
+  FakeTimer* timer_ = nullptr;
   std::unique_ptr<CoalescingCountClient> client_;
   std::vector<absl::StatusOr<int64_t>> answers_;
+  std::vector<int> times_;
 };
 
 TEST_F(CoalescingTest, ALookUpAtLowLoadLeavesAtOnceAlone) {
@@ -41,6 +67,7 @@ TEST_F(CoalescingTest, ALookUpAtLowLoadLeavesAtOnceAlone) {
   ASSERT_EQ(inner_->batch_sizes, std::vector<std::size_t>{1});
   ReleaseAll();
   EXPECT_EQ(*answers_[0], 7);
+  ExpectEachAnsweredOnce();
 }
 
 TEST_F(CoalescingTest, LookUpsWaitingBehindFullBatchesLeaveTogetherWithTheirOwnAnswers) {
@@ -54,6 +81,7 @@ TEST_F(CoalescingTest, LookUpsWaitingBehindFullBatchesLeaveTogetherWithTheirOwnA
   ASSERT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 5}));
   ReleaseAll();
   for (int i = 0; i < 6; ++i) EXPECT_EQ(*answers_[i], 100 + i) << i;
+  ExpectEachAnsweredOnce();
 }
 
 TEST_F(CoalescingTest, BatchesNeverExceedTheirMaximum) {
@@ -62,6 +90,7 @@ TEST_F(CoalescingTest, BatchesNeverExceedTheirMaximum) {
   ReleaseAll();
   EXPECT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 2, 2, 1}));
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(answers_[i].ok()) << i;
+  ExpectEachAnsweredOnce();
 }
 
 TEST_F(CoalescingTest, UsesEveryBatchSlotBeforeMakingLookUpsWait) {
@@ -70,6 +99,7 @@ TEST_F(CoalescingTest, UsesEveryBatchSlotBeforeMakingLookUpsWait) {
   EXPECT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 1, 1}));
   ReleaseAll();
   EXPECT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 1, 1, 2}));
+  ExpectEachAnsweredOnce();
 }
 
 TEST_F(CoalescingTest, TooManyWaitingIsResourceExhausted) {
@@ -78,6 +108,7 @@ TEST_F(CoalescingTest, TooManyWaitingIsResourceExhausted) {
   EXPECT_EQ(answers_[3].status().code(), absl::StatusCode::kResourceExhausted);
   ReleaseAll();
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(answers_[i].ok()) << i;
+  ExpectEachAnsweredOnce();
 }
 
 TEST_F(CoalescingTest, ABatchFailureReachesEveryLookUpInIt) {
@@ -86,6 +117,93 @@ TEST_F(CoalescingTest, ABatchFailureReachesEveryLookUpInIt) {
   for (int i = 0; i < 3; ++i) Ask(i);
   ReleaseAll();
   for (int i = 0; i < 3; ++i) EXPECT_EQ(answers_[i].status().code(), absl::StatusCode::kUnavailable) << i;
+  ExpectEachAnsweredOnce();
+}
+
+// Analytics hanging: the look-up queued behind the held batch is answered at its own deadline, not after the
+// batch in front of it (which, before, made the last of many waiters wait minutes and get a closed connection).
+TEST_F(CoalescingTest, ALookUpQueuedBehindAHeldBatchGetsDeadlineExceededAtItsOwnDeadline) {
+  Make(256, 1);
+  Ask(0, 5000ms);
+  timer_->Advance(1000ms);
+  Ask(1, 2000ms);
+  timer_->Advance(1999ms);
+  EXPECT_EQ(times_[1], 0) << "answered before its deadline";
+  timer_->Advance(1ms);
+  EXPECT_EQ(times_[1], 1);
+  EXPECT_EQ(answers_[1].status().code(), absl::StatusCode::kDeadlineExceeded) << answers_[1].status();
+  EXPECT_EQ(times_[0], 0) << "the held look-up still has time";
+  timer_->Advance(2000ms);
+  EXPECT_EQ(answers_[0].status().code(), absl::StatusCode::kDeadlineExceeded) << answers_[0].status();
+  ReleaseAll();
+  ExpectEachAnsweredOnce();
+}
+
+TEST_F(CoalescingTest, ABatchAnswerArrivingAfterTheDeadlineDoesNotAnswerASecondTime) {
+  Make(256, 1);
+  inner_->counts[P(0)] = 7;
+  Ask(0, 1000ms);
+  timer_->Advance(1000ms);
+  ASSERT_EQ(answers_[0].status().code(), absl::StatusCode::kDeadlineExceeded);
+  inner_->ReleaseOldest();  // the late answer
+  EXPECT_EQ(answers_[0].status().code(), absl::StatusCode::kDeadlineExceeded);
+  ExpectEachAnsweredOnce();
+  // Its slot is free again: the next look-up leaves at once.
+  Ask(1);
+  EXPECT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 1}));
+  ReleaseAll();
+  ExpectEachAnsweredOnce();
+}
+
+TEST_F(CoalescingTest, LookUpsPastTheirDeadlineAreNotSent) {
+  Make(256, 1);
+  Ask(0, 5000ms);
+  Ask(1, 1000ms);
+  Ask(2, 5000ms);
+  Ask(3, 0ms);  // already due on arrival: answered at once, never queued
+  EXPECT_EQ(answers_[3].status().code(), absl::StatusCode::kDeadlineExceeded);
+  timer_->Advance(2000ms);
+  ASSERT_EQ(answers_[1].status().code(), absl::StatusCode::kDeadlineExceeded);
+  inner_->ReleaseOldest();
+  EXPECT_EQ(Asked(), (std::vector<testing_support::Pair>{P(0), P(2)}));
+  ReleaseAll();
+  EXPECT_TRUE(answers_[2].ok()) << answers_[2].status();
+  ExpectEachAnsweredOnce();
+}
+
+TEST_F(CoalescingTest, ABatchCarriesTheDeadlineOfItsEarliestLookUp) {
+  Make(256, 1);
+  const auto start = timer_->Now();
+  Ask(0, 5000ms);
+  Ask(1, 4000ms);
+  Ask(2, 3000ms);
+  inner_->ReleaseOldest();
+  ASSERT_EQ(inner_->deadlines.size(), 2u);
+  EXPECT_EQ(inner_->deadlines[0], start + 5000ms);
+  EXPECT_EQ(inner_->deadlines[1], start + 3000ms);
+  ReleaseAll();
+  ExpectEachAnsweredOnce();
+}
+
+// The batch ends at its earliest look-up's deadline; the others in it still have time and must not get a 504
+// before their own deadline: they go out again in the next batch.
+TEST_F(CoalescingTest, LookUpsWithTimeLeftWhenTheirBatchHitsAnEarlierDeadlineAreSentAgain) {
+  Make(256, 1);
+  inner_->counts[P(2)] = 9;
+  const auto start = timer_->Now();
+  Ask(0, 1000ms);
+  Ask(1, 2000ms);
+  Ask(2, 5000ms);
+  inner_->ReleaseOldest();  // batch {0}; batch {1, 2} leaves with 1's deadline
+  timer_->Advance(2000ms);
+  ASSERT_EQ(answers_[1].status().code(), absl::StatusCode::kDeadlineExceeded);
+  inner_->ReleaseOldestWith(absl::DeadlineExceededError("call deadline"));
+  EXPECT_EQ(times_[2], 0) << "failed by another look-up's deadline: " << answers_[2].status();
+  ASSERT_EQ(inner_->deadlines.size(), 3u);
+  EXPECT_EQ(inner_->deadlines[2], start + 5000ms);
+  ReleaseAll();
+  EXPECT_EQ(*answers_[2], 9);
+  ExpectEachAnsweredOnce();
 }
 
 }  // namespace

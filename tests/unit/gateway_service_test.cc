@@ -8,26 +8,48 @@ namespace clickstream::gateway {
 namespace {
 
 using testing_support::FakeCountClient;
+using testing_support::FakeTimer;
+
+// Status of an answer that never came: matches no HTTP status, so a test expecting any answer fails on it.
+constexpr int kNoAnswer = -1;
 
 class GatewayServiceTest : public testing::Test {
  protected:
   GatewayServiceTest() {
     auto client = std::make_unique<FakeCountClient>();
+    auto clock = std::make_unique<FakeTimer>();
     client_ = client.get();
-    service_ = std::make_unique<GatewayService>(GatewayOptions{}, std::move(client));
+    clock_ = clock.get();
+    GatewayOptions options;
+    options.query_deadline = std::chrono::milliseconds(3000);
+    service_ = std::make_unique<GatewayService>(options, std::move(client), std::move(clock));
   }
 
+  // The one answer to the request; kNoAnswer (and a test failure) when there was none, a failure too when more.
   ports::HttpResponse Get(std::map<std::string, std::string> query, std::string body = "",
                           std::string content_type = "") {
-    ports::HttpResponse answer;
+    ports::HttpResponse answer{kNoAnswer, "", "", {}};
+    int answers = 0;
     service_->HandleQuery({"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body), "", ""},
-                          [&](ports::HttpResponse r) { answer = std::move(r); });
+                          [&](ports::HttpResponse r) {
+                            answer = std::move(r);
+                            ++answers;
+                          });
+    EXPECT_EQ(answers, 1) << "a request must be answered exactly once";
     return answer;
   }
 
   FakeCountClient* client_;
+  FakeTimer* clock_;
   std::unique_ptr<GatewayService> service_;
 };
+
+TEST_F(GatewayServiceTest, EachLookUpCarriesTheQueryDeadlineFromItsArrival) {
+  const auto arrived = clock_->Now();
+  ASSERT_EQ(Get({{"user_id", "u"}, {"page_url", "/p"}}).status, 200);
+  ASSERT_EQ(client_->deadlines.size(), 1u);
+  EXPECT_EQ(client_->deadlines[0], arrived + std::chrono::milliseconds(3000));
+}
 
 TEST_F(GatewayServiceTest, AnswersFromQueryString) {
   client_->answer = 12;

@@ -5,6 +5,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
 #include "adapters/grpc/status_conversion.h"
 #include "analytics.grpc.pb.h"
 
@@ -73,6 +75,15 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials(const GrpcClientTls& tls) 
 
 }  // namespace
 
+// gRPC takes deadlines on the system clock; ours are steady. Convert the time left, and never go past the cap:
+// a caller's deadline far away must not let one call hold a channel longer than the configured query deadline.
+std::chrono::system_clock::time_point GrpcCountClient::CallDeadline(Deadline deadline) const {
+  const auto left = std::min<std::chrono::steady_clock::duration>(deadline - std::chrono::steady_clock::now(),
+                                                                   max_deadline_);
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::max(left, left.zero()));
+}
+
 struct GrpcCountClient::Stub {
   std::unique_ptr<::analytics::AnalyticsService::Stub> stub;
 };
@@ -93,9 +104,9 @@ struct GrpcCountClient::InFlight {
   }
 };
 
-GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline,
+GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::milliseconds max_deadline,
                                  const GrpcClientTls& tls)
-    : deadline_(deadline), in_flight_(std::make_shared<InFlight>()) {
+    : max_deadline_(max_deadline), in_flight_(std::make_shared<InFlight>()) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(kServiceConfig);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
@@ -112,9 +123,9 @@ GrpcCountClient::~GrpcCountClient() {
   in_flight_->idle.wait(lock, [this] { return in_flight_->calls == 0; });
 }
 
-void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_url, Done done) {
+void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) {
   auto call = std::make_shared<Call>();
-  call->context.set_deadline(std::chrono::system_clock::now() + deadline_);
+  call->context.set_deadline(CallDeadline(deadline));
   call->request.set_user_id(std::string(user_id));
   call->request.set_page_url(std::string(page_url));
   call->done = std::move(done);
@@ -131,9 +142,9 @@ void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_u
                                       });
 }
 
-void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) {
+void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) {
   auto call = std::make_shared<BatchCall>();
-  call->context.set_deadline(std::chrono::system_clock::now() + deadline_);
+  call->context.set_deadline(CallDeadline(deadline));
   call->request.mutable_pairs()->Reserve(static_cast<int>(pairs.size()));
   for (auto& pair : pairs) {
     auto* request = call->request.add_pairs();

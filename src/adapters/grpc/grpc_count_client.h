@@ -1,5 +1,6 @@
-// CountClient over gRPC: one channel and stub built at start-up, a deadline on every call, and retries of
-// UNAVAILABLE by gRPC's own retry policy in the channel's service config (no hand-written loop).
+// CountClient over gRPC: one channel and stub built at start-up, the caller's deadline on every call (at most
+// `max_deadline` away), and retries of UNAVAILABLE by gRPC's own retry policy in the channel's service config (no
+// hand-written loop), all within that deadline. `done` runs on a gRPC callback thread.
 #pragma once
 
 #include <chrono>
@@ -24,17 +25,19 @@ struct GrpcClientTls {
 
 class GrpcCountClient final : public ports::CountClient {
  public:
-  GrpcCountClient(const std::string& target, std::chrono::milliseconds deadline, const GrpcClientTls& tls = {});
+  GrpcCountClient(const std::string& target, std::chrono::milliseconds max_deadline, const GrpcClientTls& tls = {});
   // Waits for the calls still in flight (each ends by its deadline), so no callback runs after the client is gone.
   ~GrpcCountClient() override;
 
   // ports::CountClient
-  void GetCount(std::string_view user_id, std::string_view page_url, Done done) override;
-  void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) override;
+  void GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) override;
+  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 
  private:
-  const std::chrono::milliseconds deadline_;
+  std::chrono::system_clock::time_point CallDeadline(Deadline deadline) const;
+
+  const std::chrono::milliseconds max_deadline_;
   std::shared_ptr<grpc::Channel> channel_;
   struct Stub;  // the generated stub, kept out of this header
   std::unique_ptr<Stub> stub_;

@@ -1,75 +1,143 @@
 #include "services/gateway/coalescing_count_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 namespace clickstream::gateway {
+namespace {
 
-CoalescingCountClient::CoalescingCountClient(CoalescingOptions options, std::unique_ptr<ports::CountClient> inner)
-    : options_(options), inner_(std::move(inner)) {}
+// gRPC measures a call's deadline on its own clock: the call may fail a hair before ours says the deadline came.
+constexpr auto kClockSlack = std::chrono::milliseconds(5);
+
+absl::Status DeadlinePassed() {
+  return absl::DeadlineExceededError("no answer from analytics within the query deadline");
+}
+
+}  // namespace
+
+struct CoalescingCountClient::Waiter {
+  domain::CountQuery pair;
+  Deadline deadline;
+  Done done;
+  std::atomic<bool> answered{false};
+  ports::Timer::TaskId expiry = 0;  // set before the waiter is queued, read only after
+};
+
+CoalescingCountClient::CoalescingCountClient(CoalescingOptions options, std::unique_ptr<ports::CountClient> inner,
+                                             std::unique_ptr<ports::Timer> timer)
+    : options_(options), inner_(std::move(inner)), timer_(std::move(timer)) {}
 
 CoalescingCountClient::~CoalescingCountClient() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
-void CoalescingCountClient::GetCount(std::string_view user_id, std::string_view page_url, Done done) {
-  std::unique_lock lock(mutex_);
-  if (waiting_.pairs.size() >= options_.max_waiting) {
-    lock.unlock();
-    done(absl::ResourceExhaustedError("too many look-ups waiting for analytics; retry later"));
+void CoalescingCountClient::GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline,
+                                     Done done) {
+  if (timer_->Now() >= deadline) {
+    done(DeadlinePassed());  // never sent: its client no longer waits for it
     return;
   }
-  waiting_.pairs.push_back({std::string(user_id), std::string(page_url)});
-  waiting_.dones.push_back(std::move(done));
+  auto waiter = std::make_shared<Waiter>();
+  waiter->pair = {std::string(user_id), std::string(page_url)};
+  waiter->deadline = deadline;
+  waiter->done = std::move(done);
+  // Armed before the waiter can reach a batch, so whatever answers first, the deadline holds.
+  waiter->expiry = timer_->RunAt(deadline, [this, waiter] { Expire(waiter); });
+  std::unique_lock lock(mutex_);
+  if (waiting_.size() >= options_.max_waiting) {
+    lock.unlock();
+    Answer(waiter, absl::ResourceExhaustedError("too many look-ups waiting for analytics; retry later"));
+    return;
+  }
+  waiting_.push_back(std::move(waiter));
   if (in_flight_ >= options_.max_batches_in_flight) return;  // leaves when a batch in flight comes back
   ++in_flight_;
-  Batch batch = TakeBatchLocked();
-  lock.unlock();
-  Send(std::move(batch));
+  SendNextOrRelease(std::move(lock));
 }
 
-CoalescingCountClient::Batch CoalescingCountClient::TakeBatchLocked() {
+CoalescingCountClient::Batch CoalescingCountClient::TakeBatchLocked(std::vector<WaiterPtr>& expired) {
+  const Deadline now = timer_->Now();
   Batch batch;
-  if (waiting_.pairs.size() <= options_.max_batch) {
-    std::swap(batch, waiting_);
-    return batch;
+  while (!waiting_.empty() && batch.waiters.size() < options_.max_batch) {
+    WaiterPtr waiter = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (waiter->answered.load()) continue;  // its deadline came while it waited
+    if (waiter->deadline <= now) {
+      expired.push_back(std::move(waiter));  // due, its timer not run yet: answered now, never sent
+      continue;
+    }
+    batch.deadline = batch.waiters.empty() ? waiter->deadline : std::min(batch.deadline, waiter->deadline);
+    batch.waiters.push_back(std::move(waiter));
   }
-  const auto take = static_cast<std::ptrdiff_t>(options_.max_batch);
-  batch.pairs.assign(std::make_move_iterator(waiting_.pairs.begin()),
-                     std::make_move_iterator(waiting_.pairs.begin() + take));
-  batch.dones.assign(std::make_move_iterator(waiting_.dones.begin()),
-                     std::make_move_iterator(waiting_.dones.begin() + take));
-  waiting_.pairs.erase(waiting_.pairs.begin(), waiting_.pairs.begin() + take);
-  waiting_.dones.erase(waiting_.dones.begin(), waiting_.dones.begin() + take);
   return batch;
 }
 
+void CoalescingCountClient::SendNextOrRelease(std::unique_lock<std::mutex> lock) {
+  std::vector<WaiterPtr> expired;
+  Batch batch = TakeBatchLocked(expired);
+  if (batch.waiters.empty()) {
+    // Nothing left waiting (TakeBatchLocked emptied the queue): later look-ups find the slot free and leave at once.
+    --in_flight_;
+    idle_.notify_all();
+  }
+  lock.unlock();
+  for (const auto& waiter : expired) Answer(waiter, DeadlinePassed());
+  if (!batch.waiters.empty()) Send(std::move(batch));
+}
+
 void CoalescingCountClient::Send(Batch batch) {
-  inner_->GetCounts(std::move(batch.pairs),
-                    [this, dones = std::move(batch.dones)](std::vector<absl::StatusOr<int64_t>> results) mutable {
-                      Finished(std::move(dones), std::move(results));
+  std::vector<domain::CountQuery> pairs;
+  pairs.reserve(batch.waiters.size());
+  for (const auto& waiter : batch.waiters) pairs.push_back(waiter->pair);
+  const Deadline deadline = batch.deadline;
+  inner_->GetCounts(std::move(pairs), deadline,
+                    [this, batch = std::move(batch)](std::vector<absl::StatusOr<int64_t>> results) mutable {
+                      Finished(std::move(batch), std::move(results));
                     });
 }
 
-void CoalescingCountClient::Finished(std::vector<Done> dones, std::vector<absl::StatusOr<int64_t>> results) {
-  for (std::size_t i = 0; i < dones.size(); ++i) {
-    dones[i](i < results.size() ? std::move(results[i])
-                                : absl::InternalError("analytics answered fewer results than pairs asked"));
+void CoalescingCountClient::Finished(Batch batch, std::vector<absl::StatusOr<int64_t>> results) {
+  const Deadline now = timer_->Now();
+  // The batch carried its earliest look-up's deadline. When that cut it short, the look-ups with time left were
+  // failed by someone else's deadline: they go out again (first in line, keeping deadline order) rather than
+  // answer 504 early.
+  const bool cut_by_deadline = now + kClockSlack >= batch.deadline;
+  std::vector<WaiterPtr> again;
+  for (std::size_t i = 0; i < batch.waiters.size(); ++i) {
+    const WaiterPtr& waiter = batch.waiters[i];
+    absl::StatusOr<int64_t> result =
+        i < results.size() ? std::move(results[i])
+                           : absl::InternalError("analytics answered fewer results than pairs asked");
+    if (cut_by_deadline && result.status().code() == absl::StatusCode::kDeadlineExceeded && waiter->deadline > now &&
+        !waiter->answered.load()) {
+      again.push_back(waiter);
+      continue;
+    }
+    Answer(waiter, std::move(result));
   }
   std::unique_lock lock(mutex_);
-  if (waiting_.pairs.empty()) {
-    --in_flight_;
-    idle_.notify_all();
-    return;
-  }
-  Batch next = TakeBatchLocked();  // this batch's slot passes to the next one
-  lock.unlock();
-  Send(std::move(next));
+  waiting_.insert(waiting_.begin(), again.begin(), again.end());
+  SendNextOrRelease(std::move(lock));  // this batch's slot passes to the next one
 }
 
-void CoalescingCountClient::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) {
-  inner_->GetCounts(std::move(pairs), std::move(done));
+void CoalescingCountClient::Expire(const WaiterPtr& waiter) {
+  Answer(waiter, DeadlinePassed(), /*cancel_timer=*/false);
+  // Drop answered look-ups from the head of the line so they stop counting against max_waiting. Deadlines come in
+  // arrival order, so the expired ones are at the head; any others are skipped when their batch is taken.
+  std::lock_guard lock(mutex_);
+  while (!waiting_.empty() && waiting_.front()->answered.load()) waiting_.pop_front();
+}
+
+void CoalescingCountClient::Answer(const WaiterPtr& waiter, absl::StatusOr<int64_t> result, bool cancel_timer) {
+  if (waiter->answered.exchange(true)) return;  // the deadline or the batch answered it first
+  if (cancel_timer) timer_->Cancel(waiter->expiry);
+  waiter->done(std::move(result));
+}
+
+void CoalescingCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) {
+  inner_->GetCounts(std::move(pairs), deadline, std::move(done));
 }
 
 absl::Status CoalescingCountClient::CheckReady(std::chrono::milliseconds timeout) {

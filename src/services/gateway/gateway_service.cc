@@ -10,10 +10,13 @@ namespace clickstream::gateway {
 
 using services::ErrorResponse;
 
-GatewayService::GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> client)
-    : options_(options), client_(std::move(client)), keys_(options_.api_keys) {}
+GatewayService::GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> client,
+                               std::unique_ptr<ports::Clock> clock)
+    : options_(options), client_(std::move(client)), clock_(std::move(clock)), keys_(options_.api_keys) {}
 
 void GatewayService::HandleQuery(const ports::HttpRequest& request, ports::Respond respond) {
+  // The deadline runs from the request's arrival, not from when a batch finally takes it to analytics.
+  const ports::CountClient::Deadline deadline = clock_->Now() + options_.query_deadline;
   std::size_t key = 0;
   if (auto denied = services::CheckAccess(keys_, request, key)) {
     respond(std::move(*denied));
@@ -33,7 +36,7 @@ void GatewayService::HandleQuery(const ports::HttpRequest& request, ports::Respo
     respond(ErrorResponse(query.status()));
     return;
   }
-  client_->GetCount(query->user_id, query->page_url,
+  client_->GetCount(query->user_id, query->page_url, deadline,
                     [respond = std::move(respond), query = *query](absl::StatusOr<int64_t> count) {
                       if (!count.ok()) {
                         respond(ErrorResponse(count.status()));

@@ -1,8 +1,10 @@
 // Gateway: GET /analytics/events answers the count of a (user_id, page_url) pair by asking analytics over gRPC.
 // The pair comes from the query string or from a JSON body (existing clients send a body with GET).
-// Analytics unreachable after the client's retries: 503; past the deadline: 504.
+// Analytics unreachable after the client's retries: 503; past the look-up's deadline (query_deadline from the
+// moment the request arrived): 504.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "domain/click_event.h"
 #include "ports/count_client.h"
 #include "ports/http.h"
+#include "ports/timer.h"
 #include "services/common/access.h"
 
 namespace clickstream::gateway {
@@ -18,13 +21,16 @@ struct GatewayOptions {
   std::size_t max_body_bytes = 16384;
   domain::EventLimits limits;
   std::vector<std::string> api_keys;  // empty: no key needed
+  std::chrono::milliseconds query_deadline{5000};  // each look-up's, from its arrival
 };
 
 class GatewayService {
  public:
-  GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> client);
+  // `clock` must be the one `client` measures deadlines with (steady_clock in production).
+  GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> client,
+                 std::unique_ptr<ports::Clock> clock);
 
-  // Answers from the client's thread, or inline for bad input.
+  // Answers from the client's thread (its deadline timer's included), or inline for bad input.
   void HandleQuery(const ports::HttpRequest& request, ports::Respond respond);
 
   std::vector<ports::HttpRoute> Routes();
@@ -33,6 +39,7 @@ class GatewayService {
  private:
   const GatewayOptions options_;
   const std::unique_ptr<ports::CountClient> client_;
+  const std::unique_ptr<ports::Clock> clock_;
   const services::ApiKeys keys_;
 };
 
