@@ -260,9 +260,10 @@ class RunningAnalytics final : public Running {
   absl::Status Start(const Config& config, metrics::Registry& registry) {
     service_ = std::make_unique<analytics::AnalyticsService>(
         analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, config.ingestion.limits,
-                                    &registry},
+                                    &registry, config.analytics.max_pairs},
         std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
-        std::make_unique<postgres::PgCountStore>(config.database_url, &registry));
+        std::make_unique<postgres::PgCountStore>(config.database_url, &registry,
+                                                 config.analytics.statement_timeout));
     probe_ = std::make_unique<services::ReadinessProbe>(
         "analytics", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     grpc_adapter::GrpcServerTls tls;

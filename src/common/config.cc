@@ -106,6 +106,12 @@ constexpr Setting kSettings[] = {
      "threads doing Redis and PostgreSQL look-ups"},
     {"CLICKSTREAM_ANALYTICS_QUEUE_DEPTH", "analytics-queue-depth", "1024", Kind::kCount,
      "look-ups waiting for a worker; beyond it analytics answers RESOURCE_EXHAUSTED"},
+    {"CLICKSTREAM_ANALYTICS_MAX_PAIRS", "analytics-max-pairs", "1000", Kind::kCount,
+     "most pairs in one GetEventCounts call; more fails the call with INVALID_ARGUMENT. The gateway refuses to start "
+     "with --gateway-max-batch above it, so set both alike where the services run apart"},
+    {"CLICKSTREAM_DB_STATEMENT_TIMEOUT_MS", "db-statement-timeout-ms", "2000", Kind::kMillis,
+     "longest one PostgreSQL read of analytics may run (statement_timeout); beyond it the look-ups in it answer "
+     "DEADLINE_EXCEEDED (504 through the gateway)"},
     {"CLICKSTREAM_GATEWAY_PORT", "gateway-port", "8081", Kind::kPort,
      "HTTP port of the gateway (PORT when running the gateway alone)"},
     {"CLICKSTREAM_ANALYTICS_ADDR", "analytics-addr", "127.0.0.1:50051", Kind::kText,
@@ -265,6 +271,8 @@ Config Build(const Values& v) {
   c.analytics.health_port = v.Port("CLICKSTREAM_ANALYTICS_HEALTH_PORT");
   c.analytics.workers = v.Number("CLICKSTREAM_ANALYTICS_WORKERS");
   c.analytics.queue_depth = v.Number("CLICKSTREAM_ANALYTICS_QUEUE_DEPTH");
+  c.analytics.max_pairs = v.Number("CLICKSTREAM_ANALYTICS_MAX_PAIRS");
+  c.analytics.statement_timeout = v.Ms("CLICKSTREAM_DB_STATEMENT_TIMEOUT_MS");
   c.gateway.port = v.Port("CLICKSTREAM_GATEWAY_PORT");
   c.gateway.analytics_addr = v.Text("CLICKSTREAM_ANALYTICS_ADDR");
   c.gateway.query_deadline = v.Ms("CLICKSTREAM_QUERY_DEADLINE_MS");
@@ -306,6 +314,16 @@ absl::Status CheckTls(const TlsConfig& tls, Command command) {
         "CLICKSTREAM_ANALYTICS_TLS_CA_FILE (the CA that signed the certificate) so the gateway can call it");
   }
   return absl::OkStatus();
+}
+
+// A gateway batch beyond analytics' limit would fail every look-up in it: refuse the pair of settings at start-up
+// rather than clamp one silently.
+absl::Status CheckBatchLimit(const Config& config) {
+  if (config.gateway.max_batch <= config.analytics.max_pairs) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "setting CLICKSTREAM_GATEWAY_MAX_BATCH (--gateway-max-batch) has value '", config.gateway.max_batch,
+      "': expected at most CLICKSTREAM_ANALYTICS_MAX_PAIRS (", config.analytics.max_pairs,
+      "), the most pairs analytics accepts in one call"));
 }
 
 }  // namespace
@@ -361,6 +379,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   invocation.config = Build(Values(std::move(resolved)));
   if (auto status = CheckTls(invocation.config.tls, invocation.command); !status.ok()) return status;
   if (auto status = CheckLimits(invocation.config); !status.ok()) return status;
+  if (auto status = CheckBatchLimit(invocation.config); !status.ok()) return status;
   return invocation;
 }
 

@@ -62,6 +62,8 @@ struct AnalyticsConfig {
   uint16_t health_port = 0;
   std::size_t workers = 0;
   std::size_t queue_depth = 0;
+  std::size_t max_pairs = 0;     // per GetEventCounts call; the gateway's max_batch may not exceed it
+  Millis statement_timeout{};    // every PostgreSQL read of analytics
 };
 
 struct GatewayConfig {

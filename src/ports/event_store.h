@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "domain/batch.h"
+#include "domain/count_query.h"
 
 namespace clickstream::ports {
 
@@ -34,8 +35,14 @@ class CountStore {
  public:
   virtual ~CountStore() = default;
 
-  // The stored count of the pair; 0 for a pair never seen. Blocking and thread-safe.
+  // The stored count of the pair; 0 for a pair never seen. Blocking and thread-safe; errors as for GetMany.
   virtual absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) = 0;
+
+  // The stored counts of `pairs`, one per pair in their order (a pair may appear more than once; 0 for a pair never
+  // seen), read in one round trip. Blocking, on the caller's thread; thread-safe. All or nothing: DEADLINE_EXCEEDED
+  // when the read ran past the store's statement timeout, UNAVAILABLE when the database cannot be reached, INTERNAL
+  // otherwise.
+  virtual absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) = 0;
 
   virtual absl::Status Ping() = 0;
 };

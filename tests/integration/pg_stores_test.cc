@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <random>
+#include <thread>
 
 #include <pqxx/pqxx>
 
@@ -129,14 +131,77 @@ TEST(PgCountStore, UnknownPairIsZero) {
   EXPECT_EQ(*count, 0);
 }
 
+// One statement for many pairs, answered in the order asked: a pair counted, one never seen, the same pair twice,
+// the longest incompressible ids, and text that an array literal must keep whole (quotes, backslashes, commas,
+// braces, the word NULL).
+TEST(PgCountStore, GetManyAnswersEveryPairInItsOrderWithNeverSeenPairsZero) {
+  std::mt19937_64 random(std::random_device{}());
+  PgEventStore store(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url);
+  const std::string user = UniqueId("many");
+  const std::string long_user = UniqueId("u") + Incompressible(2048 - 40, random);
+  const std::string long_page = "x" + Incompressible(2047, random);
+  const std::string awkward_user = UniqueId("u") + "\\\"a,b\"{c}\\";
+  const std::string awkward_page = "NULL";
+  ASSERT_TRUE(store
+                  .ApplyBatch("clicks",
+                              {Event(UniqueId("evt"), user, "/p"), Event(UniqueId("evt"), user, "/p"),
+                               Event(UniqueId("evt"), user, "/p"), Event(UniqueId("evt"), long_user, long_page),
+                               Event(UniqueId("evt"), awkward_user, awkward_page),
+                               Event(UniqueId("evt"), awkward_user, awkward_page)},
+                              {})
+                  .ok());
+  auto counts = reader.GetMany({{user, "/p"},
+                                {UniqueId("nobody"), "/nowhere"},
+                                {long_user, long_page},
+                                {user, "/p"},
+                                {awkward_user, awkward_page},
+                                {long_user + "x", long_page.substr(1)}});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::vector<int64_t>{3, 0, 1, 3, 2, 0}));
+  auto none = reader.GetMany({});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+}
+
+// A read blocked behind a lock ends at the statement timeout, as DEADLINE_EXCEEDED, instead of holding an analytics
+// worker for as long as the lock is held.
+TEST(PgCountStore, AReadBlockedPastTheStatementTimeoutIsDeadlineExceeded) {
+  const auto timeout = std::chrono::milliseconds(300);
+  PgCountStore reader(TestInfra().database_url, nullptr, timeout);
+  ASSERT_TRUE(reader.GetMany({{"warm", "/up"}}).ok());  // a connection ready, as in service
+
+  std::promise<void> locked, release;
+  std::thread holder([&] {
+    pqxx::connection connection(TestInfra().database_url);
+    pqxx::work tx(connection);
+    tx.exec0("LOCK TABLE page_clicks IN ACCESS EXCLUSIVE MODE");
+    locked.set_value();
+    release.get_future().wait_for(std::chrono::seconds(30));
+    tx.abort();
+  });
+  locked.get_future().wait();
+  const auto start = std::chrono::steady_clock::now();
+  auto counts = reader.GetMany({{"u", "/p"}, {"v", "/q"}});
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  release.set_value();
+  holder.join();
+  EXPECT_EQ(counts.status().code(), absl::StatusCode::kDeadlineExceeded) << counts.status();
+  EXPECT_LT(elapsed, timeout + std::chrono::seconds(1));
+  // The lock gone, the store reads again.
+  EXPECT_TRUE(reader.GetMany({{"u", "/p"}}).ok());
+}
+
 TEST(PgStores, ClosedPortFailsFastAsUnavailable) {
   const auto start = std::chrono::steady_clock::now();
   PgEventStore store("postgresql://clickstream@127.0.0.1:1/clickstream");
   auto applied = store.ApplyBatch("clicks", {Event("x", "u", "/p")}, {});
   PgCountStore reader("postgresql://clickstream@127.0.0.1:1/clickstream");
   auto read = reader.GetCount("u", "/p");
+  auto read_many = reader.GetMany({{"u", "/p"}, {"v", "/q"}});
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(read_many.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 

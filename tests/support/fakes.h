@@ -113,20 +113,32 @@ class FakeEventStore final : public ports::EventStore {
   std::map<int32_t, int64_t> offsets;
 };
 
+// `reads` counts the pairs read, `round_trips` the calls that read them.
 class FakeCountStore final : public ports::CountStore {
  public:
   absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override {
+    auto counts = GetMany({{std::string(user_id), std::string(page_url)}});
+    if (!counts.ok()) return counts.status();
+    return counts->front();
+  }
+  absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) override {
     std::lock_guard lock(mutex);
-    ++reads;
+    ++round_trips;
+    reads += static_cast<int>(pairs.size());
     if (!available) return absl::UnavailableError("database down");
-    auto it = counts.find({std::string(user_id), std::string(page_url)});
-    return it == counts.end() ? 0 : it->second;
+    std::vector<int64_t> out;
+    for (const auto& pair : pairs) {
+      auto it = counts.find({pair.user_id, pair.page_url});
+      out.push_back(it == counts.end() ? 0 : it->second);
+    }
+    return out;
   }
   absl::Status Ping() override { return available ? absl::OkStatus() : absl::UnavailableError("down"); }
 
   std::mutex mutex;
   bool available = true;
   int reads = 0;
+  int round_trips = 0;
   std::map<Pair, int64_t> counts;
 };
 

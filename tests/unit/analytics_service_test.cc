@@ -22,6 +22,13 @@ class AnalyticsServiceTest : public testing::Test {
                                                   std::move(store));
   }
 
+  std::vector<absl::StatusOr<int64_t>> AskMany(std::vector<domain::CountQuery> pairs) {
+    std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
+    service_->GetCounts(std::move(pairs),
+                        [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); });
+    return answer.get_future().get();
+  }
+
   absl::StatusOr<int64_t> Ask(std::string user, std::string page) {
     std::promise<absl::StatusOr<int64_t>> answer;
     service_->GetCount(std::move(user), std::move(page), [&](absl::StatusOr<int64_t> r) { answer.set_value(r); });
@@ -57,6 +64,31 @@ TEST_F(AnalyticsServiceTest, ManyPairsAnswerInOrderFromCacheAndDatabaseWithInval
   EXPECT_EQ(store_->reads, 2);  // only the misses
   EXPECT_EQ((cache_->values[{"miss", "/p"}]), 9);  // refilled
   EXPECT_EQ(service_->cache_hits(), 1u);
+}
+
+TEST_F(AnalyticsServiceTest, CacheMissesAreReadFromTheDatabaseInOneRoundTrip) {
+  cache_->values[{"hit", "/p"}] = 1;
+  store_->counts[{"a", "/p"}] = 2;
+  store_->counts[{"b", "/p"}] = 3;
+  auto counts = AskMany({{"a", "/p"}, {"hit", "/p"}, {"b", "/p"}, {"never", "/p"}, {"a", "/p"}});
+  ASSERT_EQ(counts.size(), 5u);
+  EXPECT_EQ(*counts[0], 2);
+  EXPECT_EQ(*counts[1], 1);
+  EXPECT_EQ(*counts[2], 3);
+  EXPECT_EQ(*counts[3], 0);
+  EXPECT_EQ(*counts[4], 2);
+  EXPECT_EQ(store_->round_trips, 1) << "one statement for all the misses";
+  EXPECT_EQ(store_->reads, 4);
+}
+
+TEST_F(AnalyticsServiceTest, AFailedBatchedReadFailsEveryMissButNoHit) {
+  cache_->values[{"hit", "/p"}] = 1;
+  store_->available = false;
+  auto counts = AskMany({{"a", "/p"}, {"hit", "/p"}, {"b", "/p"}});
+  EXPECT_EQ(counts[0].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(*counts[1], 1);
+  EXPECT_EQ(counts[2].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->round_trips, 1);
 }
 
 TEST_F(AnalyticsServiceTest, ManyPairsAnswerFromTheDatabaseWhenTheCacheIsDown) {
@@ -96,6 +128,25 @@ TEST_F(AnalyticsServiceTest, DatabaseDownOnAMissIsUnavailable) {
 TEST_F(AnalyticsServiceTest, EmptyIdsAreInvalid) {
   auto answer = Ask("", "/p");
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(AnalyticsPairLimit, ACallBeyondTheLimitIsRefusedWholeAsInvalidArgumentWithoutReading) {
+  auto store = std::make_unique<FakeCountStore>();
+  FakeCountStore* store_view = store.get();
+  AnalyticsOptions options{2, 16, {}, nullptr};
+  options.max_pairs = 3;
+  AnalyticsService service(options, std::make_unique<FakeCountCache>(), std::move(store));
+  EXPECT_TRUE(service.CheckCallSize(3).ok());
+  const absl::Status refused = service.CheckCallSize(4);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("at most 3"), std::string_view::npos) << refused.message();
+
+  std::vector<absl::StatusOr<int64_t>> counts;
+  service.GetCounts({{"a", "/p"}, {"b", "/p"}, {"c", "/p"}, {"d", "/p"}},
+                    [&](std::vector<absl::StatusOr<int64_t>> answer) { counts = std::move(answer); });
+  ASSERT_EQ(counts.size(), 4u) << "refused inline, a result per pair";
+  for (const auto& count : counts) EXPECT_EQ(count.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_view->reads, 0);
 }
 
 class AnalyticsQueueTest : public AnalyticsServiceTest {

@@ -81,6 +81,22 @@ TEST(Config, RejectsBadValuesNamingTheSetting) {
   EXPECT_FALSE(ParseInvocation({"all", "--kafka-topic"}, Env({})).ok());
 }
 
+TEST(Config, AnalyticsReadLimitsDefaultToAThousandPairsAndTwoSeconds) {
+  auto invocation = ParseInvocation({"analytics"}, Env({}));
+  ASSERT_TRUE(invocation.ok()) << invocation.status();
+  EXPECT_EQ(invocation->config.analytics.max_pairs, 1000u);
+  EXPECT_EQ(invocation->config.analytics.statement_timeout, Millis(2000));
+}
+
+TEST(Config, AGatewayBatchBeyondAnalyticsPairLimitIsRefusedNamingBoth) {
+  EXPECT_TRUE(ParseInvocation({"gateway", "--gateway-max-batch=500", "--analytics-max-pairs=500"}, Env({})).ok());
+  auto refused = ParseInvocation({"gateway", "--gateway-max-batch=501"}, Env({{"CLICKSTREAM_ANALYTICS_MAX_PAIRS", "500"}}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("CLICKSTREAM_GATEWAY_MAX_BATCH"), std::string_view::npos);
+  EXPECT_NE(refused.status().message().find("CLICKSTREAM_ANALYTICS_MAX_PAIRS (500)"), std::string_view::npos)
+      << refused.status().message();
+}
+
 TEST(Config, LingerTakesMillisecondsWithUpToThreeDecimals) {
   const auto linger = [](const std::string& value) -> std::optional<int64_t> {
     auto invocation = ParseInvocation({"ingestion"}, Env({{"CLICKSTREAM_LINGER_MS", value}}));

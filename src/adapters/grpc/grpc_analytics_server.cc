@@ -41,6 +41,11 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
                                            const ::analytics::EventCountsRequest* request,
                                            ::analytics::EventCountsResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    // Too many pairs fails the call as a whole: the caller sent a request this server never serves.
+    if (auto status = service_.CheckCallSize(static_cast<std::size_t>(request->pairs_size())); !status.ok()) {
+      reactor->Finish(ToGrpcStatus(status));
+      return reactor;
+    }
     std::vector<domain::CountQuery> pairs;
     pairs.reserve(request->pairs_size());
     for (const auto& pair : request->pairs()) pairs.push_back({pair.user_id(), pair.page_url()});

@@ -50,7 +50,32 @@ constexpr const char* kRecordOffset =
     " ON CONFLICT (topic, partition) DO UPDATE"
     " SET next_offset = GREATEST(applied_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()";
 
-constexpr const char* kGetCount = "SELECT click_count FROM page_clicks WHERE pair_key = clickstream_pair_key($1, $2)";
+// Every pair of a batch in one statement: the two arrays zipped in their order, each pair looked up by its key
+// (page_clicks is keyed on the digest pair_key, see infra/init.sql), a pair never seen answering 0. Duplicates
+// keep their places: the answer has one row per pair asked, in the order asked.
+constexpr const char* kGetMany = R"sql(
+SELECT coalesce(p.click_count, 0)
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(user_id, page_url, n)
+LEFT JOIN page_clicks p ON p.pair_key = clickstream_pair_key(q.user_id, q.page_url)
+ORDER BY q.n
+)sql";
+
+// A PostgreSQL array literal of one field of `pairs`, passed as a parameter (never spliced into SQL): each element quoted, with
+// its backslashes and double quotes escaped, so any text (commas, braces, "NULL") stays one element, exactly.
+std::string ArrayLiteral(const std::vector<domain::CountQuery>& pairs, std::string domain::CountQuery::*field) {
+  std::string literal = "{";
+  for (const auto& pair : pairs) {
+    if (literal.size() > 1) literal += ',';
+    literal += '"';
+    for (const char c : pair.*field) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return literal;
+}
 
 // A dead server must not hang a caller: bound the connect unless the URL says otherwise.
 std::string WithConnectTimeout(const std::string& url) {
@@ -155,8 +180,10 @@ absl::Status PgEventStore::Ping() {
   }
 }
 
-PgCountStore::PgCountStore(std::string database_url, metrics::Registry* metrics)
+PgCountStore::PgCountStore(std::string database_url, metrics::Registry* metrics,
+                           std::chrono::milliseconds statement_timeout)
     : database_url_(WithConnectTimeout(database_url)),
+      statement_timeout_(statement_timeout),
       read_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")),
       read_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")) {}
 PgCountStore::~PgCountStore() = default;
@@ -171,7 +198,11 @@ std::unique_ptr<Session> PgCountStore::Borrow() {
     }
   }
   auto connection = std::make_unique<Session>(database_url_);
-  connection->connection.prepare("get_count", kGetCount);
+  // On the session, so every read is bounded: a locked or overloaded table fails the read instead of holding an
+  // analytics worker (and the look-ups queued behind it) for as long as the database takes.
+  pqxx::nontransaction(connection->connection)
+      .exec0("SET statement_timeout = " + std::to_string(statement_timeout_.count()));
+  connection->connection.prepare("get_many", kGetMany);
   return connection;
 }
 
@@ -181,20 +212,42 @@ void PgCountStore::Return(std::unique_ptr<Session> connection) {
 }
 
 absl::StatusOr<int64_t> PgCountStore::GetCount(std::string_view user_id, std::string_view page_url) {
+  auto counts = GetMany({{std::string(user_id), std::string(page_url)}});
+  if (!counts.ok()) return counts.status();
+  return counts->front();
+}
+
+absl::StatusOr<std::vector<int64_t>> PgCountStore::GetMany(const std::vector<domain::CountQuery>& pairs) {
+  if (pairs.empty()) return std::vector<int64_t>();
   const auto start = std::chrono::steady_clock::now();
   try {
     auto connection = Borrow();
-    int64_t count = 0;
+    std::vector<int64_t> counts;
+    counts.reserve(pairs.size());
     {
       pqxx::nontransaction tx(connection->connection);
-      const pqxx::result rows = tx.exec_prepared("get_count", std::string(user_id), std::string(page_url));
-      if (!rows.empty()) count = rows[0][0].as<int64_t>();
+      const pqxx::result rows =
+          tx.exec_prepared("get_many", ArrayLiteral(pairs, &domain::CountQuery::user_id),
+                           ArrayLiteral(pairs, &domain::CountQuery::page_url));
+      for (const auto& row : rows) counts.push_back(row[0].as<int64_t>());
     }
     Return(std::move(connection));
     read_seconds_.Observe(metrics::SecondsSince(start));
-    return count;
+    if (counts.size() != pairs.size()) {
+      return absl::InternalError("postgres answered " + std::to_string(counts.size()) + " counts for " +
+                                 std::to_string(pairs.size()) + " pairs");
+    }
+    return counts;
   } catch (const std::exception& error) {
     read_errors_.Inc();
+    // The read ran out of its statement_timeout (57014, query_canceled; nothing else cancels our reads). That is
+    // DEADLINE_EXCEEDED, not UNAVAILABLE: the database is there but too slow, gRPC's retry policy retries only
+    // UNAVAILABLE and must not send the same slow read again and again, and the gateway answers 504 (a timeout)
+    // rather than 503 (unreachable).
+    if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error); sql != nullptr && sql->sqlstate() == "57014") {
+      return absl::DeadlineExceededError("postgres read exceeded its statement timeout of " +
+                                         std::to_string(statement_timeout_.count()) + " ms");
+    }
     return ToStatus(error);  // the connection, if any, is dropped with the exception
   }
 }

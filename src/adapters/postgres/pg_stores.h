@@ -3,6 +3,7 @@
 // server aborted is UNAVAILABLE (retrying may help), anything else INTERNAL.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,11 +38,15 @@ class PgEventStore final : public ports::EventStore {
 
 class PgCountStore final : public ports::CountStore {
  public:
-  explicit PgCountStore(std::string database_url, metrics::Registry* metrics = nullptr);
+  // Every read is bounded by `statement_timeout` (set on each connection it opens).
+  explicit PgCountStore(std::string database_url, metrics::Registry* metrics = nullptr,
+                        std::chrono::milliseconds statement_timeout = std::chrono::milliseconds(2000));
   ~PgCountStore() override;
 
-  // ports::CountStore. Each call borrows an idle connection or opens one; callers bound the concurrency.
+  // ports::CountStore. Each call borrows an idle connection or opens one; callers bound the concurrency. GetCount
+  // is GetMany of one pair.
   absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override;
+  absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) override;
   absl::Status Ping() override;
 
  private:
@@ -49,6 +54,7 @@ class PgCountStore final : public ports::CountStore {
   void Return(std::unique_ptr<Session> connection);
 
   const std::string database_url_;
+  const std::chrono::milliseconds statement_timeout_;
   std::unique_ptr<metrics::Registry> own_metrics_;  // before its users
   metrics::Histogram& read_seconds_;
   metrics::Counter& read_errors_;

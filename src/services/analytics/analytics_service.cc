@@ -45,11 +45,22 @@ void AnalyticsService::GetCount(std::string user_id, std::string page_url, Done 
 }
 
 void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) {
+  if (auto status = CheckCallSize(pairs.size()); !status.ok()) {
+    done(std::vector<absl::StatusOr<int64_t>>(pairs.size(), status));
+    return;
+  }
   auto shared_done = std::make_shared<DoneMany>(std::move(done));
   const std::size_t size = pairs.size();
   if (Enqueue([this, pairs = std::move(pairs), shared_done]() { (*shared_done)(LookUpMany(pairs)); })) return;
   (*shared_done)(std::vector<absl::StatusOr<int64_t>>(
       size, absl::ResourceExhaustedError("too many look-ups waiting; retry later")));
+}
+
+absl::Status AnalyticsService::CheckCallSize(std::size_t pairs) const {
+  if (pairs <= options_.max_pairs) return absl::OkStatus();
+  return absl::InvalidArgumentError("GetEventCounts asked for " + std::to_string(pairs) + " pairs; at most " +
+                                    std::to_string(options_.max_pairs) +
+                                    " per call (CLICKSTREAM_ANALYTICS_MAX_PAIRS): split the request");
 }
 
 bool AnalyticsService::Enqueue(std::function<void()> task) {
@@ -96,7 +107,8 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
     cache_errors_.Inc(valid.size());
     WarnDegraded(cached.status());
   }
-  std::vector<domain::PageCount> refills;
+  std::vector<domain::CountQuery> misses;
+  std::vector<std::size_t> miss_at;  // index in `pairs` of each miss
   for (std::size_t v = 0; v < valid.size(); ++v) {
     if (cached.ok() && (*cached)[v].has_value()) {
       cache_hits_.Inc();
@@ -104,9 +116,25 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
       continue;
     }
     if (cached.ok()) cache_misses_.Inc();
-    auto count = store_->GetCount(valid[v].user_id, valid[v].page_url);
-    if (count.ok() && cached.ok()) refills.push_back({valid[v].user_id, valid[v].page_url, *count});
-    results[valid_at[v]] = std::move(count);
+    misses.push_back(std::move(valid[v]));  // read by the cache above, not used again
+    miss_at.push_back(valid_at[v]);
+  }
+  // One statement for every miss: a batch of misses costs one round trip, not one each.
+  std::vector<domain::PageCount> refills;
+  if (!misses.empty()) {
+    auto counts = store_->GetMany(misses);
+    if (counts.ok() && counts->size() != misses.size()) {
+      counts = absl::InternalError("the store answered " + std::to_string(counts->size()) + " counts for " +
+                                   std::to_string(misses.size()) + " pairs");
+    }
+    for (std::size_t m = 0; m < misses.size(); ++m) {
+      if (!counts.ok()) {
+        results[miss_at[m]] = counts.status();
+        continue;
+      }
+      results[miss_at[m]] = (*counts)[m];
+      if (cached.ok()) refills.push_back({misses[m].user_id, misses[m].page_url, (*counts)[m]});
+    }
   }
   // Max-writes: a count the processor wrote meanwhile is never replaced by these.
   if (!refills.empty()) {

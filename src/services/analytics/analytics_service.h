@@ -30,6 +30,7 @@ struct AnalyticsOptions {
   std::size_t queue_depth = 1024;
   domain::EventLimits limits;
   metrics::Registry* metrics = nullptr;  // must outlive the service when set
+  std::size_t max_pairs = 1000;          // per GetCounts call
 };
 
 class AnalyticsService {
@@ -46,10 +47,15 @@ class AnalyticsService {
   // inline with INVALID_ARGUMENT, or RESOURCE_EXHAUSTED when the queue is full.
   void GetCount(std::string user_id, std::string page_url, Done done);
 
-  // Many look-ups as one task: one cache round trip for all pairs, the database for the misses. `done` runs once
-  // with a result per pair in their order (INVALID_ARGUMENT for an invalid pair), on a worker thread, or inline
-  // with RESOURCE_EXHAUSTED for every pair when the queue is full.
+  // Many look-ups as one task: one cache round trip for all pairs, one database round trip for all the misses.
+  // `done` runs once with a result per pair in their order (INVALID_ARGUMENT for an invalid pair), on a worker
+  // thread, or inline for every pair: RESOURCE_EXHAUSTED when the queue is full, INVALID_ARGUMENT when the call
+  // holds more than max_pairs pairs (CheckCallSize).
   void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done);
+
+  // INVALID_ARGUMENT when a call of `pairs` pairs is beyond max_pairs: one call must not occupy a worker and the
+  // database for long. A protocol handler refuses such a call whole with this status.
+  absl::Status CheckCallSize(std::size_t pairs) const;
 
   // The blocking look-ups themselves: cache, else database then refill. LookUp is LookUpMany of one pair.
   absl::StatusOr<int64_t> LookUp(const std::string& user_id, const std::string& page_url);
