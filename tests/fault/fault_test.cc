@@ -365,6 +365,61 @@ TEST_F(FaultTest, AnalyticsStoppedGatewayAnswers503WithinDeadlineAndRecovers) {
   EXPECT_TRUE(WaitForCounts(ports_.gateway, {{{user, "/a"}, 1}}, 30s).empty());
 }
 
+// Analytics hanging, not refusing (SIGSTOP keeps its connections open and answers nothing): look-ups arriving one
+// after another queue behind the batch in flight, and each must still get its JSON 504 by its own deadline (3 s
+// here), not by the deadlines of the batches in front of it added up.
+TEST_F(FaultTest, AnalyticsHangingEveryQueuedLookUpGets504ByItsOwnDeadline) {
+  analytics_ = Launch("analytics", ports_.analytics_health);
+  gateway_ = Launch("gateway", ports_.gateway);
+  const std::string user = UniqueId("analytics-hangs");
+  {
+    HttpConnection gateway(ports_.gateway);
+    ASSERT_EQ(gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=%2Fwarm").status,
+              200);
+  }
+  ASSERT_TRUE(analytics_->Send(SIGSTOP));
+  struct Resume {  // whatever the assertions do, analytics runs again for the next steps and its own teardown
+    ServiceProcess& analytics;
+    ~Resume() { analytics.Send(SIGCONT); }
+  } resume{*analytics_};
+
+  constexpr int kLookUps = 8;
+  constexpr auto kDeadline = 3000ms;
+  struct Outcome {
+    HttpResult answer;
+    Clock::duration elapsed{};
+  };
+  std::vector<Outcome> outcomes(kLookUps);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kLookUps; ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(i * 200ms);  // each arrives while the ones before it still wait
+      HttpConnection gateway(ports_.gateway);
+      const auto start = Clock::now();
+      outcomes[i].answer = gateway.Request(
+          "GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=%2Fq" + std::to_string(i), "",
+          "application/json", 30000);
+      outcomes[i].elapsed = Clock::now() - start;
+    });
+  }
+  for (auto& client : clients) client.join();
+  long long slowest_ms = 0;
+  for (int i = 0; i < kLookUps; ++i) {
+    const auto& [answer, elapsed] = outcomes[i];
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+    slowest_ms = std::max<long long>(slowest_ms, ms);
+    EXPECT_EQ(answer.status, 504) << "look-up " << i << ": " << answer.body;
+    EXPECT_EQ(answer.Header("Content-Type"), "application/json") << "look-up " << i;
+    EXPECT_NE(answer.body.find(R"("error":)"), std::string::npos) << "look-up " << i << ": " << answer.body;
+    EXPECT_LT(elapsed, kDeadline + 1s) << "look-up " << i << " answered after " << ms << " ms";
+    EXPECT_GE(elapsed, kDeadline - 100ms) << "look-up " << i << " answered 504 before its deadline";
+  }
+  std::printf("fault=analytics-hangs lookups=%d slowest_504_ms=%lld\n", kLookUps, slowest_ms);
+
+  analytics_->Send(SIGCONT);
+  EXPECT_TRUE(WaitForCounts(ports_.gateway, {{{user, "/warm"}, 0}}, 30s).empty()) << "the gateway recovers";
+}
+
 TEST_F(FaultTest, TwoProcessorsInOneGroupOneKilledMidStream) {
   StartStack();
   const uint16_t second_port = FreePort();

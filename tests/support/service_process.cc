@@ -97,6 +97,8 @@ int ServiceProcess::Signal(int signal, std::chrono::seconds timeout) {
   return status;
 }
 
+bool ServiceProcess::Send(int signal) { return pid_ > 0 && kill(pid_, signal) == 0; }
+
 int64_t ServiceProcess::ResidentKib() const {
   if (pid_ <= 0) return -1;
   std::ifstream status("/proc/" + std::to_string(pid_) + "/status");

@@ -40,6 +40,9 @@ class ServiceProcess {
   bool WaitReady(uint16_t http_port, std::chrono::seconds timeout = std::chrono::seconds(60));
   // Sends `signal` and waits for the process to end; returns its wait status (0 = exited with 0).
   int Signal(int signal, std::chrono::seconds timeout = std::chrono::seconds(30));
+  // Sends `signal` without waiting for anything (SIGSTOP hangs the process without closing its sockets, SIGCONT
+  // resumes it); false when the process does not run.
+  bool Send(int signal);
   bool Running();
   // Resident memory of the process in KiB (VmRSS), -1 when it does not run.
   int64_t ResidentKib() const;
