@@ -1,11 +1,10 @@
 #include "adapters/grpc/grpc_count_client.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
 #include <grpcpp/grpcpp.h>
-
-#include <algorithm>
 
 #include "adapters/grpc/status_conversion.h"
 #include "analytics.grpc.pb.h"
