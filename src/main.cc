@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "domain/click_event.h"
 #include "common/thread_timer.h"
 #include "services/analytics/analytics_service.h"
 #include "services/common/http_answers.h"
@@ -88,6 +89,13 @@ absl::Status ReadPems(std::initializer_list<PemFile> files) {
   return absl::OkStatus();
 }
 
+// The limits every service checks events and look-ups against.
+domain::EventLimits EventLimitsOf(const Config& config) {
+  domain::EventLimits limits;
+  limits.max_field_bytes = config.ingestion.max_field_bytes;
+  return limits;
+}
+
 // Which servers speak TLS when it is configured: the ones clients reach. The processor's and analytics' health
 // ports serve only probes and metrics inside the cluster.
 enum class Exposure { kPublic, kOperationsOnly };
@@ -149,7 +157,7 @@ class RunningIngestion final : public Running {
     options.batch_max_events = batch_max_events;
     options.max_in_flight = config.ingestion.max_in_flight;
     options.max_in_flight_bytes = config.ingestion.max_in_flight_bytes;
-    options.limits = config.ingestion.limits;
+    options.limits = EventLimitsOf(config);
     auto keys = LoadKeys("ingestion", "CLICKSTREAM_INGEST_API_KEYS", config.ingestion.api_keys);
     if (!keys.ok()) return keys.status();
     options.api_keys = std::move(*keys);
@@ -212,7 +220,7 @@ class RunningProcessor final : public Running {
     options.topic = config.kafka.topic;
     options.batch_max_records = config.processor.batch_max_records;
     options.batch_wait = config.processor.batch_wait;
-    options.limits = config.ingestion.limits;
+    options.limits = EventLimitsOf(config);
     options.pending_cache_repairs = config.processor.pending_cache_repairs;
     options.stall_timeout = config.processor.stall_timeout;
     options.metrics = &registry;
@@ -259,7 +267,7 @@ class RunningAnalytics final : public Running {
  public:
   absl::Status Start(const Config& config, metrics::Registry& registry) {
     service_ = std::make_unique<analytics::AnalyticsService>(
-        analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, config.ingestion.limits,
+        analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, EventLimitsOf(config),
                                     &registry, config.analytics.max_pairs},
         std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
         std::make_unique<postgres::PgCountStore>(config.database_url, &registry,
@@ -299,7 +307,7 @@ class RunningGateway final : public Running {
   absl::Status Start(const Config& config, metrics::Registry& registry) {
     gateway::GatewayOptions options;
     options.max_body_bytes = config.gateway.max_body_bytes;
-    options.limits = config.ingestion.limits;
+    options.limits = EventLimitsOf(config);
     auto keys = LoadKeys("gateway", "CLICKSTREAM_QUERY_API_KEYS", config.gateway.api_keys);
     if (!keys.ok()) return keys.status();
     options.api_keys = std::move(*keys);

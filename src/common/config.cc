@@ -14,118 +14,154 @@ namespace {
 
 enum class Kind { kText, kOptionalText, kPort, kCount, kCountOrZero, kMillis, kFractionalMillis, kSeconds, kLevel };
 
+// Reads a value its Kind has checked into a field of the field's own type.
+void Read(std::string_view value, std::string& field) { field = std::string(value); }
+void Read(std::string_view value, std::size_t& field) {
+  std::from_chars(value.data(), value.data() + value.size(), field);
+}
+void Read(std::string_view value, uint16_t& field) {
+  std::from_chars(value.data(), value.data() + value.size(), field);
+}
+void Read(std::string_view value, double& field) {
+  std::size_t whole = 0;
+  Read(value, whole);
+  field = static_cast<double>(whole);
+}
+template <typename Rep, typename Period>
+void Read(std::string_view value, std::chrono::duration<Rep, Period>& field) {
+  Rep count = 0;
+  std::from_chars(value.data(), value.data() + value.size(), count);
+  field = std::chrono::duration<Rep, Period>(count);
+}
+std::optional<std::chrono::microseconds> FractionalMillis(std::string_view value);
+// Fractional milliseconds ("0.5") are the one setting kept in microseconds.
+void Read(std::string_view value, std::chrono::microseconds& field) { field = *FractionalMillis(value); }
+
+// Where a setting's value goes: a member of Config, or a member of one of its parts. Each row of the table names
+// its field once, so no setting name is spelled again to build the Config.
+using Binder = void (*)(Config&, std::string_view);
+template <auto Member>
+void Into(Config& config, std::string_view value) {
+  Read(value, config.*Member);
+}
+template <auto Part, auto Member>
+void Into(Config& config, std::string_view value) {
+  Read(value, (config.*Part).*Member);
+}
+
 struct Setting {
   const char* env;
   const char* flag;  // without the leading "--"
   const char* default_value;
   Kind kind;
   const char* help;
+  Binder bind;
 };
 
 // The table: the one declaration of every setting. The specification's names stay (DATABASE_URL, KAFKA_BROKER,
 // KAFKA_TOPIC, REDIS_ADDR, PORT); ours are CLICKSTREAM_*.
 constexpr Setting kSettings[] = {
-    {"CLICKSTREAM_LOG_LEVEL", "log-level", "info", Kind::kLevel, "trace, debug, info, warn, error or off"},
-    {"CLICKSTREAM_BIND_ADDR", "bind-address", "0.0.0.0", Kind::kText, "address every server listens on"},
-    {"CLICKSTREAM_HTTP_THREADS", "http-threads", "1", Kind::kCount, "I/O threads per HTTP server"},
+    {"CLICKSTREAM_LOG_LEVEL", "log-level", "info", Kind::kLevel, "trace, debug, info, warn, error or off", &Into<&Config::log_level>},
+    {"CLICKSTREAM_BIND_ADDR", "bind-address", "0.0.0.0", Kind::kText, "address every server listens on", &Into<&Config::bind_address>},
+    {"CLICKSTREAM_HTTP_THREADS", "http-threads", "1", Kind::kCount, "I/O threads per HTTP server", &Into<&Config::http_threads>},
     {"CLICKSTREAM_HTTP_READ_TIMEOUT_MS", "http-read-timeout-ms", "10000", Kind::kMillis,
-     "longest a client may take to send a whole request, or keep a connection idle; then it is closed"},
+     "longest a client may take to send a whole request, or keep a connection idle; then it is closed", &Into<&Config::http_read_timeout>},
     {"CLICKSTREAM_HTTP_MAX_HEADER_BYTES", "http-max-header-bytes", "16384", Kind::kCount,
-     "largest total of a request's header names and values; larger answers 431, four times larger closes"},
+     "largest total of a request's header names and values; larger answers 431, four times larger closes", &Into<&Config::http_max_header_bytes>},
     {"CLICKSTREAM_HTTP_MAX_HEADERS", "http-max-headers", "100", Kind::kCount,
-     "most header fields in a request; more answers 431, four times more closes the connection"},
+     "most header fields in a request; more answers 431, four times more closes the connection", &Into<&Config::http_max_headers>},
     {"CLICKSTREAM_TLS_CERT_FILE", "tls-cert-file", "", Kind::kOptionalText,
      "PEM certificate chain: when set with the key, ingestion and the gateway serve HTTPS and analytics serves gRPC "
      "over TLS (the health-only ports of the processor and analytics stay plain HTTP); the gateway also presents it "
-     "to analytics when analytics asks for a client certificate"},
+     "to analytics when analytics asks for a client certificate", &Into<&Config::tls, &TlsConfig::cert_file>},
     {"CLICKSTREAM_TLS_KEY_FILE", "tls-key-file", "", Kind::kOptionalText,
-     "PEM private key of --tls-cert-file"},
+     "PEM private key of --tls-cert-file", &Into<&Config::tls, &TlsConfig::key_file>},
     {"CLICKSTREAM_TLS_CLIENT_CA_FILE", "tls-client-ca-file", "", Kind::kOptionalText,
-     "PEM CA certificates: when set, analytics accepts only gRPC clients with a certificate they signed (mutual TLS)"},
+     "PEM CA certificates: when set, analytics accepts only gRPC clients with a certificate they signed (mutual TLS)", &Into<&Config::tls, &TlsConfig::client_ca_file>},
     {"CLICKSTREAM_ANALYTICS_TLS_CA_FILE", "analytics-tls-ca-file", "", Kind::kOptionalText,
-     "PEM CA certificates: when set, the gateway calls analytics over TLS and trusts only certificates they signed"},
+     "PEM CA certificates: when set, the gateway calls analytics over TLS and trusts only certificates they signed", &Into<&Config::tls, &TlsConfig::analytics_ca_file>},
     {"CLICKSTREAM_SHUTDOWN_GRACE_MS", "shutdown-grace-ms", "10000", Kind::kMillis,
-     "time to drain in-flight work on SIGTERM"},
+     "time to drain in-flight work on SIGTERM", &Into<&Config::shutdown_grace>},
     {"DATABASE_URL", "database-url", "postgresql://clickstream@127.0.0.1:5432/clickstream", Kind::kText,
-     "PostgreSQL connection URI"},
-    {"REDIS_ADDR", "redis-addr", "127.0.0.1:6379", Kind::kText, "Redis host:port"},
+     "PostgreSQL connection URI", &Into<&Config::database_url>},
+    {"REDIS_ADDR", "redis-addr", "127.0.0.1:6379", Kind::kText, "Redis host:port", &Into<&Config::redis_addr>},
     {"CLICKSTREAM_REDIS_TIMEOUT_MS", "redis-timeout-ms", "200", Kind::kMillis,
-     "connect and command timeout for Redis; beyond it queries fall back to PostgreSQL"},
+     "connect and command timeout for Redis; beyond it queries fall back to PostgreSQL", &Into<&Config::redis_timeout>},
     {"CLICKSTREAM_CACHE_TTL_S", "cache-ttl-s", "86400", Kind::kSeconds,
-     "safety-net expiry of cached counts (they are kept exact without it)"},
-    {"KAFKA_BROKER", "kafka-broker", "127.0.0.1:9092", Kind::kText, "Kafka bootstrap servers, comma-separated"},
-    {"KAFKA_TOPIC", "kafka-topic", "clicks", Kind::kText, "topic of click events"},
-    {"CLICKSTREAM_DLQ_TOPIC", "dlq-topic", "clicks.dlq", Kind::kText, "dead-letter topic for invalid records"},
+     "safety-net expiry of cached counts (they are kept exact without it)", &Into<&Config::cache_ttl>},
+    {"KAFKA_BROKER", "kafka-broker", "127.0.0.1:9092", Kind::kText, "Kafka bootstrap servers, comma-separated", &Into<&Config::kafka, &KafkaConfig::brokers>},
+    {"KAFKA_TOPIC", "kafka-topic", "clicks", Kind::kText, "topic of click events", &Into<&Config::kafka, &KafkaConfig::topic>},
+    {"CLICKSTREAM_DLQ_TOPIC", "dlq-topic", "clicks.dlq", Kind::kText, "dead-letter topic for invalid records", &Into<&Config::kafka, &KafkaConfig::dlq_topic>},
     {"CLICKSTREAM_CONSUMER_GROUP", "consumer-group", "click-processor-group", Kind::kText,
-     "Kafka consumer group of the processor"},
+     "Kafka consumer group of the processor", &Into<&Config::kafka, &KafkaConfig::consumer_group>},
     {"CLICKSTREAM_LINGER_MS", "linger-ms", "0.5", Kind::kFractionalMillis,
      "producer batching delay in ms, to 0.001; 0 sends as soon as the connection allows (records still batch while "
-     "earlier ones are in flight)"},
+     "earlier ones are in flight)", &Into<&Config::kafka, &KafkaConfig::linger>},
     {"CLICKSTREAM_PUBLISH_TIMEOUT_MS", "publish-timeout-ms", "5000", Kind::kMillis,
-     "how long ingestion waits for the broker's acknowledgement before answering 503"},
+     "how long ingestion waits for the broker's acknowledgement before answering 503", &Into<&Config::kafka, &KafkaConfig::publish_timeout>},
     {"CLICKSTREAM_INGESTION_PORT", "ingestion-port", "8080", Kind::kPort,
-     "HTTP port of ingestion (PORT when running ingestion alone)"},
+     "HTTP port of ingestion (PORT when running ingestion alone)", &Into<&Config::ingestion, &IngestionConfig::port>},
     {"CLICKSTREAM_INGESTION_MAX_BODY_BYTES", "ingestion-max-body-bytes", "65536", Kind::kCount,
-     "largest POST /ingest body; larger answers 413"},
+     "largest POST /ingest body; larger answers 413", &Into<&Config::ingestion, &IngestionConfig::max_body_bytes>},
     {"CLICKSTREAM_INGEST_BATCH_MAX_BODY_BYTES", "ingest-batch-max-body-bytes", "4194304", Kind::kCount,
-     "largest POST /ingest/batch body (a JSON array, or NDJSON: one event per line); larger answers 413"},
+     "largest POST /ingest/batch body (a JSON array, or NDJSON: one event per line); larger answers 413", &Into<&Config::ingestion, &IngestionConfig::batch_max_body_bytes>},
     {"CLICKSTREAM_INGEST_BATCH_MAX_EVENTS", "ingest-batch-max-events", "1000", Kind::kCount,
-     "most events in one POST /ingest/batch; more answers 413 and publishes none (at most --max-in-flight)"},
+     "most events in one POST /ingest/batch; more answers 413 and publishes none (at most --max-in-flight)", &Into<&Config::ingestion, &IngestionConfig::batch_max_events>},
     {"CLICKSTREAM_MAX_IN_FLIGHT", "max-in-flight", "20000", Kind::kCount,
-     "events awaiting the broker's acknowledgement; beyond it ingestion answers 503"},
+     "events awaiting the broker's acknowledgement; beyond it ingestion answers 503", &Into<&Config::ingestion, &IngestionConfig::max_in_flight>},
     {"CLICKSTREAM_MAX_IN_FLIGHT_BYTES", "max-in-flight-bytes", "67108864", Kind::kCount,
-     "bytes ingestion holds for requests awaiting the broker (bodies and event copies); beyond it 503"},
+     "bytes ingestion holds for requests awaiting the broker (bodies and event copies); beyond it 503", &Into<&Config::ingestion, &IngestionConfig::max_in_flight_bytes>},
     {"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "http-max-connections", "1024", Kind::kCount,
-     "open connections per HTTP server; beyond it new ones wait in the kernel's backlog"},
+     "open connections per HTTP server; beyond it new ones wait in the kernel's backlog", &Into<&Config::http_max_connections>},
     {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount,
-     "longest accepted event field, at most 2048 (event_id is a B-tree key)"},
+     "longest accepted event field, at most 2048 (event_id is a B-tree key)", &Into<&Config::ingestion, &IngestionConfig::max_field_bytes>},
     {"CLICKSTREAM_INGEST_API_KEYS", "ingest-api-keys", "", Kind::kOptionalText,
      "API keys POST /ingest accepts (X-API-Key or Authorization: Bearer): k1,k2 or @file with one per line; "
-     "empty: no key needed"},
+     "empty: no key needed", &Into<&Config::ingestion, &IngestionConfig::api_keys>},
     {"CLICKSTREAM_INGEST_RATE_PER_KEY", "ingest-rate-per-key", "0", Kind::kCountOrZero,
-     "events a second each ingest API key may post, beyond it 429; 0: unlimited"},
+     "events a second each ingest API key may post, beyond it 429; 0: unlimited", &Into<&Config::ingestion, &IngestionConfig::rate_per_key>},
     {"CLICKSTREAM_INGEST_BURST_PER_KEY", "ingest-burst-per-key", "0", Kind::kCountOrZero,
-     "events a key may post at once above its rate; 0: one second's worth"},
+     "events a key may post at once above its rate; 0: one second's worth", &Into<&Config::ingestion, &IngestionConfig::burst_per_key>},
     {"CLICKSTREAM_QUERY_API_KEYS", "query-api-keys", "", Kind::kOptionalText,
-     "API keys GET /analytics/events accepts, as for ingestion; empty: no key needed"},
+     "API keys GET /analytics/events accepts, as for ingestion; empty: no key needed", &Into<&Config::gateway, &GatewayConfig::api_keys>},
     {"CLICKSTREAM_PROCESSOR_PORT", "processor-port", "8082", Kind::kPort,
-     "HTTP port of the processor's health endpoints (PORT when running the processor alone)"},
+     "HTTP port of the processor's health endpoints (PORT when running the processor alone)", &Into<&Config::processor, &ProcessorConfig::health_port>},
     {"CLICKSTREAM_BATCH_MAX_RECORDS", "batch-max-records", "20000", Kind::kCount,
-     "most records the processor applies in one transaction"},
+     "most records the processor applies in one transaction", &Into<&Config::processor, &ProcessorConfig::batch_max_records>},
     {"CLICKSTREAM_BATCH_WAIT_MS", "batch-wait-ms", "100", Kind::kMillis,
-     "how long the processor waits for a first record before polling again"},
+     "how long the processor waits for a first record before polling again", &Into<&Config::processor, &ProcessorConfig::batch_wait>},
     {"CLICKSTREAM_PENDING_CACHE_REPAIRS", "pending-cache-repairs", "100000", Kind::kCount,
-     "counts remembered for Redis while it is unreachable; beyond it the cache is invalidated on return"},
+     "counts remembered for Redis while it is unreachable; beyond it the cache is invalidated on return", &Into<&Config::processor, &ProcessorConfig::pending_cache_repairs>},
     {"CLICKSTREAM_PROCESSOR_STALL_TIMEOUT_MS", "processor-stall-timeout-ms", "60000", Kind::kMillis,
-     "the processor reports not ready when records have waited this long without a batch being applied"},
+     "the processor reports not ready when records have waited this long without a batch being applied", &Into<&Config::processor, &ProcessorConfig::stall_timeout>},
     {"CLICKSTREAM_ANALYTICS_PORT", "analytics-port", "50051", Kind::kPort,
-     "gRPC port of analytics (PORT when running analytics alone)"},
+     "gRPC port of analytics (PORT when running analytics alone)", &Into<&Config::analytics, &AnalyticsConfig::grpc_port>},
     {"CLICKSTREAM_ANALYTICS_HEALTH_PORT", "analytics-health-port", "8083", Kind::kPort,
-     "HTTP port of the analytics health endpoints"},
+     "HTTP port of the analytics health endpoints", &Into<&Config::analytics, &AnalyticsConfig::health_port>},
     {"CLICKSTREAM_ANALYTICS_WORKERS", "analytics-workers", "4", Kind::kCount,
-     "threads doing Redis and PostgreSQL look-ups"},
+     "threads doing Redis and PostgreSQL look-ups", &Into<&Config::analytics, &AnalyticsConfig::workers>},
     {"CLICKSTREAM_ANALYTICS_QUEUE_DEPTH", "analytics-queue-depth", "1024", Kind::kCount,
-     "look-ups waiting for a worker; beyond it analytics answers RESOURCE_EXHAUSTED"},
+     "look-ups waiting for a worker; beyond it analytics answers RESOURCE_EXHAUSTED", &Into<&Config::analytics, &AnalyticsConfig::queue_depth>},
     {"CLICKSTREAM_ANALYTICS_MAX_PAIRS", "analytics-max-pairs", "1000", Kind::kCount,
      "most pairs in one GetEventCounts call; more fails the call with INVALID_ARGUMENT. The gateway refuses to start "
-     "with --gateway-max-batch above it, so set both alike where the services run apart"},
+     "with --gateway-max-batch above it, so set both alike where the services run apart", &Into<&Config::analytics, &AnalyticsConfig::max_pairs>},
     {"CLICKSTREAM_DB_STATEMENT_TIMEOUT_MS", "db-statement-timeout-ms", "2000", Kind::kMillis,
      "longest one PostgreSQL read of analytics may run (statement_timeout); beyond it the look-ups in it answer "
-     "DEADLINE_EXCEEDED (504 through the gateway)"},
+     "DEADLINE_EXCEEDED (504 through the gateway)", &Into<&Config::analytics, &AnalyticsConfig::statement_timeout>},
     {"CLICKSTREAM_GATEWAY_PORT", "gateway-port", "8081", Kind::kPort,
-     "HTTP port of the gateway (PORT when running the gateway alone)"},
+     "HTTP port of the gateway (PORT when running the gateway alone)", &Into<&Config::gateway, &GatewayConfig::port>},
     {"CLICKSTREAM_ANALYTICS_ADDR", "analytics-addr", "127.0.0.1:50051", Kind::kText,
-     "gRPC address the gateway calls"},
+     "gRPC address the gateway calls", &Into<&Config::gateway, &GatewayConfig::analytics_addr>},
     {"CLICKSTREAM_QUERY_DEADLINE_MS", "query-deadline-ms", "5000", Kind::kMillis,
-     "deadline of the gateway's gRPC call, retries included; beyond it 504"},
+     "deadline of the gateway's gRPC call, retries included; beyond it 504", &Into<&Config::gateway, &GatewayConfig::query_deadline>},
     {"CLICKSTREAM_GATEWAY_MAX_BATCH", "gateway-max-batch", "256", Kind::kCount,
-     "most look-ups the gateway coalesces into one GetEventCounts call to analytics (1: no coalescing)"},
+     "most look-ups the gateway coalesces into one GetEventCounts call to analytics (1: no coalescing)", &Into<&Config::gateway, &GatewayConfig::max_batch>},
     {"CLICKSTREAM_GATEWAY_BATCHES_IN_FLIGHT", "gateway-batches-in-flight", "1", Kind::kCount,
-     "batched calls to analytics the gateway keeps out at once; look-ups beyond them wait for the next batch"},
+     "batched calls to analytics the gateway keeps out at once; look-ups beyond them wait for the next batch", &Into<&Config::gateway, &GatewayConfig::batches_in_flight>},
     {"CLICKSTREAM_GATEWAY_MAX_WAITING", "gateway-max-waiting", "10000", Kind::kCount,
-     "look-ups waiting for a batch; beyond it the gateway answers 503"},
+     "look-ups waiting for a batch; beyond it the gateway answers 503", &Into<&Config::gateway, &GatewayConfig::max_waiting>},
     {"CLICKSTREAM_GATEWAY_MAX_BODY_BYTES", "gateway-max-body-bytes", "16384", Kind::kCount,
-     "largest GET /analytics/events JSON body"},
+     "largest GET /analytics/events JSON body", &Into<&Config::gateway, &GatewayConfig::max_body_bytes>},
 };
 
 const std::map<std::string_view, Command> kCommands = {{"ingestion", Command::kIngestion},
@@ -212,75 +248,9 @@ absl::Status Check(const Setting& s, std::string_view value) {
   return absl::OkStatus();
 }
 
-// Resolved, checked values by environment name.
-class Values {
- public:
-  explicit Values(std::map<std::string, std::string> values) : values_(std::move(values)) {}
-  const std::string& Text(const char* env) const { return values_.at(env); }
-  uint64_t Number(const char* env) const { return std::strtoull(values_.at(env).c_str(), nullptr, 10); }
-  uint16_t Port(const char* env) const { return static_cast<uint16_t>(Number(env)); }
-  Millis Ms(const char* env) const { return Millis(Number(env)); }
-  // Only for settings Check accepted as kFractionalMillis.
-  std::chrono::microseconds FractionalMs(const char* env) const {
-    return *FractionalMillis(values_.at(env));
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
-
-Config Build(const Values& v) {
-  Config c;
-  c.log_level = v.Text("CLICKSTREAM_LOG_LEVEL");
-  c.bind_address = v.Text("CLICKSTREAM_BIND_ADDR");
-  c.http_threads = v.Number("CLICKSTREAM_HTTP_THREADS");
-  c.http_read_timeout = v.Ms("CLICKSTREAM_HTTP_READ_TIMEOUT_MS");
-  c.http_max_header_bytes = v.Number("CLICKSTREAM_HTTP_MAX_HEADER_BYTES");
-  c.http_max_headers = v.Number("CLICKSTREAM_HTTP_MAX_HEADERS");
-  c.tls.cert_file = v.Text("CLICKSTREAM_TLS_CERT_FILE");
-  c.tls.key_file = v.Text("CLICKSTREAM_TLS_KEY_FILE");
-  c.tls.client_ca_file = v.Text("CLICKSTREAM_TLS_CLIENT_CA_FILE");
-  c.tls.analytics_ca_file = v.Text("CLICKSTREAM_ANALYTICS_TLS_CA_FILE");
-  c.shutdown_grace = v.Ms("CLICKSTREAM_SHUTDOWN_GRACE_MS");
-  c.database_url = v.Text("DATABASE_URL");
-  c.redis_addr = v.Text("REDIS_ADDR");
-  c.redis_timeout = v.Ms("CLICKSTREAM_REDIS_TIMEOUT_MS");
-  c.cache_ttl = std::chrono::seconds(v.Number("CLICKSTREAM_CACHE_TTL_S"));
-  c.kafka = {v.Text("KAFKA_BROKER"), v.Text("KAFKA_TOPIC"), v.Text("CLICKSTREAM_DLQ_TOPIC"),
-             v.Text("CLICKSTREAM_CONSUMER_GROUP"), v.FractionalMs("CLICKSTREAM_LINGER_MS"),
-             v.Ms("CLICKSTREAM_PUBLISH_TIMEOUT_MS")};
-  c.ingestion.port = v.Port("CLICKSTREAM_INGESTION_PORT");
-  c.ingestion.max_body_bytes = v.Number("CLICKSTREAM_INGESTION_MAX_BODY_BYTES");
-  c.ingestion.batch_max_body_bytes = v.Number("CLICKSTREAM_INGEST_BATCH_MAX_BODY_BYTES");
-  c.ingestion.batch_max_events = v.Number("CLICKSTREAM_INGEST_BATCH_MAX_EVENTS");
-  c.ingestion.max_in_flight = v.Number("CLICKSTREAM_MAX_IN_FLIGHT");
-  c.ingestion.max_in_flight_bytes = v.Number("CLICKSTREAM_MAX_IN_FLIGHT_BYTES");
-  c.http_max_connections = v.Number("CLICKSTREAM_HTTP_MAX_CONNECTIONS");
-  c.ingestion.limits.max_field_bytes = v.Number("CLICKSTREAM_MAX_FIELD_BYTES");
-  c.ingestion.api_keys = v.Text("CLICKSTREAM_INGEST_API_KEYS");
-  c.ingestion.rate_per_key = static_cast<double>(v.Number("CLICKSTREAM_INGEST_RATE_PER_KEY"));
-  c.ingestion.burst_per_key = static_cast<double>(v.Number("CLICKSTREAM_INGEST_BURST_PER_KEY"));
-  if (c.ingestion.burst_per_key == 0) c.ingestion.burst_per_key = c.ingestion.rate_per_key;
-  c.gateway.api_keys = v.Text("CLICKSTREAM_QUERY_API_KEYS");
-  c.processor.health_port = v.Port("CLICKSTREAM_PROCESSOR_PORT");
-  c.processor.batch_max_records = v.Number("CLICKSTREAM_BATCH_MAX_RECORDS");
-  c.processor.batch_wait = v.Ms("CLICKSTREAM_BATCH_WAIT_MS");
-  c.processor.pending_cache_repairs = v.Number("CLICKSTREAM_PENDING_CACHE_REPAIRS");
-  c.processor.stall_timeout = v.Ms("CLICKSTREAM_PROCESSOR_STALL_TIMEOUT_MS");
-  c.analytics.grpc_port = v.Port("CLICKSTREAM_ANALYTICS_PORT");
-  c.analytics.health_port = v.Port("CLICKSTREAM_ANALYTICS_HEALTH_PORT");
-  c.analytics.workers = v.Number("CLICKSTREAM_ANALYTICS_WORKERS");
-  c.analytics.queue_depth = v.Number("CLICKSTREAM_ANALYTICS_QUEUE_DEPTH");
-  c.analytics.max_pairs = v.Number("CLICKSTREAM_ANALYTICS_MAX_PAIRS");
-  c.analytics.statement_timeout = v.Ms("CLICKSTREAM_DB_STATEMENT_TIMEOUT_MS");
-  c.gateway.port = v.Port("CLICKSTREAM_GATEWAY_PORT");
-  c.gateway.analytics_addr = v.Text("CLICKSTREAM_ANALYTICS_ADDR");
-  c.gateway.query_deadline = v.Ms("CLICKSTREAM_QUERY_DEADLINE_MS");
-  c.gateway.max_body_bytes = v.Number("CLICKSTREAM_GATEWAY_MAX_BODY_BYTES");
-  c.gateway.max_batch = v.Number("CLICKSTREAM_GATEWAY_MAX_BATCH");
-  c.gateway.batches_in_flight = v.Number("CLICKSTREAM_GATEWAY_BATCHES_IN_FLIGHT");
-  c.gateway.max_waiting = v.Number("CLICKSTREAM_GATEWAY_MAX_WAITING");
-  return c;
+// What the table cannot say: one setting's default that depends on another.
+void Derive(Config& config) {
+  if (config.ingestion.burst_per_key == 0) config.ingestion.burst_per_key = config.ingestion.rate_per_key;
 }
 
 // A PostgreSQL B-tree entry holds at most about 2.7 kB, and click_events is keyed on event_id: a longer field
@@ -288,9 +258,9 @@ Config Build(const Values& v) {
 constexpr std::size_t kMaxFieldBytesLimit = 2048;
 
 absl::Status CheckLimits(const Config& config) {
-  if (config.ingestion.limits.max_field_bytes > kMaxFieldBytesLimit) {
+  if (config.ingestion.max_field_bytes > kMaxFieldBytesLimit) {
     return absl::InvalidArgumentError(
-        "setting CLICKSTREAM_MAX_FIELD_BYTES: " + std::to_string(config.ingestion.limits.max_field_bytes) +
+        "setting CLICKSTREAM_MAX_FIELD_BYTES: " + std::to_string(config.ingestion.max_field_bytes) +
         " is too large: at most " + std::to_string(kMaxFieldBytesLimit) +
         " (event_id is a database index key, and an index entry holds at most about 2.7 kB)");
   }
@@ -366,7 +336,6 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   }
 
   const char* port_setting = PortSettingOf(invocation.command);
-  std::map<std::string, std::string> resolved;
   for (const Setting& s : kSettings) {
     std::optional<std::string> value;
     if (auto flag = flags.find(s.env); flag != flags.end()) value = flag->second;
@@ -374,9 +343,9 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
     if (!value && port_setting != nullptr && std::string_view(s.env) == port_setting) value = env("PORT");
     if (!value) value = s.default_value;
     if (auto status = Check(s, *value); !status.ok()) return status;
-    resolved[s.env] = *value;
+    s.bind(invocation.config, *value);
   }
-  invocation.config = Build(Values(std::move(resolved)));
+  Derive(invocation.config);
   if (auto status = CheckTls(invocation.config.tls, invocation.command); !status.ok()) return status;
   if (auto status = CheckLimits(invocation.config); !status.ok()) return status;
   if (auto status = CheckBatchLimit(invocation.config); !status.ok()) return status;

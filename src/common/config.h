@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "domain/click_event.h"
 
 namespace clickstream::common {
 
@@ -43,7 +42,7 @@ struct IngestionConfig {
   std::size_t batch_max_events = 0;
   std::size_t max_in_flight = 0;
   std::size_t max_in_flight_bytes = 0;
-  domain::EventLimits limits;
+  std::size_t max_field_bytes = 0;  // the longest event field accepted, at every service that checks events
   std::string api_keys;  // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
   double rate_per_key = 0;
   double burst_per_key = 0;

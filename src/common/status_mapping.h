@@ -10,13 +10,6 @@
 
 namespace clickstream::common {
 
-// The payload under which a validation error names the offending field.
-inline constexpr std::string_view kFieldPayload = "clickstream/field";
-
-absl::Status InvalidField(std::string_view field, std::string_view message);
-// The field an INVALID_ARGUMENT status names, or "" when it names none.
-std::string FieldOf(const absl::Status& status);
-
 int ToHttpStatus(absl::StatusCode code);
 // The short machine-readable code of the JSON error body, e.g. "invalid_argument".
 std::string_view ToErrorCode(absl::StatusCode code);

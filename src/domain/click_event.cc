@@ -9,12 +9,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/json_text.h"
-#include "common/status_mapping.h"
+#include "domain/field_error.h"
 
 namespace clickstream::domain {
 namespace {
-
-using common::InvalidField;
 
 constexpr std::array<std::string_view, 5> kEventFields = {"event_id", "user_id", "event_type", "page_url",
                                                           "time_stamp"};
@@ -160,7 +158,7 @@ absl::StatusOr<ClickEvent> EventFromFields(FieldValues values, const EventLimits
 BatchEvent ParseBatchElement(simdjson::dom::element element, const EventLimits& limits, int64_t now_us) {
   auto values = ReadObjectFields(element, kEventFields, "event");
   BatchEvent out{values.ok() ? EventFromFields(std::move(*values), limits, now_us) : values.status(), {}};
-  if (out.event.ok() || common::FieldOf(out.event.status()) == "event_id") return out;
+  if (out.event.ok() || FieldOf(out.event.status()) == "event_id") return out;
   std::string_view id;
   if (element.at_key("event_id").get_string().get(id) == simdjson::SUCCESS &&
       CheckIdField("event_id", id, limits).ok()) {

@@ -43,7 +43,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> ReadStringFields(std::st
 
 // Parses a JSON object with the required strings event_id, user_id, event_type, page_url and the optional RFC 3339
 // time_stamp (absent: `now_us`), as ReadStringFields reads them. An error is INVALID_ARGUMENT naming the field
-// (common::FieldOf) when one is at fault.
+// (domain::FieldOf) when one is at fault.
 absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLimits& limits, int64_t now_us);
 
 // One event of a batch body, in body order: the event, or the error ParseClickEvent gives for it alone.

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/status_mapping.h"
+#include "domain/field_error.h"
 
 namespace clickstream::domain {
 namespace {
@@ -74,7 +74,7 @@ TEST_P(EventParserRejects, WithInvalidArgumentNamingTheField) {
   auto event = Parse(GetParam().json, limits);
   ASSERT_FALSE(event.ok());
   EXPECT_EQ(event.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(common::FieldOf(event.status()), GetParam().field) << event.status();
+  EXPECT_EQ(FieldOf(event.status()), GetParam().field) << event.status();
 }
 
 INSTANTIATE_TEST_SUITE_P(

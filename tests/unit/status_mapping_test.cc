@@ -39,11 +39,6 @@ TEST(ToHttpStatus, OnlyTransientFailuresAskForRetry) {
   EXPECT_FALSE(IsRetryable(absl::StatusCode::kDeadlineExceeded));
 }
 
-TEST(InvalidField, CarriesTheFieldName) {
-  EXPECT_EQ(FieldOf(InvalidField("user_id", "bad")), "user_id");
-  EXPECT_EQ(FieldOf(absl::InvalidArgumentError("bad")), "");
-}
-
 TEST(ErrorJson, EscapesAndOmitsAnEmptyField) {
   EXPECT_EQ(ErrorJson("invalid_argument", "say \"hi\"\n"),
             R"({"error":"invalid_argument","message":"say \"hi\"\n"})");

@@ -4,6 +4,7 @@
 #include "common/json_text.h"
 #include "common/log.h"
 #include "common/status_mapping.h"
+#include "domain/field_error.h"
 
 namespace clickstream::services {
 
@@ -11,7 +12,7 @@ ports::HttpResponse ErrorResponse(const absl::Status& status) {
   ports::HttpResponse response;
   response.status = common::ToHttpStatus(status.code());
   response.body = common::ErrorJson(common::ToErrorCode(status.code()), std::string(status.message()),
-                                    common::FieldOf(status));
+                                    domain::FieldOf(status));
   if (common::IsRetryable(status.code())) response.headers.emplace_back("Retry-After", "1");
   return response;
 }
@@ -35,43 +36,6 @@ bool AllowsJsonBody(std::string_view content_type) {
   // send a generic one: accept those, refuse only types that say the body is something else.
   return normalized.empty() || normalized == "application/json" || normalized.ends_with("+json") ||
          normalized == "text/plain" || normalized == "application/x-www-form-urlencoded";
-}
-
-ReadinessProbe::ReadinessProbe(std::string service, std::function<absl::Status()> check,
-                               std::chrono::milliseconds interval)
-    : service_(std::move(service)), check_(std::move(check)), interval_(interval), thread_([this] { Loop(); }) {}
-
-ReadinessProbe::~ReadinessProbe() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-absl::Status ReadinessProbe::Latest() const {
-  std::lock_guard lock(mutex_);
-  return latest_;
-}
-
-void ReadinessProbe::Loop() {
-  auto log = common::Logger(service_);
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    absl::Status status = check_();
-    lock.lock();
-    if (status.ok() != latest_.ok()) {
-      if (status.ok()) {
-        log->info("{} ready", service_);
-      } else {
-        log->warn("{} not ready: {}", service_, status.message());
-      }
-    }
-    latest_ = std::move(status);
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
-  }
 }
 
 std::vector<ports::HttpRoute> OperationsRoutes(const ReadinessProbe& probe, const metrics::Registry& registry) {

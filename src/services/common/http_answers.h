@@ -2,19 +2,14 @@
 // /healthz and /readyz endpoints.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "common/metrics.h"
 #include "ports/http.h"
+#include "services/common/readiness_probe.h"
 
 namespace clickstream::services {
 
@@ -30,27 +25,6 @@ std::string MediaType(std::string_view content_type);
 // True when the declared content type allows a JSON body: absent, application/json or *+json, and the generic
 // text/plain and application/x-www-form-urlencoded that existing clients send (parameters ignored).
 bool AllowsJsonBody(std::string_view content_type);
-
-// Runs a readiness check every `interval` on its own thread, so /readyz answers at once without blocking an I/O
-// thread on a dependency.
-class ReadinessProbe {
- public:
-  ReadinessProbe(std::string service, std::function<absl::Status()> check, std::chrono::milliseconds interval);
-  ~ReadinessProbe();
-  absl::Status Latest() const;
-
- private:
-  void Loop();
-
-  const std::string service_;
-  const std::function<absl::Status()> check_;
-  const std::chrono::milliseconds interval_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  absl::Status latest_ = absl::UnavailableError("not checked yet");
-  bool stopping_ = false;
-  std::thread thread_;  // last: started after everything it uses
-};
 
 // GET /healthz (alive: always 200), GET /readyz (200 when `probe` last succeeded, else 503) and GET /metrics
 // (`registry` in the Prometheus text format). Both must outlive the routes.

@@ -5,6 +5,7 @@
 
 #include "common/json_text.h"
 #include "common/status_mapping.h"
+#include "domain/field_error.h"
 #include "services/common/http_answers.h"
 
 namespace clickstream::ingestion {
@@ -45,7 +46,7 @@ void AppendResult(std::string& out, std::size_t index, std::string_view event_id
   common::AppendJsonString(out, common::ToErrorCode(error.code()));
   out += ",\"message\":";
   common::AppendJsonString(out, View(error.message()));
-  if (const std::string field = common::FieldOf(error); !field.empty()) {
+  if (const std::string field = domain::FieldOf(error); !field.empty()) {
     out += ",\"field\":";
     common::AppendJsonString(out, field);
   }
