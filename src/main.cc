@@ -318,18 +318,14 @@ class RunningGateway final : public Running {
                             {&tls.cert_chain_pem, config.tls.cert_file, "CLICKSTREAM_TLS_CERT_FILE"},
                             {&tls.private_key_pem, config.tls.key_file, "CLICKSTREAM_TLS_KEY_FILE"}});
     if (!status.ok()) return status;
-    gateway::CoalescingOptions coalescing;
-    coalescing.max_batch = config.gateway.max_batch;
-    coalescing.max_batches_in_flight = config.gateway.batches_in_flight;
-    coalescing.max_waiting = config.gateway.max_waiting;
+    options.coalescing.max_batch = config.gateway.max_batch;
+    options.coalescing.max_batches_in_flight = config.gateway.batches_in_flight;
+    options.coalescing.max_waiting = config.gateway.max_waiting;
     service_ = std::make_unique<gateway::GatewayService>(
         options,
-        std::make_unique<gateway::CoalescingCountClient>(
-            coalescing,
-            std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr,
-                                                            config.gateway.query_deadline, tls),
-            std::make_unique<common::ThreadTimer>()),
-        std::make_unique<common::SteadyClock>());
+        std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline,
+                                                        tls),
+        std::make_unique<common::ThreadTimer>());
     probe_ = std::make_unique<services::ReadinessProbe>(
         "gateway", [s = service_.get()] { return s->CheckReady(); }, kProbeInterval);
     auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service_->Routes(),

@@ -181,11 +181,6 @@ class FakeCountCache final : public ports::CountCache {
 // plays the transport's deadline with ReleaseOldestWith(DEADLINE_EXCEEDED).
 class FakeCountClient final : public ports::CountClient {
  public:
-  void GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) override {
-    asked.push_back({std::string(user_id), std::string(page_url)});
-    deadlines.push_back(deadline);
-    done(AnswerFor(asked.back()));
-  }
   void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) override {
     std::vector<absl::StatusOr<int64_t>> results;
     for (auto& pair : pairs) {

@@ -65,5 +65,19 @@ TEST(GrpcStatusConversion, KeepsCodeAndMessageBothWays) {
             grpc::StatusCode::UNKNOWN);
 }
 
+// GetEventCounts carries each pair's code as a plain int32: a number outside the numbering reads as UNKNOWN.
+TEST(GrpcStatusConversion, PerPairCodeNumbersAreCheckedBothWays) {
+  for (int code = 1; code <= 16; ++code) {
+    const auto absl_code = static_cast<absl::StatusCode>(code);
+    const absl::Status read = grpc_adapter::FromCodeNumber(grpc_adapter::ToCodeNumber(absl_code), "why");
+    EXPECT_EQ(read.code(), absl_code);
+    EXPECT_EQ(read.message(), "why");
+  }
+  for (const int32_t out_of_range : {-1, 17, 1000}) {
+    EXPECT_EQ(grpc_adapter::FromCodeNumber(out_of_range, "x").code(), absl::StatusCode::kUnknown) << out_of_range;
+  }
+  EXPECT_EQ(grpc_adapter::ToCodeNumber(static_cast<absl::StatusCode>(42)), 2);  // UNKNOWN
+}
+
 }  // namespace
 }  // namespace clickstream::common

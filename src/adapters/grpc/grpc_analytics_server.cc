@@ -56,8 +56,7 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
         if (count.ok()) {
           result->set_count(*count);
         } else {
-          // absl and gRPC share the google.rpc.Code numbering.
-          result->set_status_code(static_cast<int32_t>(count.status().code()));
+          result->set_status_code(ToCodeNumber(count.status().code()));
           result->set_status_message(std::string(count.status().message()));
         }
       }

@@ -29,13 +29,6 @@ constexpr const char* kServiceConfig = R"json({
   }]
 })json";
 
-struct Call {
-  grpc::ClientContext context;
-  ::analytics::EventCountRequest request;
-  ::analytics::EventCountResponse response;
-  ports::CountClient::Done done;
-};
-
 struct BatchCall {
   grpc::ClientContext context;
   ::analytics::EventCountsRequest request;
@@ -57,7 +50,7 @@ std::vector<absl::StatusOr<int64_t>> ResultsOf(const BatchCall& call, const grpc
     if (result.status_code() == 0) {
       results.emplace_back(result.count());
     } else {
-      results.emplace_back(absl::Status(static_cast<absl::StatusCode>(result.status_code()), result.status_message()));
+      results.emplace_back(FromCodeNumber(result.status_code(), result.status_message()));
     }
   }
   return results;
@@ -120,25 +113,6 @@ GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::millise
 GrpcCountClient::~GrpcCountClient() {
   std::unique_lock lock(in_flight_->mutex);
   in_flight_->idle.wait(lock, [this] { return in_flight_->calls == 0; });
-}
-
-void GrpcCountClient::GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) {
-  auto call = std::make_shared<Call>();
-  call->context.set_deadline(CallDeadline(deadline));
-  call->request.set_user_id(std::string(user_id));
-  call->request.set_page_url(std::string(page_url));
-  call->done = std::move(done);
-  in_flight_->Begin();
-  stub_->stub->async()->GetEventCount(&call->context, &call->request, &call->response,
-                                      [call, in_flight = in_flight_](grpc::Status status) mutable {
-                                        if (status.ok()) {
-                                          call->done(call->response.count());
-                                        } else {
-                                          call->done(FromGrpcStatus(status));
-                                        }
-                                        call.reset();  // its context goes before the client may
-                                        in_flight->End();
-                                      });
 }
 
 void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) {

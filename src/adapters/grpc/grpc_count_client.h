@@ -30,7 +30,6 @@ class GrpcCountClient final : public ports::CountClient {
   ~GrpcCountClient() override;
 
   // ports::CountClient
-  void GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) override;
   void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 

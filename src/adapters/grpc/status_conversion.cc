@@ -1,19 +1,32 @@
 #include "adapters/grpc/status_conversion.h"
 
 namespace clickstream::grpc_adapter {
+namespace {
+
+constexpr int32_t kHighestCode = 16;  // UNAUTHENTICATED, the last of the google.rpc.Code numbering
+
+absl::StatusCode CheckedCode(int32_t number) {
+  return number >= 0 && number <= kHighestCode ? static_cast<absl::StatusCode>(number) : absl::StatusCode::kUnknown;
+}
+
+}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  const int code = static_cast<int>(status.code());
-  const auto grpc_code = code >= 0 && code <= 16 ? static_cast<grpc::StatusCode>(code) : grpc::StatusCode::UNKNOWN;
-  return grpc::Status(grpc_code, std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(ToCodeNumber(status.code())), std::string(status.message()));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  const int code = static_cast<int>(status.error_code());
-  const auto absl_code = code >= 0 && code <= 16 ? static_cast<absl::StatusCode>(code) : absl::StatusCode::kUnknown;
-  return absl::Status(absl_code, status.error_message());
+  return FromCodeNumber(static_cast<int32_t>(status.error_code()), status.error_message());
+}
+
+int32_t ToCodeNumber(absl::StatusCode code) {
+  return static_cast<int32_t>(CheckedCode(static_cast<int32_t>(code)));
+}
+
+absl::Status FromCodeNumber(int32_t code, std::string message) {
+  return absl::Status(CheckedCode(code), std::move(message));
 }
 
 }  // namespace clickstream::grpc_adapter

@@ -2,6 +2,9 @@
 // keeps the code and the message.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
@@ -10,5 +13,10 @@ namespace clickstream::grpc_adapter {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// A per-pair result's code as GetEventCounts carries it (an int32 of the google.rpc.Code numbering), both ways. A
+// number outside that numbering, from a newer or broken peer, reads as UNKNOWN.
+int32_t ToCodeNumber(absl::StatusCode code);
+absl::Status FromCodeNumber(int32_t code, std::string message);
 
 }  // namespace clickstream::grpc_adapter

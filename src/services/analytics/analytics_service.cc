@@ -32,15 +32,9 @@ AnalyticsService::~AnalyticsService() {
 }
 
 void AnalyticsService::GetCount(std::string user_id, std::string page_url, Done done) {
-  if (auto status = domain::ValidateCountQuery({user_id, page_url}, options_.limits); !status.ok()) {
-    done(status);
-    return;
-  }
-  if (Enqueue([this, user_id = std::move(user_id), page_url = std::move(page_url), done]() {
-        done(LookUp(user_id, page_url));
-      })) {
-    return;
-  }
+  // The one path of every look-up: a call of one pair, validated where every pair is.
+  std::vector<domain::CountQuery> pair = {{std::move(user_id), std::move(page_url)}};
+  if (Enqueue([this, pair = std::move(pair), done]() { done(std::move(LookUpMany(pair).front())); })) return;
   done(absl::ResourceExhaustedError("too many look-ups waiting; retry later"));
 }
 
@@ -82,10 +76,6 @@ void AnalyticsService::Work() {
     task();
     lock.lock();
   }
-}
-
-absl::StatusOr<int64_t> AnalyticsService::LookUp(const std::string& user_id, const std::string& page_url) {
-  return std::move(LookUpMany({{user_id, page_url}}).front());
 }
 
 std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs) {

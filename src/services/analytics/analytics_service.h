@@ -57,8 +57,7 @@ class AnalyticsService {
   // database for long. A protocol handler refuses such a call whole with this status.
   absl::Status CheckCallSize(std::size_t pairs) const;
 
-  // The blocking look-ups themselves: cache, else database then refill. LookUp is LookUpMany of one pair.
-  absl::StatusOr<int64_t> LookUp(const std::string& user_id, const std::string& page_url);
+  // The blocking look-ups themselves, each pair validated here once: cache, else database then refill.
   std::vector<absl::StatusOr<int64_t>> LookUpMany(const std::vector<domain::CountQuery>& pairs);
 
   absl::Status CheckReady();

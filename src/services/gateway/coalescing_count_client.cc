@@ -33,8 +33,8 @@ CoalescingCountClient::~CoalescingCountClient() {
   idle_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
-void CoalescingCountClient::GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline,
-                                     Done done) {
+void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline,
+                                   Done done) {
   if (timer_->Now() >= deadline) {
     done(DeadlinePassed());  // never sent: its client no longer waits for it
     return;
@@ -134,10 +134,6 @@ void CoalescingCountClient::Answer(const WaiterPtr& waiter, absl::StatusOr<int64
   if (waiter->answered.exchange(true)) return;  // the deadline or the batch answered it first
   if (cancel_timer) timer_->Cancel(waiter->expiry);
   waiter->done(std::move(result));
-}
-
-void CoalescingCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) {
-  inner_->GetCounts(std::move(pairs), deadline, std::move(done));
 }
 
 absl::Status CoalescingCountClient::CheckReady(std::chrono::milliseconds timeout) {

@@ -1,4 +1,5 @@
-// A CountClient that coalesces concurrent look-ups into batched calls on the client it wraps. While
+// The gateway's look-ups of single pairs, coalesced into batched calls on the CountClient it wraps: the one user of
+// that client. While
 // `max_batches_in_flight` batches are out, new look-ups wait and leave together in the next batch (at most
 // `max_batch` pairs) as soon as one comes back. At low load every look-up leaves at once in a batch of its own, so
 // coalescing adds no wait; under load it replaces thousands of RPCs a second by a few batched ones, each answered
@@ -15,6 +16,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -30,20 +32,25 @@ struct CoalescingOptions {
   std::size_t max_waiting = 10000;  // look-ups waiting for a batch; beyond it RESOURCE_EXHAUSTED
 };
 
-class CoalescingCountClient final : public ports::CountClient {
+class CoalescingCountClient final {
  public:
+  using Done = std::function<void(absl::StatusOr<int64_t>)>;
+  using Deadline = ports::CountClient::Deadline;
+
   // `timer` answers look-ups at their deadlines; its clock is the one deadlines are measured with.
   CoalescingCountClient(CoalescingOptions options, std::unique_ptr<ports::CountClient> inner,
                         std::unique_ptr<ports::Timer> timer);
   // Waits for the batches in flight: their callbacks use this object. They end by their deadline.
-  ~CoalescingCountClient() override;
+  ~CoalescingCountClient();
 
-  // ports::CountClient. GetCount is coalesced: `done` runs on the inner client's thread with the batch's answer,
-  // on the timer's thread at `deadline`, or inline when `deadline` has already passed or too many look-ups wait.
-  // GetCounts and CheckReady go straight to the inner client.
-  void GetCount(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) override;
-  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) override;
-  absl::Status CheckReady(std::chrono::milliseconds timeout) override;
+  // The pair's count, or its error: `done` runs exactly once, on the inner client's thread with the batch's
+  // answer, on the timer's thread at `deadline` (DEADLINE_EXCEEDED, whatever the batch does later), or inline when
+  // `deadline` has already passed or too many look-ups wait (RESOURCE_EXHAUSTED). `done` must not block.
+  void LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done);
+  // The inner client's readiness.
+  absl::Status CheckReady(std::chrono::milliseconds timeout);
+  // Now, on the clock deadlines are measured with.
+  Deadline Now() { return timer_->Now(); }
 
  private:
   struct Waiter;

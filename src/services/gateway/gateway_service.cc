@@ -10,13 +10,15 @@ namespace clickstream::gateway {
 
 using services::ErrorResponse;
 
-GatewayService::GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> client,
-                               std::unique_ptr<ports::Clock> clock)
-    : options_(options), client_(std::move(client)), clock_(std::move(clock)), keys_(options_.api_keys) {}
+GatewayService::GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> analytics,
+                               std::unique_ptr<ports::Timer> timer)
+    : options_(options),
+      lookups_(std::make_unique<CoalescingCountClient>(options_.coalescing, std::move(analytics), std::move(timer))),
+      keys_(options_.api_keys) {}
 
 void GatewayService::HandleQuery(const ports::HttpRequest& request, ports::Respond respond) {
   // The deadline runs from the request's arrival, not from when a batch finally takes it to analytics.
-  const ports::CountClient::Deadline deadline = clock_->Now() + options_.query_deadline;
+  const ports::CountClient::Deadline deadline = lookups_->Now() + options_.query_deadline;
   std::size_t key = 0;
   if (auto denied = services::CheckAccess(keys_, request, key)) {
     respond(std::move(*denied));
@@ -36,7 +38,7 @@ void GatewayService::HandleQuery(const ports::HttpRequest& request, ports::Respo
     respond(ErrorResponse(query.status()));
     return;
   }
-  client_->GetCount(query->user_id, query->page_url, deadline,
+  lookups_->LookUp(query->user_id, query->page_url, deadline,
                     [respond = std::move(respond), query = *query](absl::StatusOr<int64_t> count) {
                       if (!count.ok()) {
                         respond(ErrorResponse(count.status()));
@@ -57,6 +59,6 @@ std::vector<ports::HttpRoute> GatewayService::Routes() {
            }}};
 }
 
-absl::Status GatewayService::CheckReady() { return client_->CheckReady(std::chrono::milliseconds(1000)); }
+absl::Status GatewayService::CheckReady() { return lookups_->CheckReady(std::chrono::milliseconds(1000)); }
 
 }  // namespace clickstream::gateway

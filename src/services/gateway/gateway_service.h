@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "domain/click_event.h"
-#include "ports/count_client.h"
 #include "ports/http.h"
 #include "ports/timer.h"
 #include "services/common/access.h"
+#include "services/gateway/coalescing_count_client.h"
 
 namespace clickstream::gateway {
 
@@ -22,13 +22,15 @@ struct GatewayOptions {
   domain::EventLimits limits;
   std::vector<std::string> api_keys;  // empty: no key needed
   std::chrono::milliseconds query_deadline{5000};  // each look-up's, from its arrival
+  CoalescingOptions coalescing;
 };
 
 class GatewayService {
  public:
-  // `clock` must be the one `client` measures deadlines with (steady_clock in production).
-  GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> client,
-                 std::unique_ptr<ports::Clock> clock);
+  // Look-ups go to `analytics` in coalesced batches (its only user); `timer` keeps their deadlines and is the clock
+  // they are measured with (steady_clock in production).
+  GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> analytics,
+                 std::unique_ptr<ports::Timer> timer);
 
   // Answers from the client's thread (its deadline timer's included), or inline for bad input.
   void HandleQuery(const ports::HttpRequest& request, ports::Respond respond);
@@ -38,8 +40,7 @@ class GatewayService {
 
  private:
   const GatewayOptions options_;
-  const std::unique_ptr<ports::CountClient> client_;
-  const std::unique_ptr<ports::Clock> clock_;
+  const std::unique_ptr<CoalescingCountClient> lookups_;
   const services::ApiKeys keys_;
 };
 
