@@ -145,5 +145,23 @@ TEST(Config, HelpListsEverySettingWithItsEnvironmentName) {
   }
 }
 
+TEST(IngestBatchConfig, LimitsHaveDefaultsAndComeFromEnvironmentOrFlags) {
+  auto none = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+  auto defaults = ParseInvocation({"ingestion"}, none);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->config.ingestion.batch_max_events, 1000u);
+  EXPECT_EQ(defaults->config.ingestion.batch_max_body_bytes, 4194304u);
+  auto env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "CLICKSTREAM_INGEST_BATCH_MAX_EVENTS") return "500";
+    return std::nullopt;
+  };
+  auto set = ParseInvocation({"ingestion", "--ingest-batch-max-body-bytes=1048576"}, env);
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->config.ingestion.batch_max_events, 500u);
+  EXPECT_EQ(set->config.ingestion.batch_max_body_bytes, 1048576u);
+  EXPECT_FALSE(ParseInvocation({"ingestion", "--ingest-batch-max-events=0"}, none).ok());
+  EXPECT_NE(HelpText().find("--ingest-batch-max-events"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace clickstream::common

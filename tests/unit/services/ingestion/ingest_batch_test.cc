@@ -1,11 +1,10 @@
-// POST /ingest/batch against a fake publisher, and the batch parser under it.
+// POST /ingest/batch against a fake publisher.
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <set>
 #include <string>
 
-#include "common/config.h"
 #include "domain/click_event.h"
 #include "services/ingestion/ingestion_service.h"
 #include "support/fakes.h"
@@ -360,81 +359,6 @@ TEST_F(IngestBatchTest, RoutesServeTheBatchEndpointBesideTheSingleOne) {
   bool found = false;
   for (const auto& route : service_->Routes()) found |= route.method == "POST" && route.path == "/ingest/batch";
   EXPECT_TRUE(found);
-}
-
-// Its settings.
-
-TEST(IngestBatchConfig, LimitsHaveDefaultsAndComeFromEnvironmentOrFlags) {
-  auto none = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-  auto defaults = common::ParseInvocation({"ingestion"}, none);
-  ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->config.ingestion.batch_max_events, 1000u);
-  EXPECT_EQ(defaults->config.ingestion.batch_max_body_bytes, 4194304u);
-  auto env = [](const std::string& name) -> std::optional<std::string> {
-    if (name == "CLICKSTREAM_INGEST_BATCH_MAX_EVENTS") return "500";
-    return std::nullopt;
-  };
-  auto set = common::ParseInvocation({"ingestion", "--ingest-batch-max-body-bytes=1048576"}, env);
-  ASSERT_TRUE(set.ok()) << set.status();
-  EXPECT_EQ(set->config.ingestion.batch_max_events, 500u);
-  EXPECT_EQ(set->config.ingestion.batch_max_body_bytes, 1048576u);
-  EXPECT_FALSE(common::ParseInvocation({"ingestion", "--ingest-batch-max-events=0"}, none).ok());
-  EXPECT_NE(common::HelpText().find("--ingest-batch-max-events"), std::string::npos);
-}
-
-// The parser under the endpoint.
-
-TEST(ClickEventBatch, ArrayElementsParseAsSingleEventsDo) {
-  const std::string one = R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/a",)"
-                          R"("time_stamp":"2023-11-14T23:13:20+01:00","extra":[1,{"x":null}]})";
-  auto batch = domain::ParseClickEventBatch("[" + one + "," + one + "]", domain::BatchFormat::kJsonArray, 10, {},
-                                            kNow);
-  ASSERT_TRUE(batch.ok()) << batch.status();
-  ASSERT_EQ(batch->size(), 2u);
-  auto single = domain::ParseClickEvent(one, {}, kNow);
-  ASSERT_TRUE(single.ok());
-  for (const auto& item : *batch) {
-    ASSERT_TRUE(item.event.ok()) << item.event.status();
-    EXPECT_EQ(domain::ToJson(*item.event), domain::ToJson(*single));
-  }
-}
-
-TEST(ClickEventBatch, RefusedEventKeepsAValidEventIdOnly) {
-  auto batch = domain::ParseClickEventBatch(
-      "{\"event_id\":\"e1\",\"user_id\":\"\"}\n{\"event_id\":17}\n{\"event_id\":\"a\\u0001\"}\n",
-      domain::BatchFormat::kNdjson, 10, {}, kNow);
-  ASSERT_TRUE(batch.ok()) << batch.status();
-  ASSERT_EQ(batch->size(), 3u);
-  EXPECT_EQ((*batch)[0].event_id, "e1");
-  EXPECT_EQ((*batch)[1].event_id, "");
-  EXPECT_EQ((*batch)[2].event_id, "");
-  for (const auto& item : *batch) EXPECT_EQ(item.event.status().code(), absl::StatusCode::kInvalidArgument);
-}
-
-TEST(ClickEventBatch, TooManyEventsIsOutOfRange) {
-  EXPECT_EQ(domain::ParseClickEventBatch("[1,2,3]", domain::BatchFormat::kJsonArray, 2, {}, kNow).status().code(),
-            absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(domain::ParseClickEventBatch("1\n2\n\n3", domain::BatchFormat::kNdjson, 2, {}, kNow).status().code(),
-            absl::StatusCode::kOutOfRange);
-  EXPECT_TRUE(domain::ParseClickEventBatch("1\n\n2\n", domain::BatchFormat::kNdjson, 2, {}, kNow).ok());
-}
-
-TEST(ClickEventBatch, LargeBodyGetsAParserOfItsOwnAndStillParses) {
-  // Over the size up to which the thread's parser is reused.
-  std::string body = "[";
-  const std::string padding(4000, 'x');
-  for (int i = 0; i < 300; ++i) {
-    body += (i > 0 ? "," : "") + std::string(R"({"event_id":"e)") + std::to_string(i) +
-            R"(","user_id":"u","event_type":"c","page_url":"/","pad":")" + padding + "\"}";
-  }
-  body += "]";
-  ASSERT_GT(body.size(), std::size_t{1} << 20);
-  auto batch = domain::ParseClickEventBatch(body, domain::BatchFormat::kJsonArray, 300, {}, kNow);
-  ASSERT_TRUE(batch.ok()) << batch.status();
-  ASSERT_EQ(batch->size(), 300u);
-  EXPECT_EQ((*batch)[299].event->event_id, "e299");
-  // And the thread's parser still serves small documents afterwards.
-  EXPECT_TRUE(domain::ParseClickEvent(Event("e1"), {}, kNow).ok());
 }
 
 }  // namespace
