@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -112,5 +113,10 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args, const EnvLookup& env);
 EnvLookup ProcessEnvironment();
 std::string HelpText();
+
+// The environment name of the setting bound to `field`, a member of `config` (or of one of its parts), for
+// messages: SettingName(config, &config.tls.cert_file) is "CLICKSTREAM_TLS_CERT_FILE". The name is written once,
+// in the settings table.
+const char* SettingName(const Config& config, const void* field);
 
 }  // namespace clickstream::common

@@ -54,6 +54,7 @@ const char* ReasonPhrase(int status) {
 // Past the limits handlers and this adapter answer with JSON, the parser's hard limits sit this many times higher:
 // requests between the two get a JSON answer, requests beyond close the connection.
 constexpr std::size_t kHardLimitFactor = 4;
+constexpr std::size_t kHardLimitSlack = 4096;  // so that even a tiny limit lets a body slightly over it be answered
 // Longest text of a client's request echoed in an error message.
 constexpr std::size_t kMaxEchoBytes = 200;
 
@@ -161,7 +162,7 @@ restinio::incoming_http_msg_limits_t HardLimits(const HttpServerOptions& options
       .max_field_name_size(kHardLimitFactor * options.max_header_bytes)
       .max_field_value_size(kHardLimitFactor * options.max_header_bytes)
       .max_field_count(kHardLimitFactor * options.max_headers)
-      .max_body_size(options.max_body_bytes);
+      .max_body_size(kHardLimitFactor * options.max_body_bytes + kHardLimitSlack);
 }
 
 class RestinioHttpServer;

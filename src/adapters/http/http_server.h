@@ -24,9 +24,10 @@ struct HttpServerOptions {
   std::string address = "0.0.0.0";
   uint16_t port = 0;
   std::size_t threads = 1;
-  // Hard limit of RESTinio's parser; handlers check their own (smaller) limits to answer 413 with JSON. A body
-  // over it (declared or streamed in chunks) makes the parser close the connection without an answer: the parser
-  // gives no way to write one, and reading the body only to refuse it would let any client make us buffer it.
+  // The largest body a handler may accept; handlers answer a larger one 413 with JSON. RESTinio's parser has a
+  // hard limit four times higher plus 4 KiB: a body over that (declared or streamed in chunks) makes the parser
+  // close the connection without an answer, as it gives no way to write one, and reading the body only to refuse
+  // it would let any client make us buffer it.
   std::size_t max_body_bytes = 1 << 20;
   // Header fields beyond these answer 431 with JSON. Four times either limit (and, whatever the setting, the
   // request line and headers beyond http_parser's compiled-in 80 KiB) makes the parser close the connection, so

@@ -53,8 +53,7 @@ void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany
 absl::Status AnalyticsService::CheckCallSize(std::size_t pairs) const {
   if (pairs <= options_.max_pairs) return absl::OkStatus();
   return absl::InvalidArgumentError("GetEventCounts asked for " + std::to_string(pairs) + " pairs; at most " +
-                                    std::to_string(options_.max_pairs) +
-                                    " per call (CLICKSTREAM_ANALYTICS_MAX_PAIRS): split the request");
+                                    std::to_string(options_.max_pairs) + " per call: split the request");
 }
 
 bool AnalyticsService::Enqueue(std::function<void()> task) {

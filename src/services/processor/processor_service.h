@@ -38,7 +38,7 @@ namespace clickstream::processor {
 
 struct ProcessorOptions {
   std::string topic = "clicks";
-  std::size_t batch_max_records = 5000;
+  std::size_t batch_max_records = 20000;  // as CLICKSTREAM_BATCH_MAX_RECORDS's default
   std::chrono::milliseconds batch_wait{100};
   domain::EventLimits limits;
   // Counts that could not be written to the cache are kept to retry; beyond this many the cache is emptied

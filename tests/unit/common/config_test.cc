@@ -46,6 +46,25 @@ TEST(Config, MemoryBoundsHaveSettings) {
   EXPECT_FALSE(ParseInvocation({"ingestion"}, Env({{"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "0"}})).ok());
 }
 
+// Messages name a setting through its field: the name is written once, in the table.
+TEST(Config, EverySettingIsFoundByItsField) {
+  const Config config;
+  EXPECT_STREQ(SettingName(config, &config.tls.cert_file), "CLICKSTREAM_TLS_CERT_FILE");
+  EXPECT_STREQ(SettingName(config, &config.ingestion.max_in_flight), "CLICKSTREAM_MAX_IN_FLIGHT");
+  EXPECT_STREQ(SettingName(config, &config.database_url), "DATABASE_URL");
+  EXPECT_STREQ(SettingName(config, &config.kafka.linger), "CLICKSTREAM_LINGER_MS");
+}
+
+TEST(Config, PortSetsTheOneServiceRunAlone) {
+  auto gateway = ParseInvocation({"gateway"}, Env({{"PORT", "9999"}}));
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  EXPECT_EQ(gateway->config.gateway.port, 9999);
+  EXPECT_EQ(gateway->config.ingestion.port, 8080);
+  auto all = ParseInvocation({"all"}, Env({{"PORT", "9999"}}));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->config.gateway.port, 8081);
+}
+
 TEST(Config, FlagBeatsEnvironmentBeatsDefault) {
   auto from_env = ParseInvocation({"all"}, Env({{"KAFKA_TOPIC", "env-topic"}, {"REDIS_ADDR", "r:1"}}));
   ASSERT_TRUE(from_env.ok());

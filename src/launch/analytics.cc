@@ -1,0 +1,51 @@
+// Analytics: the Redis cache and PostgreSQL reader, the service, its gRPC server and its health server.
+#include "adapters/grpc/grpc_analytics_server.h"
+#include "adapters/postgres/pg_stores.h"
+#include "adapters/redis/redis_count_cache.h"
+#include "launch/launch.h"
+#include "launch/shared.h"
+#include "services/analytics/analytics_service.h"
+
+namespace clickstream::launch {
+namespace {
+
+constexpr std::size_t kHealthBodyBytes = 1024;  // the health port takes no bodies
+
+// The gRPC server calls the service: declared after it, so destroyed (and shut down) first.
+struct AnalyticsParts {
+  std::unique_ptr<analytics::AnalyticsService> service;
+  std::unique_ptr<grpc_adapter::GrpcAnalyticsServer> grpc;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Config& config,
+                                                               metrics::Registry& registry) {
+  auto parts = std::make_shared<AnalyticsParts>();
+  parts->service = std::make_unique<analytics::AnalyticsService>(
+      analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, EventLimitsOf(config),
+                                  &registry, config.analytics.max_pairs},
+      std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
+      std::make_unique<postgres::PgCountStore>(config.database_url, &registry, config.analytics.statement_timeout));
+  auto running = std::make_unique<RunningService>();
+  running->parts = parts;
+  running->probe = std::make_unique<services::ReadinessProbe>(
+      "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);
+  grpc_adapter::GrpcServerTls tls;
+  auto status = ReadPems(config, {{&tls.cert_chain_pem, config.tls.cert_file},
+                                  {&tls.private_key_pem, config.tls.key_file},
+                                  {&tls.client_ca_pem, config.tls.client_ca_file}});
+  if (!status.ok()) return status;
+  auto grpc = grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port,
+                                                       *parts->service, tls);
+  if (!grpc.ok()) return grpc.status();
+  parts->grpc = std::move(*grpc);
+  auto server = Serve(config, "analytics", config.analytics.health_port, kHealthBodyBytes, {}, *running->probe,
+                      registry, Exposure::kOperationsOnly);
+  if (!server.ok()) return server.status();
+  running->server = std::move(*server);
+  running->drain = [grpc = parts->grpc.get()](std::chrono::milliseconds grace) { grpc->Shutdown(grace); };
+  return running;
+}
+
+}  // namespace clickstream::launch

@@ -1,0 +1,56 @@
+// Gateway: the gRPC client of analytics, the service (with its coalescer and deadline timer) and its HTTP server.
+#include "adapters/grpc/grpc_count_client.h"
+#include "common/thread_timer.h"
+#include "launch/launch.h"
+#include "launch/shared.h"
+#include "services/gateway/gateway_service.h"
+
+namespace clickstream::launch {
+namespace {
+
+absl::StatusOr<gateway::GatewayOptions> GatewayOptionsFrom(const common::Config& config) {
+  gateway::GatewayOptions options;
+  options.max_body_bytes = config.gateway.max_body_bytes;
+  options.limits = EventLimitsOf(config);
+  options.query_deadline = config.gateway.query_deadline;
+  options.coalescing.max_batch = config.gateway.max_batch;
+  options.coalescing.max_batches_in_flight = config.gateway.batches_in_flight;
+  options.coalescing.max_waiting = config.gateway.max_waiting;
+  auto keys = LoadKeys("gateway", config, config.gateway.api_keys);
+  if (!keys.ok()) return keys.status();
+  options.api_keys = std::move(*keys);
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Config& config,
+                                                             metrics::Registry& registry) {
+  auto options = GatewayOptionsFrom(config);
+  if (!options.ok()) return options.status();
+  grpc_adapter::GrpcClientTls tls;
+  // The gateway's certificate doubles as its client certificate when analytics asks for one.
+  auto status = ReadPems(config, {{&tls.root_ca_pem, config.tls.analytics_ca_file},
+                                  {&tls.cert_chain_pem, config.tls.cert_file},
+                                  {&tls.private_key_pem, config.tls.key_file}});
+  if (!status.ok()) return status;
+  // Destroying the service waits for the calls still out to analytics, each bounded by its deadline.
+  auto service = std::make_shared<gateway::GatewayService>(
+      *options,
+      std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline,
+                                                      tls),
+      std::make_unique<common::ThreadTimer>());
+  auto running = std::make_unique<RunningService>();
+  running->parts = service;
+  running->probe = std::make_unique<services::ReadinessProbe>(
+      "gateway", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
+  auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service->Routes(),
+                      *running->probe, registry, Exposure::kPublic);
+  if (!server.ok()) return server.status();
+  running->server = std::move(*server);
+  // Look-ups in flight are answered by their deadline (at most the query deadline from now).
+  running->drain = [server = running->server.get()](std::chrono::milliseconds grace) { server->WaitIdle(grace); };
+  return running;
+}
+
+}  // namespace clickstream::launch
