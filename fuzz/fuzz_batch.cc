@@ -65,8 +65,7 @@ std::vector<Record> ReadRecords(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   clickstream::domain::EventLimits limits;
   limits.max_field_bytes = 64;
-  const std::vector<Record> records =
-      ReadRecords(std::string_view(reinterpret_cast<const char*>(data), size));
+  const std::vector<Record> records = ReadRecords(std::string_view(reinterpret_cast<const char*>(data), size));
 
   const clickstream::domain::Batch batch = clickstream::domain::PrepareBatch(records, limits, kNow);
 

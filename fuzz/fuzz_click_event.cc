@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     return 0;
   }
   for (std::string_view name : {"event_id", "user_id", "event_type", "page_url"}) {
-    const std::string& value = name == "event_id"   ? event->event_id
-                               : name == "user_id"  ? event->user_id
+    const std::string& value = name == "event_id"     ? event->event_id
+                               : name == "user_id"    ? event->user_id
                                : name == "event_type" ? event->event_type
                                                       : event->page_url;
     FUZZ_CHECK(clickstream::domain::CheckIdField(name, value, limits).ok());

@@ -14,6 +14,8 @@ KAFKA_LIBS="$REPO_DIR/.state/kafka/libs"
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config
+  # the house tools (.clang-format, .clang-tidy; scripts/lint.sh)
+  clang-format-14 clang-tidy-14
   # libFuzzer for scripts/fuzz.sh (clang-14 and its fuzzer/sanitizer runtimes; GCC's cover scripts/sanitize.sh)
   clang-14 libclang-rt-14-dev
   # C++ libraries

@@ -15,8 +15,7 @@ namespace clickstream {
 namespace {
 
 using common::Command;
-using LaunchFn = absl::StatusOr<std::unique_ptr<launch::RunningService>> (*)(const common::Config&,
-                                                                               metrics::Registry&);
+using LaunchFn = absl::StatusOr<std::unique_ptr<launch::RunningService>> (*)(const common::Config&, metrics::Registry&);
 
 // Start order follows the data flow backwards, so each service finds what it calls already up; stop order is the
 // reverse: ingestion first (no new events), then the gateway, the processor, analytics.

@@ -15,7 +15,7 @@ std::optional<int64_t> ReadCount(std::string_view body);
 
 // {"accepted": A, "rejected": R, "results": [{"event_id": .., "status": "accepted" | ..}, ...]}
 struct BatchAnswer {
-  int64_t accepted = -1;           // -1 when absent
+  int64_t accepted = -1;  // -1 when absent
   bool has_results = false;
   std::vector<uint8_t> accepted_flags;  // per result, in order: 1 when its status is "accepted"
 };

@@ -134,12 +134,9 @@ void Connection::ReadSome() {
   }
   // Level-triggered: when more bytes are waiting than fitted, epoll reports the socket again.
   switch (parser_.Parse(std::string_view(input_.data(), input_size_), closed)) {
-    case ResponseParser::Progress::kIncomplete:
-      return;
-    case ResponseParser::Progress::kInvalid:
-      return Fail();
-    case ResponseParser::Progress::kComplete:
-      break;
+    case ResponseParser::Progress::kIncomplete: return;
+    case ResponseParser::Progress::kInvalid: return Fail();
+    case ResponseParser::Progress::kComplete: break;
   }
   if (!parser_.response().keep_alive || closed) CloseSocket();
   busy_ = false;

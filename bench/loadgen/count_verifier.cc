@@ -125,7 +125,7 @@ class CountVerifier final : public ExchangeObserver {
   EventLoop loop_;
   std::vector<std::unique_ptr<Connection>> connections_;  // destroyed before loop_ (declared after it)
   std::vector<uint32_t> free_;
-  std::vector<std::size_t> in_flight_;       // per connection: the item it asks about
+  std::vector<std::size_t> in_flight_;               // per connection: the item it asks about
   std::deque<std::pair<Nanos, std::size_t>> queue_;  // (not before, item); times only grow, so FIFO is in order
   std::vector<State> states_;
   std::size_t unresolved_ = 0;

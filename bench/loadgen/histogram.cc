@@ -7,17 +7,17 @@
 namespace clickstream::loadgen {
 namespace {
 
-constexpr int kLinearBits = 8;                             // values below 2^8 us: one bucket each
+constexpr int kLinearBits = 8;                                 // values below 2^8 us: one bucket each
 constexpr uint64_t kLinearCount = uint64_t{1} << kLinearBits;  // 256
-constexpr uint64_t kHalfCount = kLinearCount / 2;          // buckets per power of two above the linear part
-constexpr int kTopBit = 25;                                // highest power of two tracked: values < 2^26 us
+constexpr uint64_t kHalfCount = kLinearCount / 2;              // buckets per power of two above the linear part
+constexpr int kTopBit = 25;                                    // highest power of two tracked: values < 2^26 us
 constexpr uint64_t kMaxTrackable = (uint64_t{1} << (kTopBit + 1)) - 1;
 constexpr std::size_t kBucketCount = kLinearCount + (kTopBit + 1 - kLinearBits) * kHalfCount;
 
 std::size_t BucketOf(uint64_t value) {
   if (value < kLinearCount) return static_cast<std::size_t>(value);
   const int top_bit = 63 - __builtin_clzll(value);  // >= kLinearBits
-  const int shift = top_bit - (kLinearBits - 1);     // value >> shift lands in [kHalfCount, kLinearCount)
+  const int shift = top_bit - (kLinearBits - 1);    // value >> shift lands in [kHalfCount, kLinearCount)
   return kLinearCount + static_cast<std::size_t>(top_bit - kLinearBits) * kHalfCount +
          static_cast<std::size_t>((value >> shift) - kHalfCount);
 }

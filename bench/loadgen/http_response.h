@@ -36,14 +36,14 @@ class ResponseParser {
   Progress ParseHead(std::string_view received);
   Progress ParseChunked(std::string_view received);
 
-  std::size_t head_start_ = 0;   // where the current (non-1xx) response begins in `received`
-  std::size_t scanned_ = 0;      // how far the search for the end of the head got
-  std::size_t body_start_ = 0;   // 0 until the head is parsed
+  std::size_t head_start_ = 0;  // where the current (non-1xx) response begins in `received`
+  std::size_t scanned_ = 0;     // how far the search for the end of the head got
+  std::size_t body_start_ = 0;  // 0 until the head is parsed
   long long content_length_ = -1;
   bool chunked_ = false;
-  bool no_body_ = false;         // 204 and 304 carry none
-  std::size_t chunk_cursor_ = 0; // next unread byte of the chunked body
-  std::string chunked_body_;     // decoded chunks; reused between responses
+  bool no_body_ = false;          // 204 and 304 carry none
+  std::size_t chunk_cursor_ = 0;  // next unread byte of the chunked body
+  std::string chunked_body_;      // decoded chunks; reused between responses
   HttpResponse response_;
 };
 

@@ -214,9 +214,10 @@ void LoadWorker::TallyEvents(uint64_t request, int status, std::string_view body
     for (uint64_t i = 0; i < events.count; ++i) ++tally_.uncertain[pair_of(i)];
     if (!warned_unattributed_) {
       warned_unattributed_ = true;
-      std::fprintf(stderr, "clickstream-loadgen: a batch answer without per-event results (accepted=%lld of %llu); "
-                   "its events count as uncertain\n", static_cast<long long>(accepted),
-                   static_cast<unsigned long long>(events.count));
+      std::fprintf(stderr,
+                   "clickstream-loadgen: a batch answer without per-event results (accepted=%lld of %llu); "
+                   "its events count as uncertain\n",
+                   static_cast<long long>(accepted), static_cast<unsigned long long>(events.count));
     }
   }
   if (measured && accepted > 0) stats_.events_acknowledged += static_cast<uint64_t>(accepted);

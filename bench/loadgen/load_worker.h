@@ -53,7 +53,7 @@ struct LiveSnapshot {
   uint64_t errors = 0;
   uint64_t late = 0;
   uint64_t in_flight = 0;
-  uint64_t queued = 0;     // open loop: due but not yet sent
+  uint64_t queued = 0;  // open loop: due but not yet sent
   bool finished = false;
   LatencyHistogram latency;  // measured window so far
 };
@@ -112,7 +112,7 @@ class LoadWorker final : public ExchangeObserver {
 
   EventLoop loop_;
   RequestRenderer renderer_;
-  uint64_t limit_;  // local requests available (query --distinct runs out)
+  uint64_t limit_;                                        // local requests available (query --distinct runs out)
   std::vector<std::unique_ptr<Connection>> connections_;  // destroyed before loop_ (declared after it)
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;                       // idle connections, used LIFO (warm caches)
@@ -121,7 +121,7 @@ class LoadWorker final : public ExchangeObserver {
   uint64_t next_ = 0;         // next local request to send
   uint64_t late_before_ = 0;  // open loop: local requests below this were due while no connection was free
   uint64_t in_flight_ = 0;
-  bool sending_ = true;       // until the window ends (or Ctrl-C); then only answers are awaited
+  bool sending_ = true;        // until the window ends (or Ctrl-C); then only answers are awaited
   Nanos housekeeping_at_ = 0;  // next timeout check
   Nanos published_at_ = 0;     // last progress snapshot
 

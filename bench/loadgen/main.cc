@@ -65,8 +65,8 @@ void ReportProgress(const Options& options, const std::vector<std::unique_ptr<Lo
       const LiveSnapshot snapshot = workers[i]->Snapshot();
       const Nanos interval = snapshot.taken_at - previous[i].first;
       if (interval > 0) {
-        progress.requests_per_s += static_cast<double>(snapshot.completed - previous[i].second) * 1e9 /
-                                   static_cast<double>(interval);
+        progress.requests_per_s +=
+            static_cast<double>(snapshot.completed - previous[i].second) * 1e9 / static_cast<double>(interval);
         previous[i] = {snapshot.taken_at, snapshot.completed};
       }
       progress.totals.completed += snapshot.completed;

@@ -62,8 +62,8 @@ bool ParseUnsigned(std::string_view text, uint64_t& out) {
 bool ValidRunId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (const char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -80,12 +80,18 @@ std::string RandomRunId() {
 }
 
 bool ParseWorkload(std::string_view name, Workload& out) {
-  if (name == "ingest") out = Workload::kIngest;
-  else if (name == "batch") out = Workload::kBatch;
-  else if (name == "query") out = Workload::kQuery;
-  else if (name == "static") out = Workload::kStatic;
-  else if (name == "fresh") out = Workload::kFresh;
-  else return false;
+  if (name == "ingest")
+    out = Workload::kIngest;
+  else if (name == "batch")
+    out = Workload::kBatch;
+  else if (name == "query")
+    out = Workload::kQuery;
+  else if (name == "static")
+    out = Workload::kStatic;
+  else if (name == "fresh")
+    out = Workload::kFresh;
+  else
+    return false;
   return true;
 }
 

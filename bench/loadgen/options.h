@@ -15,18 +15,18 @@ enum class Workload { kIngest, kBatch, kQuery, kStatic, kFresh };
 struct Options {
   Workload workload = Workload::kIngest;
   std::string workload_name;
-  Endpoint target;                 // --url
-  Endpoint gateway;                // --gateway: probes and --verify
-  std::string path = "/";          // static only
+  Endpoint target;         // --url
+  Endpoint gateway;        // --gateway: probes and --verify
+  std::string path = "/";  // static only
   int connections = 64;
   int threads = 1;
-  double rate = 0;                 // requests/s; 0 is "max" (closed loop)
+  double rate = 0;  // requests/s; 0 is "max" (closed loop)
   double duration_s = 10;
   double warmup_s = 0;
   int batch_size = 500;
   uint64_t pairs = 1000;
   bool distinct = false;
-  std::string run_id;              // random when not given
+  std::string run_id;  // random when not given
   std::string api_key;
   bool verify = false;
   double verify_timeout_s = 30;
@@ -36,8 +36,8 @@ struct Options {
 
 struct ParsedCommandLine {
   Options options;
-  bool help = false;   // --help: print Usage() and exit 0
-  std::string error;   // not empty: print it and exit 2
+  bool help = false;  // --help: print Usage() and exit 0
+  std::string error;  // not empty: print it and exit 2
 };
 
 ParsedCommandLine ParseCommandLine(int argc, char** argv);

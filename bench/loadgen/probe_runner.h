@@ -24,9 +24,9 @@ constexpr Nanos kProbePollInterval = 2 * kNanosPerMilli;
 constexpr Nanos kProbeTimeout = 10 * kNanosPerSecond;  // from the acknowledgement to count >= 1
 
 struct ProbeResults {
-  LatencyHistogram freshness;  // microseconds, probes scheduled within the measured window
-  uint64_t probes = 0;         // scheduled within the measured window
-  uint64_t failed = 0;         // of those: ingest not answered 200, or not visible within kProbeTimeout
+  LatencyHistogram freshness;    // microseconds, probes scheduled within the measured window
+  uint64_t probes = 0;           // scheduled within the measured window
+  uint64_t failed = 0;           // of those: ingest not answered 200, or not visible within kProbeTimeout
   std::vector<int> post_status;  // every probe j launched: the status its ingest got (0: none), for --verify
 };
 
@@ -73,7 +73,7 @@ class ProbeRunner final : public ExchangeObserver {
   std::vector<Pooled> pool_;  // destroyed before loop_ (declared after it)
   std::vector<uint32_t> free_ingest_;
   std::vector<uint32_t> free_gateway_;
-  std::vector<Probe> probes_;   // index j
+  std::vector<Probe> probes_;     // index j
   std::vector<uint64_t> active_;  // probes not yet done
   ProbeResults results_;
 };

@@ -41,8 +41,10 @@ std::string ResultJson(const Options& options, const RunResult& result) {
   out.reserve(1024);
   AppendFormat(out, "{\"workload\": \"%s\"", options.workload_name.c_str());
   AppendKey(out, "rate");
-  if (options.rate > 0) AppendFormat(out, "%g", options.rate);
-  else out += "\"max\"";
+  if (options.rate > 0)
+    AppendFormat(out, "%g", options.rate);
+  else
+    out += "\"max\"";
   AppendFormat(out, ", \"connections\": %d, \"threads\": %d, \"duration_s\": %.3f", options.connections,
                options.threads, result.duration_s);
   AppendFormat(out, ", \"requests\": %llu, \"ok\": %llu, \"errors\": %llu", static_cast<unsigned long long>(s.requests),
@@ -60,15 +62,17 @@ std::string ResultJson(const Options& options, const RunResult& result) {
   AppendFormat(out, ", \"late\": %llu, \"events_acknowledged\": %llu", static_cast<unsigned long long>(s.late),
                static_cast<unsigned long long>(writes ? s.events_acknowledged : 0));
   const uint64_t events = writes ? s.events_acknowledged : s.ok;
-  AppendFormat(out, ", \"requests_per_s\": %.1f, \"events_per_s\": %.1f",
-               static_cast<double>(s.requests) / seconds, static_cast<double>(events) / seconds);
+  AppendFormat(out, ", \"requests_per_s\": %.1f, \"events_per_s\": %.1f", static_cast<double>(s.requests) / seconds,
+               static_cast<double>(events) / seconds);
   AppendKey(out, "latency_ms");
   AppendPercentiles(out, s.latency, true);
 
   AppendKey(out, "freshness_ms");
   if (result.probes) {
-    if (result.probes->freshness.count() > 0) AppendPercentiles(out, result.probes->freshness, false);
-    else out += "null";  // no probe became visible: there is no freshness to report
+    if (result.probes->freshness.count() > 0)
+      AppendPercentiles(out, result.probes->freshness, false);
+    else
+      out += "null";  // no probe became visible: there is no freshness to report
     AppendFormat(out, ", \"freshness_resolution_ms\": %.0f", NanosToMillis(kProbePollInterval));
     AppendFormat(out, ", \"probes\": %llu, \"probes_failed\": %llu",
                  static_cast<unsigned long long>(result.probes->probes),
@@ -92,13 +96,17 @@ std::string ResultJson(const Options& options, const RunResult& result) {
                  static_cast<unsigned long long>(options.pairs));
   }
   AppendKey(out, "batch_size");
-  if (options.workload == Workload::kBatch) AppendFormat(out, "%d", options.batch_size);
-  else out += "null";
+  if (options.workload == Workload::kBatch)
+    AppendFormat(out, "%d", options.batch_size);
+  else
+    out += "null";
   AppendFormat(out, ", \"warmup_s\": %.3f, \"queued_at_end\": %llu", options.warmup_s,
                static_cast<unsigned long long>(result.queued_at_end));
   AppendKey(out, "events_uncertain");
-  if (writes) AppendFormat(out, "%llu", static_cast<unsigned long long>(result.events_uncertain));
-  else out += "null";
+  if (writes)
+    AppendFormat(out, "%llu", static_cast<unsigned long long>(result.events_uncertain));
+  else
+    out += "null";
   out += "}";
   return out;
 }
@@ -109,8 +117,10 @@ std::string ProgressLine(const Progress& progress, bool open_loop) {
   AppendFormat(line, "%s%6.1fs %9.0f req/s  ok %llu  errors %llu  p99 ", progress.warming_up ? "warmup " : "",
                progress.elapsed_s, progress.requests_per_s, static_cast<unsigned long long>(t.ok),
                static_cast<unsigned long long>(t.errors));
-  if (t.latency.count() > 0) AppendFormat(line, "%.3f ms", Millis(t.latency.ValueAtPercentile(99)));
-  else line += "-";
+  if (t.latency.count() > 0)
+    AppendFormat(line, "%.3f ms", Millis(t.latency.ValueAtPercentile(99)));
+  else
+    line += "-";
   AppendFormat(line, "  in-flight %llu", static_cast<unsigned long long>(t.in_flight));
   if (open_loop) {
     AppendFormat(line, "  queued %llu  late %llu", static_cast<unsigned long long>(t.queued),

@@ -15,8 +15,8 @@ namespace clickstream::loadgen {
 struct RunResult {
   double duration_s = 0;  // the measured window (shorter when query --distinct ran out of pairs or on Ctrl-C)
   WindowStats stats;
-  uint64_t queued_at_end = 0;    // open loop: due but never sent when the window closed
-  uint64_t events_uncertain = 0; // events without an answer or with a 5xx (whole run)
+  uint64_t queued_at_end = 0;            // open loop: due but never sent when the window closed
+  uint64_t events_uncertain = 0;         // events without an answer or with a 5xx (whole run)
   const ProbeResults* probes = nullptr;  // fresh only
   std::optional<VerifyReport> verify;    // --verify only
 };

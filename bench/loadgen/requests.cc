@@ -19,8 +19,8 @@ void AppendNumber(std::string& out, uint64_t value) {
 void AppendPercentEncoded(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (const char c : text) {
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '.' || c == '_' || c == '~';
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
     if (unreserved) {
       out.push_back(c);
     } else {
@@ -124,10 +124,8 @@ RequestRenderer::RequestRenderer(const Options& options)
 
 std::string_view RequestRenderer::Render(uint64_t index, std::string& scratch) {
   switch (options_.workload) {
-    case Workload::kStatic:
-      return static_request_;
-    case Workload::kQuery:
-      return queries_[index % queries_.size()];
+    case Workload::kStatic: return static_request_;
+    case Workload::kQuery: return queries_[index % queries_.size()];
     case Workload::kBatch: {
       body_.clear();
       const EventRange events = Events(index);
@@ -155,11 +153,9 @@ EventRange RequestRenderer::Events(uint64_t index) const {
       return {index * size, size};
     }
     case Workload::kIngest:
-    case Workload::kFresh:
-      return {index, 1};
+    case Workload::kFresh: return {index, 1};
     case Workload::kQuery:
-    case Workload::kStatic:
-      break;
+    case Workload::kStatic: break;
   }
   return {};
 }

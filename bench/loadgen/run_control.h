@@ -17,9 +17,9 @@ namespace clickstream::loadgen {
 constexpr Nanos kRequestTimeout = 5 * kNanosPerSecond;
 
 struct RunControl {
-  std::atomic<int> ready{0};     // threads that finished connecting
-  std::atomic<Nanos> start{0};   // 0 until main sets the common start instant
-  std::atomic<bool> stop{false}; // Ctrl-C: stop sending, finish as if the duration were over
+  std::atomic<int> ready{0};      // threads that finished connecting
+  std::atomic<Nanos> start{0};    // 0 until main sets the common start instant
+  std::atomic<bool> stop{false};  // Ctrl-C: stop sending, finish as if the duration were over
 };
 
 struct RunWindow {

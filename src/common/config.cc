@@ -42,7 +42,7 @@ void Read(std::string_view value, std::chrono::microseconds& field) { field = *F
 // (SettingName) for messages.
 struct Binding {
   void (*read)(Config&, std::string_view);  // stores a value its Kind has checked
-  const void* (*address)(const Config&);     // the field, to find a setting by its field
+  const void* (*address)(const Config&);    // the field, to find a setting by its field
 };
 template <auto Member>
 constexpr Binding kAt = {[](Config& config, std::string_view value) { Read(value, config.*Member); },
@@ -63,25 +63,34 @@ struct Setting {
 // The table: the one declaration of every setting. The specification's names stay (DATABASE_URL, KAFKA_BROKER,
 // KAFKA_TOPIC, REDIS_ADDR, PORT); ours are CLICKSTREAM_*.
 constexpr Setting kSettings[] = {
-    {"CLICKSTREAM_LOG_LEVEL", "log-level", "info", Kind::kLevel, "trace, debug, info, warn, error or off", &kAt<&Config::log_level>},
-    {"CLICKSTREAM_BIND_ADDR", "bind-address", "0.0.0.0", Kind::kText, "address every server listens on", &kAt<&Config::bind_address>},
-    {"CLICKSTREAM_HTTP_THREADS", "http-threads", "1", Kind::kCount, "I/O threads per HTTP server", &kAt<&Config::http_threads>},
+    {"CLICKSTREAM_LOG_LEVEL", "log-level", "info", Kind::kLevel, "trace, debug, info, warn, error or off",
+     &kAt<&Config::log_level>},
+    {"CLICKSTREAM_BIND_ADDR", "bind-address", "0.0.0.0", Kind::kText, "address every server listens on",
+     &kAt<&Config::bind_address>},
+    {"CLICKSTREAM_HTTP_THREADS", "http-threads", "1", Kind::kCount, "I/O threads per HTTP server",
+     &kAt<&Config::http_threads>},
     {"CLICKSTREAM_HTTP_READ_TIMEOUT_MS", "http-read-timeout-ms", "10000", Kind::kMillis,
-     "longest a client may take to send a whole request, or keep a connection idle; then it is closed", &kAt<&Config::http_read_timeout>},
+     "longest a client may take to send a whole request, or keep a connection idle; then it is closed",
+     &kAt<&Config::http_read_timeout>},
     {"CLICKSTREAM_HTTP_MAX_HEADER_BYTES", "http-max-header-bytes", "16384", Kind::kCount,
-     "largest total of a request's header names and values; larger answers 431, four times larger closes", &kAt<&Config::http_max_header_bytes>},
+     "largest total of a request's header names and values; larger answers 431, four times larger closes",
+     &kAt<&Config::http_max_header_bytes>},
     {"CLICKSTREAM_HTTP_MAX_HEADERS", "http-max-headers", "100", Kind::kCount,
-     "most header fields in a request; more answers 431, four times more closes the connection", &kAt<&Config::http_max_headers>},
+     "most header fields in a request; more answers 431, four times more closes the connection",
+     &kAt<&Config::http_max_headers>},
     {"CLICKSTREAM_TLS_CERT_FILE", "tls-cert-file", "", Kind::kOptionalText,
      "PEM certificate chain: when set with the key, ingestion and the gateway serve HTTPS and analytics serves gRPC "
      "over TLS (the health-only ports of the processor and analytics stay plain HTTP); the gateway also presents it "
-     "to analytics when analytics asks for a client certificate", &kIn<&Config::tls, &TlsConfig::cert_file>},
-    {"CLICKSTREAM_TLS_KEY_FILE", "tls-key-file", "", Kind::kOptionalText,
-     "PEM private key of --tls-cert-file", &kIn<&Config::tls, &TlsConfig::key_file>},
+     "to analytics when analytics asks for a client certificate",
+     &kIn<&Config::tls, &TlsConfig::cert_file>},
+    {"CLICKSTREAM_TLS_KEY_FILE", "tls-key-file", "", Kind::kOptionalText, "PEM private key of --tls-cert-file",
+     &kIn<&Config::tls, &TlsConfig::key_file>},
     {"CLICKSTREAM_TLS_CLIENT_CA_FILE", "tls-client-ca-file", "", Kind::kOptionalText,
-     "PEM CA certificates: when set, analytics accepts only gRPC clients with a certificate they signed (mutual TLS)", &kIn<&Config::tls, &TlsConfig::client_ca_file>},
+     "PEM CA certificates: when set, analytics accepts only gRPC clients with a certificate they signed (mutual TLS)",
+     &kIn<&Config::tls, &TlsConfig::client_ca_file>},
     {"CLICKSTREAM_ANALYTICS_TLS_CA_FILE", "analytics-tls-ca-file", "", Kind::kOptionalText,
-     "PEM CA certificates: when set, the gateway calls analytics over TLS and trusts only certificates they signed", &kIn<&Config::tls, &TlsConfig::analytics_ca_file>},
+     "PEM CA certificates: when set, the gateway calls analytics over TLS and trusts only certificates they signed",
+     &kIn<&Config::tls, &TlsConfig::analytics_ca_file>},
     {"CLICKSTREAM_SHUTDOWN_GRACE_MS", "shutdown-grace-ms", "10000", Kind::kMillis,
      "time to drain in-flight work on SIGTERM", &kAt<&Config::shutdown_grace>},
     {"DATABASE_URL", "database-url", "postgresql://clickstream@127.0.0.1:5432/clickstream", Kind::kText,
@@ -91,77 +100,105 @@ constexpr Setting kSettings[] = {
      "connect and command timeout for Redis; beyond it queries fall back to PostgreSQL", &kAt<&Config::redis_timeout>},
     {"CLICKSTREAM_CACHE_TTL_S", "cache-ttl-s", "86400", Kind::kSeconds,
      "safety-net expiry of cached counts (they are kept exact without it)", &kAt<&Config::cache_ttl>},
-    {"KAFKA_BROKER", "kafka-broker", "127.0.0.1:9092", Kind::kText, "Kafka bootstrap servers, comma-separated", &kIn<&Config::kafka, &KafkaConfig::brokers>},
-    {"KAFKA_TOPIC", "kafka-topic", "clicks", Kind::kText, "topic of click events", &kIn<&Config::kafka, &KafkaConfig::topic>},
-    {"CLICKSTREAM_DLQ_TOPIC", "dlq-topic", "clicks.dlq", Kind::kText, "dead-letter topic for invalid records", &kIn<&Config::kafka, &KafkaConfig::dlq_topic>},
+    {"KAFKA_BROKER", "kafka-broker", "127.0.0.1:9092", Kind::kText, "Kafka bootstrap servers, comma-separated",
+     &kIn<&Config::kafka, &KafkaConfig::brokers>},
+    {"KAFKA_TOPIC", "kafka-topic", "clicks", Kind::kText, "topic of click events",
+     &kIn<&Config::kafka, &KafkaConfig::topic>},
+    {"CLICKSTREAM_DLQ_TOPIC", "dlq-topic", "clicks.dlq", Kind::kText, "dead-letter topic for invalid records",
+     &kIn<&Config::kafka, &KafkaConfig::dlq_topic>},
     {"CLICKSTREAM_CONSUMER_GROUP", "consumer-group", "click-processor-group", Kind::kText,
      "Kafka consumer group of the processor", &kIn<&Config::kafka, &KafkaConfig::consumer_group>},
     {"CLICKSTREAM_LINGER_MS", "linger-ms", "0.5", Kind::kFractionalMillis,
      "producer batching delay in ms, to 0.001; 0 sends as soon as the connection allows (records still batch while "
-     "earlier ones are in flight)", &kIn<&Config::kafka, &KafkaConfig::linger>},
+     "earlier ones are in flight)",
+     &kIn<&Config::kafka, &KafkaConfig::linger>},
     {"CLICKSTREAM_PUBLISH_TIMEOUT_MS", "publish-timeout-ms", "5000", Kind::kMillis,
-     "how long ingestion waits for the broker's acknowledgement before answering 503", &kIn<&Config::kafka, &KafkaConfig::publish_timeout>},
+     "how long ingestion waits for the broker's acknowledgement before answering 503",
+     &kIn<&Config::kafka, &KafkaConfig::publish_timeout>},
     {"CLICKSTREAM_INGESTION_PORT", "ingestion-port", "8080", Kind::kPort,
      "HTTP port of ingestion (PORT when running ingestion alone)", &kIn<&Config::ingestion, &IngestionConfig::port>},
     {"CLICKSTREAM_INGESTION_MAX_BODY_BYTES", "ingestion-max-body-bytes", "65536", Kind::kCount,
      "largest POST /ingest body; larger answers 413", &kIn<&Config::ingestion, &IngestionConfig::max_body_bytes>},
     {"CLICKSTREAM_INGEST_BATCH_MAX_BODY_BYTES", "ingest-batch-max-body-bytes", "4194304", Kind::kCount,
-     "largest POST /ingest/batch body (a JSON array, or NDJSON: one event per line); larger answers 413", &kIn<&Config::ingestion, &IngestionConfig::batch_max_body_bytes>},
+     "largest POST /ingest/batch body (a JSON array, or NDJSON: one event per line); larger answers 413",
+     &kIn<&Config::ingestion, &IngestionConfig::batch_max_body_bytes>},
     {"CLICKSTREAM_INGEST_BATCH_MAX_EVENTS", "ingest-batch-max-events", "1000", Kind::kCount,
-     "most events in one POST /ingest/batch; more answers 413 and publishes none (at most --max-in-flight)", &kIn<&Config::ingestion, &IngestionConfig::batch_max_events>},
+     "most events in one POST /ingest/batch; more answers 413 and publishes none (at most --max-in-flight)",
+     &kIn<&Config::ingestion, &IngestionConfig::batch_max_events>},
     {"CLICKSTREAM_MAX_IN_FLIGHT", "max-in-flight", "20000", Kind::kCount,
-     "events awaiting the broker's acknowledgement; beyond it ingestion answers 503", &kIn<&Config::ingestion, &IngestionConfig::max_in_flight>},
+     "events awaiting the broker's acknowledgement; beyond it ingestion answers 503",
+     &kIn<&Config::ingestion, &IngestionConfig::max_in_flight>},
     {"CLICKSTREAM_MAX_IN_FLIGHT_BYTES", "max-in-flight-bytes", "67108864", Kind::kCount,
-     "bytes ingestion holds for requests awaiting the broker (bodies and event copies); beyond it 503", &kIn<&Config::ingestion, &IngestionConfig::max_in_flight_bytes>},
+     "bytes ingestion holds for requests awaiting the broker (bodies and event copies); beyond it 503",
+     &kIn<&Config::ingestion, &IngestionConfig::max_in_flight_bytes>},
     {"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "http-max-connections", "1024", Kind::kCount,
-     "open connections per HTTP server; beyond it new ones wait in the kernel's backlog", &kAt<&Config::http_max_connections>},
+     "open connections per HTTP server; beyond it new ones wait in the kernel's backlog",
+     &kAt<&Config::http_max_connections>},
     {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount,
-     "longest accepted event field, at most 2048 (event_id is a B-tree key)", &kIn<&Config::ingestion, &IngestionConfig::max_field_bytes>},
+     "longest accepted event field, at most 2048 (event_id is a B-tree key)",
+     &kIn<&Config::ingestion, &IngestionConfig::max_field_bytes>},
     {"CLICKSTREAM_INGEST_API_KEYS", "ingest-api-keys", "", Kind::kOptionalText,
      "API keys POST /ingest accepts (X-API-Key or Authorization: Bearer): k1,k2 or @file with one per line; "
-     "empty: no key needed", &kIn<&Config::ingestion, &IngestionConfig::api_keys>},
+     "empty: no key needed",
+     &kIn<&Config::ingestion, &IngestionConfig::api_keys>},
     {"CLICKSTREAM_INGEST_RATE_PER_KEY", "ingest-rate-per-key", "0", Kind::kCountOrZero,
-     "events a second each ingest API key may post, beyond it 429; 0: unlimited", &kIn<&Config::ingestion, &IngestionConfig::rate_per_key>},
+     "events a second each ingest API key may post, beyond it 429; 0: unlimited",
+     &kIn<&Config::ingestion, &IngestionConfig::rate_per_key>},
     {"CLICKSTREAM_INGEST_BURST_PER_KEY", "ingest-burst-per-key", "0", Kind::kCountOrZero,
-     "events a key may post at once above its rate; 0: one second's worth", &kIn<&Config::ingestion, &IngestionConfig::burst_per_key>},
+     "events a key may post at once above its rate; 0: one second's worth",
+     &kIn<&Config::ingestion, &IngestionConfig::burst_per_key>},
     {"CLICKSTREAM_QUERY_API_KEYS", "query-api-keys", "", Kind::kOptionalText,
-     "API keys GET /analytics/events accepts, as for ingestion; empty: no key needed", &kIn<&Config::gateway, &GatewayConfig::api_keys>},
+     "API keys GET /analytics/events accepts, as for ingestion; empty: no key needed",
+     &kIn<&Config::gateway, &GatewayConfig::api_keys>},
     {"CLICKSTREAM_PROCESSOR_PORT", "processor-port", "8082", Kind::kPort,
-     "HTTP port of the processor's health endpoints (PORT when running the processor alone)", &kIn<&Config::processor, &ProcessorConfig::health_port>},
+     "HTTP port of the processor's health endpoints (PORT when running the processor alone)",
+     &kIn<&Config::processor, &ProcessorConfig::health_port>},
     {"CLICKSTREAM_BATCH_MAX_RECORDS", "batch-max-records", "20000", Kind::kCount,
-     "most records the processor applies in one transaction", &kIn<&Config::processor, &ProcessorConfig::batch_max_records>},
+     "most records the processor applies in one transaction",
+     &kIn<&Config::processor, &ProcessorConfig::batch_max_records>},
     {"CLICKSTREAM_BATCH_WAIT_MS", "batch-wait-ms", "100", Kind::kMillis,
-     "how long the processor waits for a first record before polling again", &kIn<&Config::processor, &ProcessorConfig::batch_wait>},
+     "how long the processor waits for a first record before polling again",
+     &kIn<&Config::processor, &ProcessorConfig::batch_wait>},
     {"CLICKSTREAM_PENDING_CACHE_REPAIRS", "pending-cache-repairs", "100000", Kind::kCount,
-     "counts remembered for Redis while it is unreachable; beyond it the cache is invalidated on return", &kIn<&Config::processor, &ProcessorConfig::pending_cache_repairs>},
+     "counts remembered for Redis while it is unreachable; beyond it the cache is invalidated on return",
+     &kIn<&Config::processor, &ProcessorConfig::pending_cache_repairs>},
     {"CLICKSTREAM_PROCESSOR_STALL_TIMEOUT_MS", "processor-stall-timeout-ms", "60000", Kind::kMillis,
-     "the processor reports not ready when records have waited this long without a batch being applied", &kIn<&Config::processor, &ProcessorConfig::stall_timeout>},
+     "the processor reports not ready when records have waited this long without a batch being applied",
+     &kIn<&Config::processor, &ProcessorConfig::stall_timeout>},
     {"CLICKSTREAM_ANALYTICS_PORT", "analytics-port", "50051", Kind::kPort,
-     "gRPC port of analytics (PORT when running analytics alone)", &kIn<&Config::analytics, &AnalyticsConfig::grpc_port>},
+     "gRPC port of analytics (PORT when running analytics alone)",
+     &kIn<&Config::analytics, &AnalyticsConfig::grpc_port>},
     {"CLICKSTREAM_ANALYTICS_HEALTH_PORT", "analytics-health-port", "8083", Kind::kPort,
      "HTTP port of the analytics health endpoints", &kIn<&Config::analytics, &AnalyticsConfig::health_port>},
     {"CLICKSTREAM_ANALYTICS_WORKERS", "analytics-workers", "4", Kind::kCount,
      "threads doing Redis and PostgreSQL look-ups", &kIn<&Config::analytics, &AnalyticsConfig::workers>},
     {"CLICKSTREAM_ANALYTICS_QUEUE_DEPTH", "analytics-queue-depth", "1024", Kind::kCount,
-     "look-ups waiting for a worker; beyond it analytics answers RESOURCE_EXHAUSTED", &kIn<&Config::analytics, &AnalyticsConfig::queue_depth>},
+     "look-ups waiting for a worker; beyond it analytics answers RESOURCE_EXHAUSTED",
+     &kIn<&Config::analytics, &AnalyticsConfig::queue_depth>},
     {"CLICKSTREAM_ANALYTICS_MAX_PAIRS", "analytics-max-pairs", "1000", Kind::kCount,
      "most pairs in one GetEventCounts call; more fails the call with INVALID_ARGUMENT. The gateway refuses to start "
-     "with --gateway-max-batch above it, so set both alike where the services run apart", &kIn<&Config::analytics, &AnalyticsConfig::max_pairs>},
+     "with --gateway-max-batch above it, so set both alike where the services run apart",
+     &kIn<&Config::analytics, &AnalyticsConfig::max_pairs>},
     {"CLICKSTREAM_DB_STATEMENT_TIMEOUT_MS", "db-statement-timeout-ms", "2000", Kind::kMillis,
      "longest one PostgreSQL read of analytics may run (statement_timeout); beyond it the look-ups in it answer "
-     "DEADLINE_EXCEEDED (504 through the gateway)", &kIn<&Config::analytics, &AnalyticsConfig::statement_timeout>},
+     "DEADLINE_EXCEEDED (504 through the gateway)",
+     &kIn<&Config::analytics, &AnalyticsConfig::statement_timeout>},
     {"CLICKSTREAM_GATEWAY_PORT", "gateway-port", "8081", Kind::kPort,
      "HTTP port of the gateway (PORT when running the gateway alone)", &kIn<&Config::gateway, &GatewayConfig::port>},
-    {"CLICKSTREAM_ANALYTICS_ADDR", "analytics-addr", "127.0.0.1:50051", Kind::kText,
-     "gRPC address the gateway calls", &kIn<&Config::gateway, &GatewayConfig::analytics_addr>},
+    {"CLICKSTREAM_ANALYTICS_ADDR", "analytics-addr", "127.0.0.1:50051", Kind::kText, "gRPC address the gateway calls",
+     &kIn<&Config::gateway, &GatewayConfig::analytics_addr>},
     {"CLICKSTREAM_QUERY_DEADLINE_MS", "query-deadline-ms", "5000", Kind::kMillis,
-     "deadline of the gateway's gRPC call, retries included; beyond it 504", &kIn<&Config::gateway, &GatewayConfig::query_deadline>},
+     "deadline of the gateway's gRPC call, retries included; beyond it 504",
+     &kIn<&Config::gateway, &GatewayConfig::query_deadline>},
     {"CLICKSTREAM_GATEWAY_MAX_BATCH", "gateway-max-batch", "256", Kind::kCount,
-     "most look-ups the gateway coalesces into one GetEventCounts call to analytics (1: no coalescing)", &kIn<&Config::gateway, &GatewayConfig::max_batch>},
+     "most look-ups the gateway coalesces into one GetEventCounts call to analytics (1: no coalescing)",
+     &kIn<&Config::gateway, &GatewayConfig::max_batch>},
     {"CLICKSTREAM_GATEWAY_BATCHES_IN_FLIGHT", "gateway-batches-in-flight", "1", Kind::kCount,
-     "batched calls to analytics the gateway keeps out at once; look-ups beyond them wait for the next batch", &kIn<&Config::gateway, &GatewayConfig::batches_in_flight>},
+     "batched calls to analytics the gateway keeps out at once; look-ups beyond them wait for the next batch",
+     &kIn<&Config::gateway, &GatewayConfig::batches_in_flight>},
     {"CLICKSTREAM_GATEWAY_MAX_WAITING", "gateway-max-waiting", "10000", Kind::kCount,
-     "look-ups waiting for a batch; beyond it the gateway answers 503", &kIn<&Config::gateway, &GatewayConfig::max_waiting>},
+     "look-ups waiting for a batch; beyond it the gateway answers 503",
+     &kIn<&Config::gateway, &GatewayConfig::max_waiting>},
     {"CLICKSTREAM_GATEWAY_MAX_BODY_BYTES", "gateway-max-body-bytes", "16384", Kind::kCount,
      "largest GET /analytics/events JSON body", &kIn<&Config::gateway, &GatewayConfig::max_body_bytes>},
 };
@@ -193,9 +230,8 @@ const Setting* FindByFlag(std::string_view flag) {
 }
 
 absl::Status BadValue(const Setting& s, std::string_view value, std::string_view expected) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("setting ", s.env, " (--", s.flag, ") has value '", std::string(value), "': expected ",
-                   std::string(expected)));
+  return absl::InvalidArgumentError(absl::StrCat("setting ", s.env, " (--", s.flag, ") has value '", std::string(value),
+                                                 "': expected ", std::string(expected)));
 }
 
 absl::StatusOr<uint64_t> ParseUnsigned(const Setting& s, std::string_view value, uint64_t min, uint64_t max,
@@ -240,8 +276,7 @@ absl::Status Check(const Setting& s, std::string_view value) {
       if (FractionalMillis(value)) return absl::OkStatus();
       return BadValue(s, value, "milliseconds from 0 to 3600000 with at most 3 decimals, e.g. 0.5");
     case Kind::kMillis:
-    case Kind::kSeconds:
-      return ParseUnsigned(s, value, 1, 1u << 30, "a positive whole number").status();
+    case Kind::kSeconds: return ParseUnsigned(s, value, 1, 1u << 30, "a positive whole number").status();
     case Kind::kLevel:
       if (spdlog::level::from_str(std::string(value)) == spdlog::level::off && value != "off") {
         return BadValue(s, value, "one of trace, debug, info, warn, error, critical, off");
@@ -264,8 +299,8 @@ absl::Status CheckLimits(const Config& config) {
   if (config.ingestion.max_field_bytes > kMaxFieldBytesLimit) {
     return absl::InvalidArgumentError(
         "setting " + std::string(SettingName(config, &config.ingestion.max_field_bytes)) + ": " +
-        std::to_string(config.ingestion.max_field_bytes) +
-        " is too large: at most " + std::to_string(kMaxFieldBytesLimit) +
+        std::to_string(config.ingestion.max_field_bytes) + " is too large: at most " +
+        std::to_string(kMaxFieldBytesLimit) +
         " (event_id is a database index key, and an index entry holds at most about 2.7 kB)");
   }
   return absl::OkStatus();
@@ -277,7 +312,8 @@ absl::Status CheckTls(const Config& config, Command command) {
   const auto cert = SettingName(config, &tls.cert_file);
   const auto key = SettingName(config, &tls.key_file);
   if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("settings ", cert, " and ", key, " must be set together (or neither)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("settings ", cert, " and ", key, " must be set together (or neither)"));
   }
   if (!tls.client_ca_file.empty() && !tls.Enabled()) {
     return absl::InvalidArgumentError(absl::StrCat("setting ", SettingName(config, &tls.client_ca_file), " needs ",
@@ -285,9 +321,9 @@ absl::Status CheckTls(const Config& config, Command command) {
                                                    ": client certificates are only asked for over TLS"));
   }
   if (command == Command::kAll && tls.Enabled() && tls.analytics_ca_file.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "with ", cert, " set, `all` serves analytics' gRPC over TLS: set ", SettingName(config, &tls.analytics_ca_file),
-        " (the CA that signed the certificate) so the gateway can call it"));
+    return absl::InvalidArgumentError(absl::StrCat("with ", cert, " set, `all` serves analytics' gRPC over TLS: set ",
+                                                   SettingName(config, &tls.analytics_ca_file),
+                                                   " (the CA that signed the certificate) so the gateway can call it"));
   }
   return absl::OkStatus();
 }
@@ -296,10 +332,10 @@ absl::Status CheckTls(const Config& config, Command command) {
 // rather than clamp one silently.
 absl::Status CheckBatchLimit(const Config& config) {
   if (config.gateway.max_batch <= config.analytics.max_pairs) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "setting ", SettingName(config, &config.gateway.max_batch), " has value '", config.gateway.max_batch,
-      "': expected at most ", SettingName(config, &config.analytics.max_pairs), " (", config.analytics.max_pairs,
-      "), the most pairs analytics accepts in one call"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("setting ", SettingName(config, &config.gateway.max_batch), " has value '", config.gateway.max_batch,
+                   "': expected at most ", SettingName(config, &config.analytics.max_pairs), " (",
+                   config.analytics.max_pairs, "), the most pairs analytics accepts in one call"));
 }
 
 }  // namespace
@@ -311,8 +347,8 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   if (!rest.empty() && !rest.front().starts_with("-")) {
     auto command = kCommands.find(rest.front());
     if (command == kCommands.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown command '", rest.front(), "': expected ingestion, processor, analytics, gateway or all"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown command '", rest.front(),
+                                                     "': expected ingestion, processor, analytics, gateway or all"));
     }
     invocation.command = command->second;
     rest = rest.subspan(1);
@@ -323,7 +359,8 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
       invocation.help = true;
       return invocation;
     }
-    if (!arg.starts_with("--")) return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", std::string(arg), "'"));
+    if (!arg.starts_with("--"))
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", std::string(arg), "'"));
     arg.remove_prefix(2);
     std::string value;
     if (auto eq = arg.find('='); eq != std::string_view::npos) {

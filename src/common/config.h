@@ -20,7 +20,7 @@ using Millis = std::chrono::milliseconds;
 
 // TLS material, all PEM file paths; empty means plain text. Files are read at start-up.
 struct TlsConfig {
-  std::string cert_file;          // served by ingestion, the gateway and analytics' gRPC port
+  std::string cert_file;  // served by ingestion, the gateway and analytics' gRPC port
   std::string key_file;
   std::string client_ca_file;     // analytics: require gRPC client certificates signed by these CAs
   std::string analytics_ca_file;  // gateway: call analytics over TLS, trusting these CAs
@@ -44,7 +44,7 @@ struct IngestionConfig {
   std::size_t max_in_flight = 0;
   std::size_t max_in_flight_bytes = 0;
   std::size_t max_field_bytes = 0;  // the longest event field accepted, at every service that checks events
-  std::string api_keys;  // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
+  std::string api_keys;             // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
   double rate_per_key = 0;
   double burst_per_key = 0;
 };
@@ -62,8 +62,8 @@ struct AnalyticsConfig {
   uint16_t health_port = 0;
   std::size_t workers = 0;
   std::size_t queue_depth = 0;
-  std::size_t max_pairs = 0;     // per GetEventCounts call; the gateway's max_batch may not exceed it
-  Millis statement_timeout{};    // every PostgreSQL read of analytics
+  std::size_t max_pairs = 0;   // per GetEventCounts call; the gateway's max_batch may not exceed it
+  Millis statement_timeout{};  // every PostgreSQL read of analytics
 };
 
 struct GatewayConfig {
@@ -71,7 +71,7 @@ struct GatewayConfig {
   std::string analytics_addr;
   Millis query_deadline{};
   std::size_t max_body_bytes = 0;
-  std::string api_keys;  // as for ingestion
+  std::string api_keys;       // as for ingestion
   std::size_t max_batch = 0;  // look-ups coalesced into one call to analytics
   std::size_t batches_in_flight = 0;
   std::size_t max_waiting = 0;
@@ -81,7 +81,7 @@ struct Config {
   std::string log_level;
   std::string bind_address;
   std::size_t http_threads = 0;
-  Millis http_read_timeout{};            // every HTTP server: slow or idle clients are disconnected after it
+  Millis http_read_timeout{};  // every HTTP server: slow or idle clients are disconnected after it
   std::size_t http_max_header_bytes = 0;
   std::size_t http_max_headers = 0;
   std::size_t http_max_connections = 0;

@@ -1,5 +1,7 @@
 #include "common/metrics.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -21,10 +23,14 @@ void AppendLabels(std::string& out, const Labels& labels, std::string_view extra
     out += name;
     out += "=\"";
     for (char c : value) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out += c;
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
     }
     out += '"';
   };
@@ -127,7 +133,7 @@ std::string Registry::Render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, family] : families_) {
-    out += "# HELP " + name + " " + family->help + "\n# TYPE " + name + " " + family->type + "\n";
+    absl::StrAppend(&out, "# HELP ", name, " ", family->help, "\n# TYPE ", name, " ", family->type, "\n");
     for (const auto& [labels, counter] : family->counters) {
       out += name;
       AppendLabels(out, labels);

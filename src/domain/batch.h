@@ -37,9 +37,9 @@ struct PageCount {
 };
 
 struct Batch {
-  std::vector<ClickEvent> events;       // first occurrence of each event_id, in record order
-  std::vector<std::size_t> sources;     // for each event, the index of its record in PrepareBatch's input
-  std::vector<PoisonRecord> poison;     // records that are not valid events: they go to the dead-letter topic
+  std::vector<ClickEvent> events;             // first occurrence of each event_id, in record order
+  std::vector<std::size_t> sources;           // for each event, the index of its record in PrepareBatch's input
+  std::vector<PoisonRecord> poison;           // records that are not valid events: they go to the dead-letter topic
   std::vector<PartitionOffset> next_offsets;  // one per partition seen, sorted by partition
 };
 

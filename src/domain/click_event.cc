@@ -234,8 +234,8 @@ absl::StatusOr<std::vector<BatchEvent>> ParseNdjsonBatch(std::string_view body, 
 absl::Status CheckIdField(std::string_view name, std::string_view value, const EventLimits& limits) {
   if (value.empty()) return InvalidField(name, std::string(name) + " must not be empty");
   if (value.size() > limits.max_field_bytes) {
-    return InvalidField(name, std::string(name) + " is longer than " + std::to_string(limits.max_field_bytes) +
-                                  " bytes");
+    return InvalidField(name,
+                        std::string(name) + " is longer than " + std::to_string(limits.max_field_bytes) + " bytes");
   }
   if (!simdjson::validate_utf8(value.data(), value.size())) {
     return InvalidField(name, std::string(name) + " is not valid UTF-8");

@@ -36,8 +36,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
                                   {&tls.private_key_pem, config.tls.key_file},
                                   {&tls.client_ca_pem, config.tls.client_ca_file}});
   if (!status.ok()) return status;
-  auto grpc = grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port,
-                                                       *parts->service, tls);
+  auto grpc =
+      grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *parts->service, tls);
   if (!grpc.ok()) return grpc.status();
   parts->grpc = std::move(*grpc);
   auto server = Serve(config, "analytics", config.analytics.health_port, kHealthBodyBytes, {}, *running->probe,

@@ -26,11 +26,10 @@ absl::StatusOr<ingestion::IngestionOptions> IngestionOptionsFrom(const common::C
   // 413 instead, as over the limit.
   options.batch_max_events = std::min(config.ingestion.batch_max_events, config.ingestion.max_in_flight);
   if (options.batch_max_events < config.ingestion.batch_max_events) {
-    common::Logger("main")->warn("{}={} exceeds {}; batches are limited to {} events",
-                                 common::SettingName(config, &config.ingestion.batch_max_events),
-                                 config.ingestion.batch_max_events,
-                                 common::SettingName(config, &config.ingestion.max_in_flight),
-                                 options.batch_max_events);
+    common::Logger("main")->warn(
+        "{}={} exceeds {}; batches are limited to {} events",
+        common::SettingName(config, &config.ingestion.batch_max_events), config.ingestion.batch_max_events,
+        common::SettingName(config, &config.ingestion.max_in_flight), options.batch_max_events);
   }
   auto keys = LoadKeys("ingestion", config, config.ingestion.api_keys);
   if (!keys.ok()) return keys.status();
@@ -44,29 +43,32 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartIngestion(const common::Con
                                                                metrics::Registry& registry) {
   auto options = IngestionOptionsFrom(config);
   if (!options.ok()) return options.status();
-  auto publisher = kafka::KafkaEventPublisher::Create(
-      {config.kafka.brokers, config.kafka.topic, config.kafka.linger, config.kafka.publish_timeout,
-       config.ingestion.max_in_flight + kProducerQueueHeadroom, {}, &registry});
+  auto publisher = kafka::KafkaEventPublisher::Create({config.kafka.brokers,
+                                                       config.kafka.topic,
+                                                       config.kafka.linger,
+                                                       config.kafka.publish_timeout,
+                                                       config.ingestion.max_in_flight + kProducerQueueHeadroom,
+                                                       {},
+                                                       &registry});
   if (!publisher.ok()) return publisher.status();
   auto service = std::make_shared<ingestion::IngestionService>(*options, std::move(*publisher));
   auto running = std::make_unique<RunningService>();
   running->parts = service;
-  registry.AddComputedGauge("clickstream_ingest_in_flight", "events awaiting the broker's acknowledgement",
-                            [s = service.get()] {
-                              return std::vector<std::pair<metrics::Labels, double>>{
-                                  {{}, static_cast<double>(s->InFlight())}};
-                            });
-  registry.AddComputedGauge("clickstream_ingest_in_flight_bytes",
-                            "bytes held for requests awaiting the broker's acknowledgement", [s = service.get()] {
-                              return std::vector<std::pair<metrics::Labels, double>>{
-                                  {{}, static_cast<double>(s->InFlightBytes())}};
-                            });
+  registry.AddComputedGauge(
+      "clickstream_ingest_in_flight", "events awaiting the broker's acknowledgement", [s = service.get()] {
+        return std::vector<std::pair<metrics::Labels, double>>{{{}, static_cast<double>(s->InFlight())}};
+      });
+  registry.AddComputedGauge(
+      "clickstream_ingest_in_flight_bytes", "bytes held for requests awaiting the broker's acknowledgement",
+      [s = service.get()] {
+        return std::vector<std::pair<metrics::Labels, double>>{{{}, static_cast<double>(s->InFlightBytes())}};
+      });
   running->probe = std::make_unique<services::ReadinessProbe>(
       "ingestion", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
   // One server serves both endpoints, so its body limit must let the larger of their bodies through.
   const std::size_t max_body_bytes = std::max(options->max_body_bytes, options->batch_max_body_bytes);
-  auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, service->Routes(),
-                      *running->probe, registry, Exposure::kPublic);
+  auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, service->Routes(), *running->probe,
+                      registry, Exposure::kPublic);
   if (!server.ok()) return server.status();
   running->server = std::move(*server);
   // Answer every event already accepted before closing connections: their clients are waiting for the ack.

@@ -18,7 +18,6 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartProcessor(const common::Con
                                                                metrics::Registry& registry);
 absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Config& config,
                                                                metrics::Registry& registry);
-absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Config& config,
-                                                             metrics::Registry& registry);
+absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Config& config, metrics::Registry& registry);
 
 }  // namespace clickstream::launch

@@ -33,12 +33,14 @@ processor::ProcessorOptions ProcessorOptionsFrom(const common::Config& config, m
 absl::StatusOr<std::unique_ptr<RunningService>> StartProcessor(const common::Config& config,
                                                                metrics::Registry& registry) {
   const processor::ProcessorOptions options = ProcessorOptionsFrom(config, registry);
-  auto source = kafka::KafkaRecordSource::Create({config.kafka.brokers, config.kafka.topic,
-                                                  config.kafka.consumer_group, {},
+  auto source = kafka::KafkaRecordSource::Create({config.kafka.brokers,
+                                                  config.kafka.topic,
+                                                  config.kafka.consumer_group,
+                                                  {},
                                                   kBatchesFetchedAhead * options.batch_max_records});
   if (!source.ok()) return source.status();
-  auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic,
-                                                      config.kafka.topic, options.dead_letter_timeout);
+  auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic, config.kafka.topic,
+                                                      options.dead_letter_timeout);
   if (!dead_letters.ok()) return dead_letters.status();
   auto service = std::make_shared<processor::ProcessorService>(
       options, std::move(*source), std::move(*dead_letters),
@@ -46,15 +48,14 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartProcessor(const common::Con
       std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)));
   auto running = std::make_unique<RunningService>();
   running->parts = service;
-  registry.AddComputedGauge("clickstream_consumer_lag_records", "records not yet consumed, by partition",
-                            [s = service.get()] {
-                              std::vector<std::pair<metrics::Labels, double>> series;
-                              for (const auto& [partition, lag] : s->Lag()) {
-                                series.push_back(
-                                    {{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
-                              }
-                              return series;
-                            });
+  registry.AddComputedGauge(
+      "clickstream_consumer_lag_records", "records not yet consumed, by partition", [s = service.get()] {
+        std::vector<std::pair<metrics::Labels, double>> series;
+        for (const auto& [partition, lag] : s->Lag()) {
+          series.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
+        }
+        return series;
+      });
   registry.AddComputedGauge("clickstream_processor_stalled_seconds",
                             "seconds without a batch applied while records wait (0 when none wait)",
                             [s = service.get()] {

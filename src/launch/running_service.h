@@ -18,7 +18,7 @@ struct RunningService {
   // The service and its adapters, of whatever types: destroyed once drained, before the server stops.
   std::shared_ptr<void> parts;
   std::unique_ptr<services::ReadinessProbe> probe;  // calls into `parts`
-  std::unique_ptr<http::HttpServer> server;          // its routes call into `parts` and `probe`
+  std::unique_ptr<http::HttpServer> server;         // its routes call into `parts` and `probe`
   // Finishes (or fails) what the service holds, within `grace`, while its server still answers.
   std::function<void(std::chrono::milliseconds grace)> drain;
 

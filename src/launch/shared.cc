@@ -9,11 +9,11 @@ namespace clickstream::launch {
 
 using common::Config;
 
-absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, const std::string& name,
-                                                         uint16_t port, std::size_t max_body_bytes,
-                                                         std::vector<ports::HttpRoute> routes,
-                                                         const services::ReadinessProbe& probe,
-                                                         metrics::Registry& registry, Exposure exposure) {
+absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, const std::string& name, uint16_t port,
+                                                        std::size_t max_body_bytes,
+                                                        std::vector<ports::HttpRoute> routes,
+                                                        const services::ReadinessProbe& probe,
+                                                        metrics::Registry& registry, Exposure exposure) {
   for (auto& route : services::OperationsRoutes(probe, registry)) routes.push_back(std::move(route));
   http::HttpServerOptions options;
   options.name = name;

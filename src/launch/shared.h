@@ -29,10 +29,10 @@ enum class Exposure { kPublic, kOperationsOnly };
 
 // Serves `routes` plus /healthz, /readyz and /metrics on `port`; handlers accept bodies up to `max_body_bytes`.
 absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const common::Config& config, const std::string& name,
-                                                         uint16_t port, std::size_t max_body_bytes,
-                                                         std::vector<ports::HttpRoute> routes,
-                                                         const services::ReadinessProbe& probe,
-                                                         metrics::Registry& registry, Exposure exposure);
+                                                        uint16_t port, std::size_t max_body_bytes,
+                                                        std::vector<ports::HttpRoute> routes,
+                                                        const services::ReadinessProbe& probe,
+                                                        metrics::Registry& registry, Exposure exposure);
 
 // A PEM file a setting names, read at start-up into `text` (left empty when the setting is); `path` is the
 // setting's own field of the Config, so errors name the setting.

@@ -24,9 +24,8 @@ class EventStore {
   // counts of every pair in the batch. On error nothing was applied: INVALID_ARGUMENT when some event of the batch
   // can never be stored (the database refuses its data), so retrying the same events cannot help; any other code
   // (UNAVAILABLE, INTERNAL) may pass with time. Blocking; called from the processor's one thread.
-  virtual absl::StatusOr<AppliedBatch> ApplyBatch(
-      std::string_view topic, const std::vector<domain::ClickEvent>& events,
-      const std::vector<domain::PartitionOffset>& next_offsets) = 0;
+  virtual absl::StatusOr<AppliedBatch> ApplyBatch(std::string_view topic, const std::vector<domain::ClickEvent>& events,
+                                                  const std::vector<domain::PartitionOffset>& next_offsets) = 0;
 
   virtual absl::Status Ping() = 0;
 };

@@ -66,13 +66,13 @@ struct Case {
   std::string name;
   std::string target;  // ingest, gateway or kafka
   std::vector<ExpectedAnswer> answers;
-  bool closed = false;  // the server closes the connection after `answers`
+  bool closed = false;       // the server closes the connection after `answers`
   std::string kafka_expect;  // dlq or counted
   std::optional<std::string> reason;
   SendMode send = SendMode::kWhole;
   milliseconds drip_interval{0};
   std::vector<std::string> messages{""};  // templates; several are pipelined in one write
-  std::string problem;  // a setting that could not be understood
+  std::string problem;                    // a setting that could not be understood
 
   std::string Label() const { return name + " (" + where + ")"; }
 };
@@ -120,8 +120,8 @@ bool ApplySetting(const std::string& line, Case& c) {
         c.kafka_expect = word;
       } else {
         const std::size_t sep = word.find(':');
-        c.answers.push_back({std::atoi(word.substr(0, sep).c_str()),
-                             sep == std::string::npos ? "" : word.substr(sep + 1)});
+        c.answers.push_back(
+            {std::atoi(word.substr(0, sep).c_str()), sep == std::string::npos ? "" : word.substr(sep + 1)});
       }
     }
   } else {
@@ -588,13 +588,12 @@ class BadInputCorpus : public testing::Test {
     corpus_ = LoadCorpus();
     run_ = {UniqueId("corpus-user"), domain::NowMicros()};
     process_ = std::make_unique<ServiceProcess>(
-        "all",
-        ServiceEnvironment(ports_, {{"CLICKSTREAM_HTTP_READ_TIMEOUT_MS", std::to_string(kReadTimeout.count())}}),
+        "all", ServiceEnvironment(ports_, {{"CLICKSTREAM_HTTP_READ_TIMEOUT_MS", std::to_string(kReadTimeout.count())}}),
         "bad-input-clickstream");
     process_->Start();
     for (uint16_t port : {ports_.ingestion, ports_.gateway, ports_.processor, ports_.analytics_health}) {
-      ASSERT_TRUE(process_->WaitReady(port)) << "service on port " << port << " never became ready; log: "
-                                             << process_->log_path();
+      ASSERT_TRUE(process_->WaitReady(port))
+          << "service on port " << port << " never became ready; log: " << process_->log_path();
     }
   }
 
@@ -655,8 +654,8 @@ class BadInputCorpus : public testing::Test {
     do {
       wrong.clear();
       for (const auto& [pair, count] : expected) {
-        auto result = gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(pair.first) +
-                                                 "&page_url=" + UrlEncode(pair.second));
+        auto result = gateway.Request(
+            "GET", "/analytics/events?user_id=" + UrlEncode(pair.first) + "&page_url=" + UrlEncode(pair.second));
         const auto at = result.body.find("\"count\":");
         const bool answered = result.status == 200 && at != std::string::npos;
         const int64_t seen = answered ? std::stoll(result.body.substr(at + 8)) : -1;
@@ -706,8 +705,8 @@ TEST_F(BadInputCorpus, GatewayAnswersEveryCaseAsDocumented) {
 
 struct DeadLetter {
   std::string value;
-  std::string reason;         // header dlq.reason
-  std::string source_topic;   // header dlq.source.topic
+  std::string reason;        // header dlq.reason
+  std::string source_topic;  // header dlq.source.topic
 };
 
 std::string HeaderValue(RdKafka::Message& message, const std::string& name) {

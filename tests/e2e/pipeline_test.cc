@@ -1,15 +1,15 @@
 // End to end through the public APIs: the clickstream executable ("all") against real Kafka, PostgreSQL and
 // Redis. Events go in through POST /ingest and counts come out through GET /analytics/events (query string and
 // JSON body) and gRPC GetEventCount and GetEventCounts.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <signal.h>
 
 #include <chrono>
 #include <fstream>
-#include <map>
 #include <future>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -34,8 +34,8 @@ class PipelineTest : public testing::Test {
     process_ = std::make_unique<ServiceProcess>("all", ServiceEnvironment(ports_), "e2e-clickstream");
     process_->Start();
     for (uint16_t port : {ports_.ingestion, ports_.gateway, ports_.processor, ports_.analytics_health}) {
-      ASSERT_TRUE(process_->WaitReady(port)) << "service on port " << port << " never became ready; log: "
-                                             << process_->log_path();
+      ASSERT_TRUE(process_->WaitReady(port))
+          << "service on port " << port << " never became ready; log: " << process_->log_path();
     }
   }
 
@@ -103,15 +103,16 @@ TEST_F(PipelineTest, CountsEveryAcknowledgedEventOnceThroughGatewayAndGrpc) {
   HttpConnection gateway(ports_.gateway);
   for (int i : {0, 1, 57}) {
     const auto& [user, page] = pairs[i];
-    auto result = gateway.Request("GET", "/analytics/events",
-                                  "{\"user_id\":\"" + user + "\",\"page_url\":\"" + page + "\"}");
+    auto result =
+        gateway.Request("GET", "/analytics/events", "{\"user_id\":\"" + user + "\",\"page_url\":\"" + page + "\"}");
     EXPECT_EQ(result.status, 200);
     EXPECT_NE(result.body.find("\"count\":" + std::to_string(expected[pairs[i]]) + "}"), std::string::npos)
         << result.body;
   }
 
   // And straight through gRPC.
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(ports_.analytics), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(ports_.analytics), grpc::InsecureChannelCredentials());
   auto stub = analytics::AnalyticsService::NewStub(channel);
   for (int i : {0, 1, 99}) {
     grpc::ClientContext context;
@@ -417,8 +418,7 @@ TEST_F(PipelineTest, BatchIngestCountsEveryAcceptedEventOnceAndReportsEachEvent)
   auto second = ingest.Request("POST", "/ingest/batch", ndjson, "application/x-ndjson");
   ASSERT_EQ(second.status, 200) << second.body;
   EXPECT_EQ(second.body.rfind(R"({"accepted":3,"rejected":1,)", 0), 0u) << second.body;
-  EXPECT_NE(second.body.find(R"({"index":3,"status":"rejected","error":{"code":"invalid_argument")"),
-            std::string::npos)
+  EXPECT_NE(second.body.find(R"({"index":3,"status":"rejected","error":{"code":"invalid_argument")"), std::string::npos)
       << second.body;
 
   // Refused whole, nothing published.

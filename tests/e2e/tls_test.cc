@@ -150,12 +150,11 @@ TEST_F(TlsTest, CountsEventsPostedOverHttpsThroughMutualTlsToAnalytics) {
     ASSERT_EQ(answer.status, 200) << answer.body;
   }
   // A retry of an acknowledged event over HTTPS counts once, as over HTTP.
-  ASSERT_EQ(Https("POST", Url(ports_->ingestion, "/ingest"), Cert("ca.pem"), EventJson(run + "-e0", cart.first,
-                                                                                        cart.second))
-                .status,
-            200);
-  EXPECT_TRUE(WaitFor([&] { return CountOverHttps(home) == 4 && CountOverHttps(cart) == 2; },
-                      std::chrono::seconds(20)))
+  ASSERT_EQ(
+      Https("POST", Url(ports_->ingestion, "/ingest"), Cert("ca.pem"), EventJson(run + "-e0", cart.first, cart.second))
+          .status,
+      200);
+  EXPECT_TRUE(WaitFor([&] { return CountOverHttps(home) == 4 && CountOverHttps(cart) == 2; }, std::chrono::seconds(20)))
       << "counts over HTTPS: home " << CountOverHttps(home) << " (want 4), cart " << CountOverHttps(cart)
       << " (want 2)";
 }

@@ -31,7 +31,8 @@ using Clock = std::chrono::steady_clock;
 class Traffic {
  public:
   Traffic(uint16_t ingest_port, std::string run, int pairs) : ingest_port_(ingest_port), run_(std::move(run)) {
-    for (int i = 0; i < pairs; ++i) pairs_.push_back({run_ + "-user-" + std::to_string(i % 7), "/p" + std::to_string(i)});
+    for (int i = 0; i < pairs; ++i)
+      pairs_.push_back({run_ + "-user-" + std::to_string(i % 7), "/p" + std::to_string(i)});
   }
   ~Traffic() { Wait(); }
 
@@ -179,8 +180,9 @@ class FaultTest : public testing::Test {
       stored[{row[0].as<std::string>(), row[1].as<std::string>()}].insert(row[2].as<std::string>());
     }
     std::map<Pair, int64_t> counters;
-    for (const auto& row : tx.exec_params("SELECT user_id, page_url, click_count FROM page_clicks WHERE user_id LIKE $1",
-                                          traffic.run() + "-user-%")) {
+    for (const auto& row :
+         tx.exec_params("SELECT user_id, page_url, click_count FROM page_clicks WHERE user_id LIKE $1",
+                        traffic.run() + "-user-%")) {
       counters[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<int64_t>();
     }
     int64_t rows = 0, rows_not_acknowledged = 0, acknowledged_not_stored = 0, counter_mismatches = 0;
@@ -192,15 +194,16 @@ class FaultTest : public testing::Test {
       const int64_t counter = counters.count(pair) ? counters[pair] : 0;
       if (counter != static_cast<int64_t>(rows_of_pair.size()) || counter != static_cast<int64_t>(ids.size())) {
         ++counter_mismatches;
-        ADD_FAILURE() << pair.first << " " << pair.second << ": counter " << counter << ", rows "
-                      << rows_of_pair.size() << ", acknowledged " << ids.size();
+        ADD_FAILURE() << pair.first << " " << pair.second << ": counter " << counter << ", rows " << rows_of_pair.size()
+                      << ", acknowledged " << ids.size();
       }
     }
-    std::printf("fault=%s acknowledged=%d refused_attempts=%d counted=%lld lost=%lld double_counted=%lld "
-                "stored_rows=%lld counter_mismatches=%lld\n",
-                fault.c_str(), traffic.acknowledged(), traffic.refusals(), static_cast<long long>(counted),
-                static_cast<long long>(lost), static_cast<long long>(doubled), static_cast<long long>(rows),
-                static_cast<long long>(counter_mismatches));
+    std::printf(
+        "fault=%s acknowledged=%d refused_attempts=%d counted=%lld lost=%lld double_counted=%lld "
+        "stored_rows=%lld counter_mismatches=%lld\n",
+        fault.c_str(), traffic.acknowledged(), traffic.refusals(), static_cast<long long>(counted),
+        static_cast<long long>(lost), static_cast<long long>(doubled), static_cast<long long>(rows),
+        static_cast<long long>(counter_mismatches));
     EXPECT_TRUE(wrong.empty()) << wrong.size() << " pairs with wrong counts through the gateway";
     EXPECT_EQ(lost, 0);
     EXPECT_EQ(doubled, 0);
@@ -374,8 +377,7 @@ TEST_F(FaultTest, AnalyticsHangingEveryQueuedLookUpGets504ByItsOwnDeadline) {
   const std::string user = UniqueId("analytics-hangs");
   {
     HttpConnection gateway(ports_.gateway);
-    ASSERT_EQ(gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=%2Fwarm").status,
-              200);
+    ASSERT_EQ(gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=%2Fwarm").status, 200);
   }
   ASSERT_TRUE(analytics_->Send(SIGSTOP));
   struct Resume {  // whatever the assertions do, analytics runs again for the next steps and its own teardown
@@ -396,9 +398,9 @@ TEST_F(FaultTest, AnalyticsHangingEveryQueuedLookUpGets504ByItsOwnDeadline) {
       std::this_thread::sleep_for(i * 200ms);  // each arrives while the ones before it still wait
       HttpConnection gateway(ports_.gateway);
       const auto start = Clock::now();
-      outcomes[i].answer = gateway.Request(
-          "GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=%2Fq" + std::to_string(i), "",
-          "application/json", 30000);
+      outcomes[i].answer =
+          gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user) + "&page_url=%2Fq" + std::to_string(i),
+                          "", "application/json", 30000);
       outcomes[i].elapsed = Clock::now() - start;
     });
   }
@@ -572,11 +574,14 @@ TEST_F(FaultTest, FloodWhileTheBrokerIsStoppedIsRefusedWithBoundedMemory) {
       for (int i = 0; Clock::now() < flood_end; ++i) {
         requests.fetch_add(1);
         const std::string id = UniqueId("flood") + "-" + std::to_string(t) + "-" + std::to_string(i);
-        const auto result = ingest.Request("POST", "/ingest",
-                                           EventJson(id, "flood-user", "/f?" + padding), "application/json", 15000);
-        if (result.status == 200) ok.fetch_add(1);
-        else if (result.status == 503) refused.fetch_add(1);
-        else other.fetch_add(1);
+        const auto result =
+            ingest.Request("POST", "/ingest", EventJson(id, "flood-user", "/f?" + padding), "application/json", 15000);
+        if (result.status == 200)
+          ok.fetch_add(1);
+        else if (result.status == 503)
+          refused.fetch_add(1);
+        else
+          other.fetch_add(1);
         if (!result.Header("Retry-After").empty()) with_retry_after.fetch_add(1);
         if (t == 0 && i % 10 == 0) {
           int64_t rss = ingestion_->ResidentKib();
@@ -590,10 +595,11 @@ TEST_F(FaultTest, FloodWhileTheBrokerIsStoppedIsRefusedWithBoundedMemory) {
   for (auto& thread : flood) thread.join();
   const int64_t rss_after = ingestion_->ResidentKib();
   ASSERT_EQ(StartComponent("kafka"), 0);
-  std::printf("fault=flood-broker-stopped requests=%d ok=%d refused_503=%d other=%d rss_before_kib=%lld "
-              "rss_peak_kib=%lld rss_after_kib=%lld\n",
-              requests.load(), ok.load(), refused.load(), other.load(), static_cast<long long>(rss_before),
-              static_cast<long long>(std::max(peak_rss.load(), rss_after)), static_cast<long long>(rss_after));
+  std::printf(
+      "fault=flood-broker-stopped requests=%d ok=%d refused_503=%d other=%d rss_before_kib=%lld "
+      "rss_peak_kib=%lld rss_after_kib=%lld\n",
+      requests.load(), ok.load(), refused.load(), other.load(), static_cast<long long>(rss_before),
+      static_cast<long long>(std::max(peak_rss.load(), rss_after)), static_cast<long long>(rss_after));
   EXPECT_EQ(ok.load(), 0) << "nothing can be acknowledged while the broker is down";
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(refused.load(), requests.load());

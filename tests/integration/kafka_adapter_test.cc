@@ -8,8 +8,8 @@
 #include <future>
 #include <set>
 
-#include "adapters/kafka/kafka_event_publisher.h"
 #include "adapters/kafka/kafka_dead_letters.h"
+#include "adapters/kafka/kafka_event_publisher.h"
 #include "adapters/kafka/kafka_record_source.h"
 #include "support/test_infra.h"
 

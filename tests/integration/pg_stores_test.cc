@@ -117,8 +117,8 @@ TEST(PgEventStore, RecordsTheHighestAppliedOffsetPerPartition) {
   ASSERT_TRUE(store.ApplyBatch(topic, {}, {{0, 7}, {1, 6}}).ok());
   pqxx::connection connection(TestInfra().database_url);
   pqxx::nontransaction tx(connection);
-  const pqxx::result rows = tx.exec_params(
-      "SELECT partition, next_offset FROM applied_offsets WHERE topic = $1 ORDER BY partition", topic);
+  const pqxx::result rows =
+      tx.exec_params("SELECT partition, next_offset FROM applied_offsets WHERE topic = $1 ORDER BY partition", topic);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0][1].as<int64_t>(), 10);  // never moves backwards
   EXPECT_EQ(rows[1][1].as<int64_t>(), 6);

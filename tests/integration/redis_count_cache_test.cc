@@ -33,8 +33,8 @@ std::string Raw(const std::vector<std::string>& args) {
     argv.push_back(a.data());
     lengths.push_back(a.size());
   }
-  auto* reply = static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(args.size()), argv.data(),
-                                                          lengths.data()));
+  auto* reply =
+      static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data()));
   std::string out = reply && reply->type == REDIS_REPLY_STRING ? std::string(reply->str, reply->len) : "";
   if (reply && reply->type == REDIS_REPLY_INTEGER) out = std::to_string(reply->integer);
   freeReplyObject(reply);

@@ -79,9 +79,8 @@ class FakeDeadLetters final : public ports::DeadLetters {
 // refuses for good (INVALID_ARGUMENT, nothing applied) every call holding an event_id in `refused_ids`.
 class FakeEventStore final : public ports::EventStore {
  public:
-  absl::StatusOr<ports::AppliedBatch> ApplyBatch(
-      std::string_view, const std::vector<domain::ClickEvent>& events,
-      const std::vector<domain::PartitionOffset>& next_offsets) override {
+  absl::StatusOr<ports::AppliedBatch> ApplyBatch(std::string_view, const std::vector<domain::ClickEvent>& events,
+                                                 const std::vector<domain::PartitionOffset>& next_offsets) override {
     ++calls;
     if (failures_left > 0) {
       --failures_left;

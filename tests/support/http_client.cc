@@ -89,8 +89,8 @@ HttpResult HttpConnection::Request(const std::string& method, const std::string&
         std::size_t line_start = head.find("\r\n");
         while (line_start != std::string::npos) {
           const std::size_t next = head.find("\r\n", line_start + 2);
-          const std::string line = head.substr(line_start + 2, next == std::string::npos ? std::string::npos
-                                                                                          : next - line_start - 2);
+          const std::string line =
+              head.substr(line_start + 2, next == std::string::npos ? std::string::npos : next - line_start - 2);
           const auto colon = line.find(':');
           if (colon != std::string::npos) {
             std::string value = line.substr(colon + 1);

@@ -22,8 +22,8 @@ std::string EventJson(const std::string& event_id, const std::string& user_id, c
 }
 
 int64_t QueryCount(HttpConnection& gateway, const std::string& user_id, const std::string& page_url) {
-  auto result = gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user_id) +
-                                           "&page_url=" + UrlEncode(page_url));
+  auto result =
+      gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user_id) + "&page_url=" + UrlEncode(page_url));
   if (result.status != 200) return -1;
   const auto at = result.body.find("\"count\":");
   return at == std::string::npos ? -1 : std::stoll(result.body.substr(at + 8));

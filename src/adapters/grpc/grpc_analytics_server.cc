@@ -49,7 +49,7 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     std::vector<domain::CountQuery> pairs;
     pairs.reserve(request->pairs_size());
     for (const auto& pair : request->pairs()) pairs.push_back({pair.user_id(), pair.page_url()});
-    service_.GetCounts(std::move(pairs), [reactor, response](std::vector<absl::StatusOr<int64_t>> counts) {
+    service_.GetCounts(std::move(pairs), [reactor, response](const std::vector<absl::StatusOr<int64_t>>& counts) {
       response->mutable_results()->Reserve(static_cast<int>(counts.size()));
       for (const auto& count : counts) {
         auto* result = response->add_results();
@@ -98,8 +98,9 @@ class Server final : public GrpcAnalyticsServer {
     }
     server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
     server_->GetHealthCheckService()->SetServingStatus(true);
-    common::Logger("analytics")->info("analytics gRPC listening address={} port={} tls={} client_certificates={}",
-                                      address, bound_port, !tls.cert_chain_pem.empty(), !tls.client_ca_pem.empty());
+    common::Logger("analytics")
+        ->info("analytics gRPC listening address={} port={} tls={} client_certificates={}", address, bound_port,
+               !tls.cert_chain_pem.empty(), !tls.client_ca_pem.empty());
     return absl::OkStatus();
   }
 
@@ -120,8 +121,10 @@ class Server final : public GrpcAnalyticsServer {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> GrpcAnalyticsServer::Start(
-    const std::string& address, uint16_t port, analytics::AnalyticsService& service, const GrpcServerTls& tls) {
+absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> GrpcAnalyticsServer::Start(const std::string& address,
+                                                                                uint16_t port,
+                                                                                analytics::AnalyticsService& service,
+                                                                                const GrpcServerTls& tls) {
   auto server = std::make_unique<Server>(service);
   if (auto status = server->Run(address, port, tls); !status.ok()) return status;
   return server;

@@ -70,8 +70,8 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials(const GrpcClientTls& tls) 
 // gRPC takes deadlines on the system clock; ours are steady. Convert the time left, and never go past the cap:
 // a caller's deadline far away must not let one call hold a channel longer than the configured query deadline.
 std::chrono::system_clock::time_point GrpcCountClient::CallDeadline(Deadline deadline) const {
-  const auto left = std::min<std::chrono::steady_clock::duration>(deadline - std::chrono::steady_clock::now(),
-                                                                   max_deadline_);
+  const auto left =
+      std::min<std::chrono::steady_clock::duration>(deadline - std::chrono::steady_clock::now(), max_deadline_);
   return std::chrono::system_clock::now() +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::max(left, left.zero()));
 }
@@ -127,7 +127,7 @@ void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline 
   call->done = std::move(done);
   in_flight_->Begin();
   stub_->stub->async()->GetEventCounts(&call->context, &call->request, &call->response,
-                                       [call, in_flight = in_flight_](grpc::Status status) mutable {
+                                       [call, in_flight = in_flight_](const grpc::Status& status) mutable {
                                          call->done(ResultsOf(*call, status));
                                          call.reset();  // its context goes before the client may
                                          in_flight->End();

@@ -21,12 +21,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return FromCodeNumber(static_cast<int32_t>(status.error_code()), status.error_message());
 }
 
-int32_t ToCodeNumber(absl::StatusCode code) {
-  return static_cast<int32_t>(CheckedCode(static_cast<int32_t>(code)));
-}
+int32_t ToCodeNumber(absl::StatusCode code) { return static_cast<int32_t>(CheckedCode(static_cast<int32_t>(code))); }
 
-absl::Status FromCodeNumber(int32_t code, std::string message) {
-  return absl::Status(CheckedCode(code), std::move(message));
+absl::Status FromCodeNumber(int32_t code, const std::string& message) {
+  return absl::Status(CheckedCode(code), message);
 }
 
 }  // namespace clickstream::grpc_adapter

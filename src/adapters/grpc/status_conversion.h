@@ -17,6 +17,6 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 // A per-pair result's code as GetEventCounts carries it (an int32 of the google.rpc.Code numbering), both ways. A
 // number outside that numbering, from a newer or broken peer, reads as UNKNOWN.
 int32_t ToCodeNumber(absl::StatusCode code);
-absl::Status FromCodeNumber(int32_t code, std::string message);
+absl::Status FromCodeNumber(int32_t code, const std::string& message);
 
 }  // namespace clickstream::grpc_adapter

@@ -260,10 +260,9 @@ class RestinioHttpServer final : public HttpServer {
         .max_parallel_connections(options_.max_connections)
         // Answers are small and written as soon as they are ready: without TCP_NODELAY, Nagle's algorithm holds
         // an answer back until the client acknowledges the previous one, which a delayed ACK makes 40 ms.
-        .socket_options_setter([](restinio::socket_options_t& socket) {
-          socket.set_option(restinio::asio_ns::ip::tcp::no_delay{true});
-        })
-        .request_handler([this](restinio::request_handle_t req) { return Dispatch(req); });
+        .socket_options_setter(
+            [](restinio::socket_options_t& socket) { socket.set_option(restinio::asio_ns::ip::tcp::no_delay{true}); })
+        .request_handler([this](const restinio::request_handle_t& req) { return Dispatch(req); });
     std::shared_ptr server =
         restinio::run_async<Traits>(restinio::external_io_context(io_), std::move(settings), options_.threads);
     return [server] {
@@ -298,9 +297,8 @@ class RestinioHttpServer final : public HttpServer {
               std::chrono::steady_clock::time_point start, HttpResponse response) {
     unwritten_.fetch_add(1);  // until the bytes are on the socket: WaitIdle waits for them
     if (t_dispatching) {
-      restinio::asio_ns::post(io_, [this, req, route, start, response = std::move(response)] {
-        Write(req, route, start, response);
-      });
+      restinio::asio_ns::post(
+          io_, [this, req, route, start, response = std::move(response)] { Write(req, route, start, response); });
       return;
     }
     Write(req, route, start, response);
@@ -431,7 +429,7 @@ class RestinioHttpServer final : public HttpServer {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
-                                                                std::vector<ports::HttpRoute> routes) {
+                                                              std::vector<ports::HttpRoute> routes) {
   auto server = std::make_unique<RestinioHttpServer>(options, std::move(routes));
   if (auto status = server->Run(); !status.ok()) return status;
   return server;

@@ -1,5 +1,7 @@
 #include "adapters/kafka/kafka_client_config.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "absl/strings/match.h"
 #include "common/log.h"
 
@@ -16,8 +18,7 @@ spdlog::level::level_enum MapSyslogLevel(int severity) {
 }
 
 bool LooksSecret(const std::string& name) {
-  return absl::StrContains(name, "password") || absl::StrContains(name, "secret") ||
-         absl::StrContains(name, "key");
+  return absl::StrContains(name, "password") || absl::StrContains(name, "secret") || absl::StrContains(name, "key");
 }
 
 }  // namespace
@@ -35,8 +36,7 @@ void KafkaLogBridge::event_cb(RdKafka::Event& event) {
         log->warn("librdkafka error: {} ({})", event.str(), RdKafka::err2str(event.err()));
       }
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -48,7 +48,7 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> BuildConf(const std::string& role
   for (const auto& [name, value] : forced) effective[name] = value;
   for (const auto& [name, value] : effective) {
     if (conf->set(name, value, error) != RdKafka::Conf::CONF_OK) {
-      return absl::InvalidArgumentError("kafka " + role + " setting " + name + "=" + value + ": " + error);
+      return absl::InvalidArgumentError(absl::StrCat("kafka ", role, " setting ", name, "=", value, ": ", error));
     }
   }
   if (conf->set("event_cb", log_bridge, error) != RdKafka::Conf::CONF_OK) {

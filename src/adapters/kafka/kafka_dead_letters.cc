@@ -44,9 +44,9 @@ KafkaDeadLetters::KafkaDeadLetters(std::string dlq_topic, std::string source_top
       client_(std::make_unique<Client>()) {}
 
 absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::Create(const std::string& brokers,
-                                                                          const std::string& dlq_topic,
-                                                                          const std::string& source_topic,
-                                                                          std::chrono::milliseconds timeout) {
+                                                                           const std::string& dlq_topic,
+                                                                           const std::string& source_topic,
+                                                                           std::chrono::milliseconds timeout) {
   std::unique_ptr<KafkaDeadLetters> letters(new KafkaDeadLetters(dlq_topic, source_topic, timeout));
   const KafkaSettings forced = {{"bootstrap.servers", brokers},
                                 {"client.id", "clickstream-dead-letters"},
@@ -80,9 +80,8 @@ absl::Status KafkaDeadLetters::Send(const domain::Record& record, std::string_vi
   auto outcome = std::make_shared<DeliveryOutcome>();
   auto* report_reference = new SharedOutcome(outcome);
   const RdKafka::ErrorCode code = client_->producer->produce(
-      dlq_topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-      const_cast<char*>(record.value.data()), record.value.size(), key.data(), key.size(), 0, headers,
-      report_reference);
+      dlq_topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(record.value.data()),
+      record.value.size(), key.data(), key.size(), 0, headers, report_reference);
   if (code != RdKafka::ERR_NO_ERROR) {
     delete headers;  // ownership passes to librdkafka only on success
     delete report_reference;

@@ -26,8 +26,7 @@ class KafkaDeadLetters final : public ports::DeadLetters {
   // librdkafka's own verdict (its message timeout is the creation's `timeout`), never giving up on a record
   // librdkafka still holds: an UNAVAILABLE answer means the letter was not written, so a retry does not add a
   // second copy. `timeout` bounds the wait beyond that only as a safety net.
-  absl::Status Send(const domain::Record& record, std::string_view reason,
-                    std::chrono::milliseconds timeout) override;
+  absl::Status Send(const domain::Record& record, std::string_view reason, std::chrono::milliseconds timeout) override;
 
  private:
   struct Client;  // the librdkafka producer, its delivery callback and its log bridge

@@ -63,11 +63,12 @@ KafkaEventPublisher::KafkaEventPublisher(std::string topic) : topic_(std::move(t
 absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create(const PublisherOptions& options) {
   std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic));
   metrics::Registry& registry = metrics::GivenOrOwn(options.metrics, publisher->own_metrics_);
-  publisher->client_ = std::make_unique<Client>(
-      registry.GetHistogram("clickstream_kafka_produce_duration_seconds",
-                            "time from handing a record to the producer to the broker's ack", metrics::LatencyBuckets()),
-      registry.GetCounter("clickstream_kafka_produce_errors_total",
-                          "records the broker did not acknowledge or the producer refused"));
+  publisher->client_ =
+      std::make_unique<Client>(registry.GetHistogram("clickstream_kafka_produce_duration_seconds",
+                                                     "time from handing a record to the producer to the broker's ack",
+                                                     metrics::LatencyBuckets()),
+                               registry.GetCounter("clickstream_kafka_produce_errors_total",
+                                                   "records the broker did not acknowledge or the producer refused"));
   Client& client = *publisher->client_;
   KafkaSettings defaults = {
       {"linger.ms", DecimalMillis(options.linger)},
@@ -107,10 +108,9 @@ KafkaEventPublisher::~KafkaEventPublisher() = default;
 
 void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) {
   auto* pending = new Pending{std::move(done), std::chrono::steady_clock::now()};
-  const RdKafka::ErrorCode code =
-      client_->producer->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                 const_cast<char*>(value.data()), value.size(), key.data(), key.size(), timestamp_ms,
-                                 pending);
+  const RdKafka::ErrorCode code = client_->producer->produce(
+      topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+      value.size(), key.data(), key.size(), timestamp_ms, pending);
   if (code == RdKafka::ERR_NO_ERROR) return;
   std::unique_ptr<Pending> failed(pending);
   client_->produce_errors.Inc();
@@ -131,15 +131,14 @@ absl::Status KafkaEventPublisher::CheckReady(std::chrono::milliseconds timeout) 
 }
 
 void KafkaEventPublisher::RaiseFatalErrorForTesting(const std::string& reason) {
-  rd_kafka_test_fatal_error(client_->producer->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
-                            reason.c_str());
+  rd_kafka_test_fatal_error(client_->producer->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason.c_str());
 }
 
 void KafkaEventPublisher::Drain(std::chrono::milliseconds timeout) {
   const RdKafka::ErrorCode code = client_->producer->flush(static_cast<int>(timeout.count()));
   if (code != RdKafka::ERR_NO_ERROR) {
-    common::Logger("kafka")->warn("producer drain incomplete after {} ms: {} records outstanding",
-                                  timeout.count(), client_->producer->outq_len());
+    common::Logger("kafka")->warn("producer drain incomplete after {} ms: {} records outstanding", timeout.count(),
+                                  client_->producer->outq_len());
   }
 }
 

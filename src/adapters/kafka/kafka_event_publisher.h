@@ -16,7 +16,7 @@ namespace clickstream::kafka {
 struct PublisherOptions {
   std::string brokers;
   std::string topic;
-  std::chrono::microseconds linger{500};  // linger.ms: how long a batch waits for more records
+  std::chrono::microseconds linger{500};            // linger.ms: how long a batch waits for more records
   std::chrono::milliseconds publish_timeout{5000};  // message.timeout.ms: how long a record may wait for its ack
   std::size_t queue_capacity = 100000;              // records librdkafka holds before QUEUE_FULL
   KafkaSettings overrides;                          // any librdkafka setting; delivery guarantees still win

@@ -51,8 +51,7 @@ KafkaRecordSource::~KafkaRecordSource() {
   if (client_->consumer) client_->consumer->close();
 }
 
-absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t max,
-                                                                     std::chrono::milliseconds wait) {
+absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t max, std::chrono::milliseconds wait) {
   std::vector<domain::Record> records;
   int timeout_ms = static_cast<int>(wait.count());
   while (records.size() < max) {
@@ -70,8 +69,7 @@ absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t 
         break;
       }
       case RdKafka::ERR__TIMED_OUT:
-      case RdKafka::ERR__PARTITION_EOF:
-        return records;
+      case RdKafka::ERR__PARTITION_EOF: return records;
       default:
         if (!records.empty()) return records;
         return absl::UnavailableError("kafka consume: " + message->errstr());

@@ -60,8 +60,9 @@ LEFT JOIN page_clicks p ON p.pair_key = clickstream_pair_key(q.user_id, q.page_u
 ORDER BY q.n
 )sql";
 
-// A PostgreSQL array literal of one field of `pairs`, passed as a parameter (never spliced into SQL): each element quoted, with
-// its backslashes and double quotes escaped, so any text (commas, braces, "NULL") stays one element, exactly.
+// A PostgreSQL array literal of one field of `pairs`, passed as a parameter (never spliced into SQL): each element
+// quoted, with its backslashes and double quotes escaped, so any text (commas, braces, "NULL") stays one element,
+// exactly.
 std::string ArrayLiteral(const std::vector<domain::CountQuery>& pairs, std::string domain::CountQuery::*field) {
   std::string literal = "{";
   for (const auto& pair : pairs) {
@@ -121,15 +122,15 @@ struct Session {
   pqxx::connection connection;
 };
 
-PgEventStore::PgEventStore(std::string database_url, metrics::Registry* metrics)
+PgEventStore::PgEventStore(const std::string& database_url, metrics::Registry* metrics)
     : database_url_(WithConnectTimeout(database_url)),
       apply_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")),
       apply_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")) {}
 PgEventStore::~PgEventStore() = default;
 
-absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(
-    std::string_view topic, const std::vector<domain::ClickEvent>& events,
-    const std::vector<domain::PartitionOffset>& next_offsets) {
+absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(std::string_view topic,
+                                                             const std::vector<domain::ClickEvent>& events,
+                                                             const std::vector<domain::PartitionOffset>& next_offsets) {
   const auto start = std::chrono::steady_clock::now();
   try {
     if (!connection_ || !connection_->connection.is_open()) {
@@ -180,7 +181,7 @@ absl::Status PgEventStore::Ping() {
   }
 }
 
-PgCountStore::PgCountStore(std::string database_url, metrics::Registry* metrics,
+PgCountStore::PgCountStore(const std::string& database_url, metrics::Registry* metrics,
                            std::chrono::milliseconds statement_timeout)
     : database_url_(WithConnectTimeout(database_url)),
       statement_timeout_(statement_timeout),
@@ -226,9 +227,8 @@ absl::StatusOr<std::vector<int64_t>> PgCountStore::GetMany(const std::vector<dom
     counts.reserve(pairs.size());
     {
       pqxx::nontransaction tx(connection->connection);
-      const pqxx::result rows =
-          tx.exec_prepared("get_many", ArrayLiteral(pairs, &domain::CountQuery::user_id),
-                           ArrayLiteral(pairs, &domain::CountQuery::page_url));
+      const pqxx::result rows = tx.exec_prepared("get_many", ArrayLiteral(pairs, &domain::CountQuery::user_id),
+                                                 ArrayLiteral(pairs, &domain::CountQuery::page_url));
       for (const auto& row : rows) counts.push_back(row[0].as<int64_t>());
     }
     Return(std::move(connection));

@@ -19,13 +19,12 @@ struct Session;  // a libpqxx connection with our prepared statements; defined i
 class PgEventStore final : public ports::EventStore {
  public:
   // Connects lazily, on first use and again after a lost connection. Latency and errors go to `metrics` if set.
-  explicit PgEventStore(std::string database_url, metrics::Registry* metrics = nullptr);
+  explicit PgEventStore(const std::string& database_url, metrics::Registry* metrics = nullptr);
   ~PgEventStore() override;
 
   // ports::EventStore
-  absl::StatusOr<ports::AppliedBatch> ApplyBatch(
-      std::string_view topic, const std::vector<domain::ClickEvent>& events,
-      const std::vector<domain::PartitionOffset>& next_offsets) override;
+  absl::StatusOr<ports::AppliedBatch> ApplyBatch(std::string_view topic, const std::vector<domain::ClickEvent>& events,
+                                                 const std::vector<domain::PartitionOffset>& next_offsets) override;
   absl::Status Ping() override;
 
  private:
@@ -39,7 +38,7 @@ class PgEventStore final : public ports::EventStore {
 class PgCountStore final : public ports::CountStore {
  public:
   // Every read is bounded by `statement_timeout` (set on each connection it opens).
-  explicit PgCountStore(std::string database_url, metrics::Registry* metrics = nullptr,
+  explicit PgCountStore(const std::string& database_url, metrics::Registry* metrics = nullptr,
                         std::chrono::milliseconds statement_timeout = std::chrono::milliseconds(2000));
   ~PgCountStore() override;
 

@@ -40,8 +40,8 @@ Reply Command(redisContext* context, const std::vector<std::string>& args) {
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  auto* raw = static_cast<redisReply*>(
-      redisCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data()));
+  auto* raw =
+      static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data()));
   return Reply(raw, freeReplyObject);
 }
 
@@ -73,8 +73,8 @@ RedisCountCache::RedisCountCache(RedisOptions options)
 RedisCountCache::~RedisCountCache() = default;
 
 absl::Status RedisCountCache::Failed(std::string_view what, const std::string& detail) {
-  next_connect_after_ns_.store(SteadyNowNs() +
-                               std::chrono::duration_cast<std::chrono::nanoseconds>(options_.reconnect_backoff).count());
+  next_connect_after_ns_.store(
+      SteadyNowNs() + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.reconnect_backoff).count());
   return absl::UnavailableError("redis " + std::string(what) + " at " + options_.address + ": " + detail);
 }
 
@@ -122,7 +122,8 @@ absl::StatusOr<std::optional<int64_t>> CountOf(const redisReply& reply, const ch
 
 }  // namespace
 
-absl::StatusOr<std::optional<int64_t>> RedisCountCache::GetUntimed(std::string_view user_id, std::string_view page_url) {
+absl::StatusOr<std::optional<int64_t>> RedisCountCache::GetUntimed(std::string_view user_id,
+                                                                   std::string_view page_url) {
   auto counts = GetManyUntimed({{std::string(user_id), std::string(page_url)}});
   if (!counts.ok()) return counts.status();
   return counts->front();
@@ -161,7 +162,8 @@ absl::Status RedisCountCache::RaiseChunk(Connection& connection, const std::vect
                                          std::size_t begin, std::size_t end) {
   std::vector<std::string> args = {"EVALSHA", connection.raise_sha, std::to_string(end - begin)};
   args.reserve(3 + 2 * (end - begin) + 1);
-  for (std::size_t i = begin; i < end; ++i) args.push_back(domain::CountCacheKey(counts[i].user_id, counts[i].page_url));
+  for (std::size_t i = begin; i < end; ++i)
+    args.push_back(domain::CountCacheKey(counts[i].user_id, counts[i].page_url));
   args.push_back(std::to_string(options_.ttl.count()));
   for (std::size_t i = begin; i < end; ++i) args.push_back(std::to_string(counts[i].count));
   Reply reply = Command(connection.context, args);
@@ -240,8 +242,9 @@ absl::Status RedisCountCache::Timed(const char* operation, std::chrono::steady_c
                     metrics::LatencyBuckets(), {{"operation", operation}})
       .Observe(metrics::SecondsSince(start));
   if (!status.ok()) {
-    metrics_.GetCounter("clickstream_redis_errors_total", "failed Redis operations, by operation",
-                        {{"operation", operation}})
+    metrics_
+        .GetCounter("clickstream_redis_errors_total", "failed Redis operations, by operation",
+                    {{"operation", operation}})
         .Inc();
   }
   return status;

@@ -19,8 +19,8 @@ namespace clickstream::redis {
 
 struct RedisOptions {
   std::string address = "127.0.0.1:6379";  // host:port
-  std::chrono::milliseconds timeout{200};   // connect and per-command
-  std::chrono::seconds ttl{86400};          // safety net only: counts stay exact without it
+  std::chrono::milliseconds timeout{200};  // connect and per-command
+  std::chrono::seconds ttl{86400};         // safety net only: counts stay exact without it
   std::chrono::milliseconds reconnect_backoff{1000};
   metrics::Registry* metrics = nullptr;  // latency and errors by operation go here when set
 };

@@ -31,7 +31,7 @@ AnalyticsService::~AnalyticsService() {
   for (auto& worker : workers_) worker.join();
 }
 
-void AnalyticsService::GetCount(std::string user_id, std::string page_url, Done done) {
+void AnalyticsService::GetCount(std::string user_id, std::string page_url, const Done& done) {
   // The one path of every look-up: a call of one pair, validated where every pair is.
   std::vector<domain::CountQuery> pair = {{std::move(user_id), std::move(page_url)}};
   if (Enqueue([this, pair = std::move(pair), done]() { done(std::move(LookUpMany(pair).front())); })) return;
@@ -135,9 +135,8 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
 void AnalyticsService::WarnDegraded(const absl::Status& status) {
   // One warning per interval: a Redis outage under load must not flood the log.
   constexpr int64_t kIntervalNs = 10'000'000'000;
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   int64_t last = last_degraded_warning_ns_.load();
   if (now - last < kIntervalNs || !last_degraded_warning_ns_.compare_exchange_strong(last, now)) return;
   common::Logger("analytics")

@@ -45,7 +45,7 @@ class AnalyticsService {
 
   // Validates and queues a look-up. `done` runs once: on a worker thread with the count or the store's error, or
   // inline with INVALID_ARGUMENT, or RESOURCE_EXHAUSTED when the queue is full.
-  void GetCount(std::string user_id, std::string page_url, Done done);
+  void GetCount(std::string user_id, std::string page_url, const Done& done);
 
   // Many look-ups as one task: one cache round trip for all pairs, one database round trip for all the misses.
   // `done` runs once with a result per pair in their order (INVALID_ARGUMENT for an invalid pair), on a worker

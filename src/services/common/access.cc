@@ -97,9 +97,9 @@ std::optional<ports::HttpResponse> CheckAccess(const ApiKeys& keys, const ports:
     key_index = *match;
     return std::nullopt;
   }
-  auto response = ErrorResponse(401, "unauthenticated",
-                                presented.empty() ? "an API key is required (X-API-Key or Authorization: Bearer)"
-                                                  : "the API key is not valid");
+  auto response = ErrorResponse(
+      401, "unauthenticated",
+      presented.empty() ? "an API key is required (X-API-Key or Authorization: Bearer)" : "the API key is not valid");
   response.headers.emplace_back("WWW-Authenticate", "Bearer");
   return response;
 }

@@ -11,8 +11,8 @@ namespace clickstream::services {
 ports::HttpResponse ErrorResponse(const absl::Status& status) {
   ports::HttpResponse response;
   response.status = common::ToHttpStatus(status.code());
-  response.body = common::ErrorJson(common::ToErrorCode(status.code()), std::string(status.message()),
-                                    domain::FieldOf(status));
+  response.body =
+      common::ErrorJson(common::ToErrorCode(status.code()), std::string(status.message()), domain::FieldOf(status));
   if (common::IsRetryable(status.code())) response.headers.emplace_back("Retry-After", "1");
   return response;
 }
@@ -41,13 +41,13 @@ bool AllowsJsonBody(std::string_view content_type) {
 std::vector<ports::HttpRoute> OperationsRoutes(const ReadinessProbe& probe, const metrics::Registry& registry) {
   return {
       {"GET", "/metrics",
-       [&registry](const ports::HttpRequest&, ports::Respond respond) {
+       [&registry](const ports::HttpRequest&, const ports::Respond& respond) {
          respond(ports::HttpResponse{200, registry.Render(), "text/plain; version=0.0.4; charset=utf-8", {}});
        }},
       {"GET", "/healthz",
-       [](const ports::HttpRequest&, ports::Respond respond) { respond(JsonResponse(R"({"status":"ok"})")); }},
+       [](const ports::HttpRequest&, const ports::Respond& respond) { respond(JsonResponse(R"({"status":"ok"})")); }},
       {"GET", "/readyz",
-       [&probe](const ports::HttpRequest&, ports::Respond respond) {
+       [&probe](const ports::HttpRequest&, const ports::Respond& respond) {
          const absl::Status status = probe.Latest();
          if (status.ok()) {
            respond(JsonResponse(R"({"status":"ready"})"));

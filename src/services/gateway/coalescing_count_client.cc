@@ -33,8 +33,7 @@ CoalescingCountClient::~CoalescingCountClient() {
   idle_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
-void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline,
-                                   Done done) {
+void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) {
   if (timer_->Now() >= deadline) {
     done(DeadlinePassed());  // never sent: its client no longer waits for it
     return;
@@ -107,9 +106,9 @@ void CoalescingCountClient::Finished(Batch batch, std::vector<absl::StatusOr<int
   std::vector<WaiterPtr> again;
   for (std::size_t i = 0; i < batch.waiters.size(); ++i) {
     const WaiterPtr& waiter = batch.waiters[i];
-    absl::StatusOr<int64_t> result =
-        i < results.size() ? std::move(results[i])
-                           : absl::InternalError("analytics answered fewer results than pairs asked");
+    absl::StatusOr<int64_t> result = i < results.size()
+                                         ? std::move(results[i])
+                                         : absl::InternalError("analytics answered fewer results than pairs asked");
     if (cut_by_deadline && result.status().code() == absl::StatusCode::kDeadlineExceeded && waiter->deadline > now &&
         !waiter->answered.load()) {
       again.push_back(waiter);

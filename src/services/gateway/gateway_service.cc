@@ -12,7 +12,7 @@ using services::ErrorResponse;
 
 GatewayService::GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> analytics,
                                std::unique_ptr<ports::Timer> timer)
-    : options_(options),
+    : options_(std::move(options)),
       lookups_(std::make_unique<CoalescingCountClient>(options_.coalescing, std::move(analytics), std::move(timer))),
       keys_(options_.api_keys) {}
 
@@ -39,18 +39,18 @@ void GatewayService::HandleQuery(const ports::HttpRequest& request, ports::Respo
     return;
   }
   lookups_->LookUp(query->user_id, query->page_url, deadline,
-                    [respond = std::move(respond), query = *query](absl::StatusOr<int64_t> count) {
-                      if (!count.ok()) {
-                        respond(ErrorResponse(count.status()));
-                        return;
-                      }
-                      std::string body = "{\"user_id\":";
-                      common::AppendJsonString(body, query.user_id);
-                      body += ",\"page_url\":";
-                      common::AppendJsonString(body, query.page_url);
-                      body += ",\"count\":" + std::to_string(*count) + "}";
-                      respond(services::JsonResponse(std::move(body)));
-                    });
+                   [respond = std::move(respond), query = *query](absl::StatusOr<int64_t> count) {
+                     if (!count.ok()) {
+                       respond(ErrorResponse(count.status()));
+                       return;
+                     }
+                     std::string body = "{\"user_id\":";
+                     common::AppendJsonString(body, query.user_id);
+                     body += ",\"page_url\":";
+                     common::AppendJsonString(body, query.page_url);
+                     body += ",\"count\":" + std::to_string(*count) + "}";
+                     respond(services::JsonResponse(std::move(body)));
+                   });
 }
 
 std::vector<ports::HttpRoute> GatewayService::Routes() {

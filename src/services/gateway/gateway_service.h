@@ -20,7 +20,7 @@ namespace clickstream::gateway {
 struct GatewayOptions {
   std::size_t max_body_bytes = 16384;
   domain::EventLimits limits;
-  std::vector<std::string> api_keys;  // empty: no key needed
+  std::vector<std::string> api_keys;               // empty: no key needed
   std::chrono::milliseconds query_deadline{5000};  // each look-up's, from its arrival
   CoalescingOptions coalescing;
 };

@@ -103,7 +103,7 @@ struct IngestionService::PendingBatch {
   std::atomic<std::size_t> pending;
   std::size_t bytes = 0;  // reserved in in_flight_bytes_ until the answer goes
 
-  void Complete(std::size_t index, absl::Status status) {
+  void Complete(std::size_t index, const absl::Status& status) {
     // Whatever made the publish fail (timeout, broker down, full producer queue), the client does the same thing:
     // send that event again, which event_id makes safe.
     if (!status.ok()) published[index] = absl::UnavailableError(status.message());
@@ -124,7 +124,7 @@ struct IngestionService::PendingBatch {
 
 IngestionService::IngestionService(IngestionOptions options, std::unique_ptr<ports::EventPublisher> publisher,
                                    std::function<int64_t()> now_us)
-    : options_(options),
+    : options_(std::move(options)),
       now_us_(std::move(now_us)),
       keys_(options_.api_keys),
       limiter_(std::max<std::size_t>(1, options_.api_keys.size()), options_.events_per_second_per_key,
@@ -162,9 +162,10 @@ std::size_t HeldBytes(const domain::ClickEvent& event) {
 
 std::optional<ports::HttpResponse> IngestionService::ReserveInFlight(std::size_t events, std::size_t bytes) {
   if (bytes > options_.max_in_flight_bytes) {
-    return PayloadTooLarge("this request needs " + std::to_string(bytes) + " bytes while it waits for the broker, "
-                           "more than ingestion ever holds (" + std::to_string(options_.max_in_flight_bytes) +
-                           "); send fewer or smaller events");
+    return PayloadTooLarge("this request needs " + std::to_string(bytes) +
+                           " bytes while it waits for the broker, "
+                           "more than ingestion ever holds (" +
+                           std::to_string(options_.max_in_flight_bytes) + "); send fewer or smaller events");
   }
   const auto full = [] {
     return ErrorResponse(absl::ResourceExhaustedError("too many events awaiting the broker; retry later"));
@@ -209,7 +210,7 @@ void IngestionService::HandleIngest(const ports::HttpRequest& request, ports::Re
     return;
   }
   // The publisher copies the value before Publish returns; the answer keeps its own copy for the 200 body.
-  auto done = [this, respond = std::move(respond), body = normalized, bytes](absl::Status status) {
+  auto done = [this, respond = std::move(respond), body = normalized, bytes](const absl::Status& status) {
     in_flight_.fetch_sub(1);
     in_flight_bytes_.fetch_sub(bytes);
     if (status.ok()) {
@@ -222,8 +223,7 @@ void IngestionService::HandleIngest(const ports::HttpRequest& request, ports::Re
 }
 
 std::optional<ports::HttpResponse> IngestionService::CheckBatchRequest(const ports::HttpRequest& request,
-                                                                       std::size_t& key,
-                                                                       domain::BatchFormat& format) {
+                                                                       std::size_t& key, domain::BatchFormat& format) {
   if (auto denied = services::CheckAccess(keys_, request, key)) return denied;
   if (request.body.size() > options_.batch_max_body_bytes) {
     return PayloadTooLarge("body is larger than " + std::to_string(options_.batch_max_body_bytes) + " bytes");
@@ -246,8 +246,8 @@ void IngestionService::HandleIngestBatch(const ports::HttpRequest& request, port
     return;
   }
   const int64_t now_ms = NowMillis();
-  auto events = domain::ParseClickEventBatch(request.body, format, options_.batch_max_events, options_.limits,
-                                             now_ms * 1000);
+  auto events =
+      domain::ParseClickEventBatch(request.body, format, options_.batch_max_events, options_.limits, now_ms * 1000);
   if (!events.ok()) {
     const bool too_many = events.status().code() == absl::StatusCode::kOutOfRange;
     respond(too_many ? PayloadTooLarge(View(events.status().message())) : ErrorResponse(events.status()));
@@ -281,8 +281,8 @@ void IngestionService::HandleIngestBatch(const ports::HttpRequest& request, port
   PublishBatch(std::move(respond), std::move(*events), valid, bytes, now_ms);
 }
 
-void IngestionService::PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events,
-                                    std::size_t valid, std::size_t bytes, int64_t now_ms) {
+void IngestionService::PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events, std::size_t valid,
+                                    std::size_t bytes, int64_t now_ms) {
   // Owned by the count in `pending`: freed by whichever Release brings it to zero.
   auto* batch = new PendingBatch{this, std::move(respond), std::move(events), {}, {}, bytes};
   batch->published.resize(batch->events.size());
@@ -292,7 +292,7 @@ void IngestionService::PublishBatch(ports::Respond respond, std::vector<domain::
     if (!event.ok()) continue;
     // Two words, so std::function stores the callback without allocating.
     publisher_->Publish(event->user_id, domain::ToJson(*event), now_ms,
-                        [batch, i](absl::Status status) { batch->Complete(i, std::move(status)); });
+                        [batch, i](const absl::Status& status) { batch->Complete(i, status); });
   }
   batch->Release();
 }

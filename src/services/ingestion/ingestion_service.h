@@ -30,7 +30,7 @@ struct IngestionOptions {
   // the producer's). Escaped field text can make a body several times its events, so events alone bound nothing.
   std::size_t max_in_flight_bytes = 64 << 20;
   domain::EventLimits limits;
-  std::vector<std::string> api_keys;  // empty: no key needed
+  std::vector<std::string> api_keys;     // empty: no key needed
   double events_per_second_per_key = 0;  // 0: no rate limit
   double burst_per_key = 0;
 };

@@ -16,8 +16,8 @@ struct ProcessorService::Metrics {
                                   "invalid records written to the dead-letter topic")),
         refused(r.GetCounter("clickstream_processor_refused_events_total",
                              "valid events the database refused for good, written to the dead-letter topic")),
-        batch_records(r.GetHistogram("clickstream_processor_batch_records", "records per applied batch",
-                                     metrics::SizeBuckets())),
+        batch_records(
+            r.GetHistogram("clickstream_processor_batch_records", "records per applied batch", metrics::SizeBuckets())),
         freshness(r.GetHistogram("clickstream_freshness_seconds",
                                  "time from a record's Kafka timestamp to its count being committed",
                                  metrics::LatencyBuckets())) {}
@@ -142,7 +142,7 @@ std::size_t ProcessorService::ProcessOnce() {
   const domain::Batch batch = domain::PrepareBatch(*records, options_.limits, now_us_());
   if (!SendDeadLetters(batch.poison)) return 0;  // stopping: nothing committed, the batch comes back
   auto stored = Store(*records, batch);
-  if (!stored) return 0;                          // stopping: nothing committed, the batch comes back
+  if (!stored) return 0;  // stopping: nothing committed, the batch comes back
   MarkProgress();
   Record(*records, batch, *stored);
   HandOver({std::move(stored->applied.counts), batch.next_offsets});
@@ -162,8 +162,8 @@ bool ProcessorService::SendDeadLetters(const std::vector<domain::PoisonRecord>& 
                 status.message());
       if (!Backoff(delay)) return false;
     }
-    log->warn("record dead-lettered partition={} offset={} reason={}", letter.record.partition,
-              letter.record.offset, letter.reason);
+    log->warn("record dead-lettered partition={} offset={} reason={}", letter.record.partition, letter.record.offset,
+              letter.reason);
   }
   return true;
 }

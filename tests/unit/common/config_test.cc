@@ -33,13 +33,12 @@ TEST(Config, RefusesAFieldLimitTheDatabaseCannotIndex) {
   EXPECT_TRUE(ParseInvocation({"all"}, Env({{"CLICKSTREAM_MAX_FIELD_BYTES", "2048"}})).ok());
   auto too_large = ParseInvocation({"all"}, Env({{"CLICKSTREAM_MAX_FIELD_BYTES", "2049"}}));
   ASSERT_FALSE(too_large.ok());
-  EXPECT_NE(too_large.status().message().find("CLICKSTREAM_MAX_FIELD_BYTES"), std::string::npos)
-      << too_large.status();
+  EXPECT_NE(too_large.status().message().find("CLICKSTREAM_MAX_FIELD_BYTES"), std::string::npos) << too_large.status();
 }
 
 TEST(Config, MemoryBoundsHaveSettings) {
-  auto invocation = ParseInvocation(
-      {"ingestion", "--max-in-flight-bytes=1000000"}, Env({{"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "32"}}));
+  auto invocation = ParseInvocation({"ingestion", "--max-in-flight-bytes=1000000"},
+                                    Env({{"CLICKSTREAM_HTTP_MAX_CONNECTIONS", "32"}}));
   ASSERT_TRUE(invocation.ok()) << invocation.status();
   EXPECT_EQ(invocation->config.ingestion.max_in_flight_bytes, 1000000u);
   EXPECT_EQ(invocation->config.http_max_connections, 32u);
@@ -109,7 +108,8 @@ TEST(Config, AnalyticsReadLimitsDefaultToAThousandPairsAndTwoSeconds) {
 
 TEST(Config, AGatewayBatchBeyondAnalyticsPairLimitIsRefusedNamingBoth) {
   EXPECT_TRUE(ParseInvocation({"gateway", "--gateway-max-batch=500", "--analytics-max-pairs=500"}, Env({})).ok());
-  auto refused = ParseInvocation({"gateway", "--gateway-max-batch=501"}, Env({{"CLICKSTREAM_ANALYTICS_MAX_PAIRS", "500"}}));
+  auto refused =
+      ParseInvocation({"gateway", "--gateway-max-batch=501"}, Env({{"CLICKSTREAM_ANALYTICS_MAX_PAIRS", "500"}}));
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("CLICKSTREAM_GATEWAY_MAX_BATCH"), std::string_view::npos);
   EXPECT_NE(refused.status().message().find("CLICKSTREAM_ANALYTICS_MAX_PAIRS (500)"), std::string_view::npos)
@@ -147,8 +147,7 @@ TEST(Config, TlsSettingsMustComeTogether) {
   EXPECT_NE(error({"all"}, {{"CLICKSTREAM_TLS_CERT_FILE", "c.pem"}, {"CLICKSTREAM_TLS_KEY_FILE", "k.pem"}})
                 .find("CLICKSTREAM_ANALYTICS_TLS_CA_FILE"),
             std::string::npos);
-  EXPECT_EQ(error({"gateway"}, {{"CLICKSTREAM_TLS_CERT_FILE", "c.pem"}, {"CLICKSTREAM_TLS_KEY_FILE", "k.pem"}}),
-            "ok");
+  EXPECT_EQ(error({"gateway"}, {{"CLICKSTREAM_TLS_CERT_FILE", "c.pem"}, {"CLICKSTREAM_TLS_KEY_FILE", "k.pem"}}), "ok");
   auto plain = ParseInvocation({"all"}, Env({}));
   ASSERT_TRUE(plain.ok());
   EXPECT_FALSE(plain->config.tls.Enabled());

@@ -39,8 +39,7 @@ TEST(ToHttpStatus, OnlyTransientFailuresAskForRetry) {
 }
 
 TEST(ErrorJson, EscapesAndOmitsAnEmptyField) {
-  EXPECT_EQ(ErrorJson("invalid_argument", "say \"hi\"\n"),
-            R"({"error":"invalid_argument","message":"say \"hi\"\n"})");
+  EXPECT_EQ(ErrorJson("invalid_argument", "say \"hi\"\n"), R"({"error":"invalid_argument","message":"say \"hi\"\n"})");
   EXPECT_EQ(ErrorJson("e", "m", "f"), R"({"error":"e","message":"m","field":"f"})");
 }
 

@@ -15,8 +15,8 @@ Record MakeRecord(int32_t partition, int64_t offset, const std::string& event_id
 }
 
 TEST(PrepareBatch, DropsDuplicateEventIdsKeepingTheFirst) {
-  auto batch = PrepareBatch({MakeRecord(0, 1, "a", "first"), MakeRecord(0, 2, "b"), MakeRecord(1, 7, "a", "second")},
-                            {}, kNow);
+  auto batch =
+      PrepareBatch({MakeRecord(0, 1, "a", "first"), MakeRecord(0, 2, "b"), MakeRecord(1, 7, "a", "second")}, {}, kNow);
   ASSERT_EQ(batch.events.size(), 2u);
   EXPECT_EQ(batch.events[0].event_id, "a");
   EXPECT_EQ(batch.events[0].user_id, "first");
@@ -76,9 +76,9 @@ TEST(PrepareBatch, StillRefusesTimeStampsOutsideTheLimitsOfTheRecordsBrokerTime)
   const EventLimits limits;
   const int64_t broker_ms = kNow / 1000;
   const auto second = std::chrono::microseconds(1'000'000);
-  auto batch = PrepareBatch(
-      {Stamped("too-old", broker_ms, -limits.max_age - second), Stamped("too-new", broker_ms, limits.max_skew + second)},
-      limits, kNow);
+  auto batch = PrepareBatch({Stamped("too-old", broker_ms, -limits.max_age - second),
+                             Stamped("too-new", broker_ms, limits.max_skew + second)},
+                            limits, kNow);
   EXPECT_EQ(batch.poison.size(), 2u);
   EXPECT_TRUE(batch.events.empty());
 }

@@ -13,8 +13,7 @@ constexpr int64_t kNow = 1'700'000'000'000'000;  // 2023-11-14T22:13:20Z
 TEST(ClickEventBatch, ArrayElementsParseAsSingleEventsDo) {
   const std::string one = R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/a",)"
                           R"("time_stamp":"2023-11-14T23:13:20+01:00","extra":[1,{"x":null}]})";
-  auto batch = ParseClickEventBatch("[" + one + "," + one + "]", BatchFormat::kJsonArray, 10, {},
-                                            kNow);
+  auto batch = ParseClickEventBatch("[" + one + "," + one + "]", BatchFormat::kJsonArray, 10, {}, kNow);
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->size(), 2u);
   auto single = ParseClickEvent(one, {}, kNow);
@@ -26,9 +25,9 @@ TEST(ClickEventBatch, ArrayElementsParseAsSingleEventsDo) {
 }
 
 TEST(ClickEventBatch, RefusedEventKeepsAValidEventIdOnly) {
-  auto batch = ParseClickEventBatch(
-      "{\"event_id\":\"e1\",\"user_id\":\"\"}\n{\"event_id\":17}\n{\"event_id\":\"a\\u0001\"}\n",
-      BatchFormat::kNdjson, 10, {}, kNow);
+  auto batch =
+      ParseClickEventBatch("{\"event_id\":\"e1\",\"user_id\":\"\"}\n{\"event_id\":17}\n{\"event_id\":\"a\\u0001\"}\n",
+                           BatchFormat::kNdjson, 10, {}, kNow);
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->size(), 3u);
   EXPECT_EQ((*batch)[0].event_id, "e1");
@@ -60,7 +59,8 @@ TEST(ClickEventBatch, LargeBodyGetsAParserOfItsOwnAndStillParses) {
   ASSERT_EQ(batch->size(), 300u);
   EXPECT_EQ((*batch)[299].event->event_id, "e299");
   // And the thread's parser still serves small documents afterwards.
-  EXPECT_TRUE(ParseClickEvent(R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/home"})", {}, kNow).ok());
+  EXPECT_TRUE(
+      ParseClickEvent(R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/home"})", {}, kNow).ok());
 }
 
 }  // namespace

@@ -94,20 +94,25 @@ INSTANTIATE_TEST_SUITE_P(
                    "page_url"},
         RejectCase{"ControlCharacter", R"({"event_id":"e","user_id":"u\u0000","event_type":"t","page_url":"/"})",
                    "user_id"},
-        RejectCase{"NotRfc3339", R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
-                                 R"("time_stamp":"2023-11-14 12:00:00"})",
+        RejectCase{"NotRfc3339",
+                   R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
+                   R"("time_stamp":"2023-11-14 12:00:00"})",
                    "time_stamp"},
-        RejectCase{"NoOffset", R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
-                               R"("time_stamp":"2023-11-14T12:00:00"})",
+        RejectCase{"NoOffset",
+                   R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
+                   R"("time_stamp":"2023-11-14T12:00:00"})",
                    "time_stamp"},
-        RejectCase{"FarFuture", R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
-                                R"("time_stamp":"2999-01-01T00:00:00Z"})",
+        RejectCase{"FarFuture",
+                   R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
+                   R"("time_stamp":"2999-01-01T00:00:00Z"})",
                    "time_stamp"},
-        RejectCase{"FarPast", R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
-                              R"("time_stamp":"1900-01-01T00:00:00Z"})",
+        RejectCase{"FarPast",
+                   R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
+                   R"("time_stamp":"1900-01-01T00:00:00Z"})",
                    "time_stamp"},
-        RejectCase{"NumericTimestamp", R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
-                                       R"("time_stamp":1700000000})",
+        RejectCase{"NumericTimestamp",
+                   R"({"event_id":"e","user_id":"u","event_type":"t","page_url":"/",)"
+                   R"("time_stamp":1700000000})",
                    "time_stamp"}),
     [](const testing::TestParamInfo<RejectCase>& info) { return info.param.name; });
 

@@ -12,8 +12,7 @@ TEST(GrpcStatusConversion, KeepsCodeAndMessageBothWays) {
     EXPECT_EQ(round_trip.code(), status.code());
     EXPECT_EQ(round_trip.message(), status.message());
   }
-  EXPECT_EQ(ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(42), "x")).error_code(),
-            grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(42), "x")).error_code(), grpc::StatusCode::UNKNOWN);
 }
 
 // GetEventCounts carries each pair's code as a plain int32: a number outside the numbering reads as UNKNOWN.

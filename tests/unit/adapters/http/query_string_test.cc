@@ -14,9 +14,7 @@ TEST(DecodeQueryString, DecodesLikeGo) {
   EXPECT_EQ(params->at("flag"), "");
 }
 
-TEST(DecodeQueryString, KeepsTheFirstOfRepeatedKeys) {
-  EXPECT_EQ(DecodeQueryString("a=1&a=2")->at("a"), "1");
-}
+TEST(DecodeQueryString, KeepsTheFirstOfRepeatedKeys) { EXPECT_EQ(DecodeQueryString("a=1&a=2")->at("a"), "1"); }
 
 TEST(DecodeQueryString, DecodesEncodedSeparatorsAndUtf8) {
   auto params = DecodeQueryString("page_url=%2Fa%26b%3Dc%2B%E2%82%AC");

@@ -61,7 +61,7 @@ TEST_F(AnalyticsServiceTest, ManyPairsAnswerInOrderFromCacheAndDatabaseWithInval
   EXPECT_EQ(counts[1].status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(*counts[2], 9);
   EXPECT_EQ(*counts[3], 0);
-  EXPECT_EQ(store_->reads, 2);  // only the misses
+  EXPECT_EQ(store_->reads, 2);                     // only the misses
   EXPECT_EQ((cache_->values[{"miss", "/p"}]), 9);  // refilled
   EXPECT_EQ(service_->cache_hits(), 1u);
 }

@@ -29,11 +29,10 @@ class CoalescingTest : public testing::Test {
     const auto size = std::max<std::size_t>(answers_.size(), i + 1);
     answers_.resize(size, absl::UnknownError("no answer yet"));
     times_.resize(size, 0);
-    client_->LookUp("u" + std::to_string(i), "/p", timer_->Now() + within,
-                      [this, i](absl::StatusOr<int64_t> count) {
-                        answers_[i] = count;
-                        ++times_[i];
-                      });
+    client_->LookUp("u" + std::to_string(i), "/p", timer_->Now() + within, [this, i](absl::StatusOr<int64_t> count) {
+      answers_[i] = count;
+      ++times_[i];
+    });
   }
 
   void ReleaseAll() {

@@ -30,11 +30,12 @@ class GatewayServiceTest : public testing::Test {
                           std::string content_type = "") {
     ports::HttpResponse answer{kNoAnswer, "", "", {}};
     int answers = 0;
-    service_->HandleQuery({"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body), "", ""},
-                          [&](ports::HttpResponse r) {
-                            answer = std::move(r);
-                            ++answers;
-                          });
+    service_->HandleQuery(
+        {"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body), "", ""},
+        [&](ports::HttpResponse r) {
+          answer = std::move(r);
+          ++answers;
+        });
     EXPECT_EQ(answers, 1) << "a request must be answered exactly once";
     return answer;
   }

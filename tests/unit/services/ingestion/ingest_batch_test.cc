@@ -81,8 +81,8 @@ class IngestBatchTest : public testing::Test {
   std::shared_ptr<std::optional<ports::HttpResponse>> Post(std::string body, std::string content_type = kJson,
                                                            std::string api_key = "") {
     auto answer = std::make_shared<std::optional<ports::HttpResponse>>();
-    ports::HttpRequest request{"POST", "/ingest/batch", {}, std::move(content_type), std::move(body),
-                               std::move(api_key), ""};
+    ports::HttpRequest request{"POST",          "/ingest/batch",    {}, std::move(content_type),
+                               std::move(body), std::move(api_key), ""};
     service_->HandleIngestBatch(request, [answer](ports::HttpResponse response) {
       EXPECT_FALSE(answer->has_value()) << "answered twice";
       *answer = std::move(response);
@@ -133,23 +133,25 @@ TEST_F(IngestBatchTest, PublishesEachNormalizedEventKeyedByUserAsSingleIngestDoe
             R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/home",)"
             R"("time_stamp":"2023-11-14T22:13:20Z"})");
   EXPECT_EQ(publisher_->published[1].key, "u2");
-  EXPECT_EQ(publisher_->published[1].value, domain::ToJson(*domain::ParseClickEvent(Event("e2", "u2", "/b"), {}, kNow)));
+  EXPECT_EQ(publisher_->published[1].value,
+            domain::ToJson(*domain::ParseClickEvent(Event("e2", "u2", "/b"), {}, kNow)));
 }
 
 TEST_F(IngestBatchTest, NdjsonTakesOneEventPerLineSkippingBlankLines) {
-  auto answer = Post(Event("e1") + "\r\n\n   \n" + Event("e2") + "\n" + Event("e3"), "Application/X-NDJSON; charset=utf-8");
+  auto answer =
+      Post(Event("e1") + "\r\n\n   \n" + Event("e2") + "\n" + Event("e3"), "Application/X-NDJSON; charset=utf-8");
   ASSERT_EQ(publisher_->published.size(), 3u);
   CompleteAll();
   ASSERT_TRUE(answer->has_value());
   EXPECT_EQ((*answer)->status, 200);
-  EXPECT_EQ((*answer)->body, R"({"accepted":3,"rejected":0,"results":[)" + Accepted(0, "e1") + "," +
-                                 Accepted(1, "e2") + "," + Accepted(2, "e3") + "]}");
+  EXPECT_EQ((*answer)->body, R"({"accepted":3,"rejected":0,"results":[)" + Accepted(0, "e1") + "," + Accepted(1, "e2") +
+                                 "," + Accepted(2, "e3") + "]}");
 }
 
 TEST_F(IngestBatchTest, MixedBatchAnswersPerEventInOrderAndPublishesOnlyTheValidOnes) {
-  const std::string body = "[" + Event("e1") + "," +                                         // valid
-                           R"({"event_id":"e2","user_id":"u1","event_type":"click"},)" +     // no page_url
-                           R"("not an object",)" +                                           // no event_id
+  const std::string body = "[" + Event("e1") + "," +                                               // valid
+                           R"({"event_id":"e2","user_id":"u1","event_type":"click"},)" +           // no page_url
+                           R"("not an object",)" +                                                 // no event_id
                            R"({"event_id":"","user_id":"u1","event_type":"c","page_url":"/"},)" +  // the id is bad
                            Event("e5", "u5") + "]";
   auto answer = Post(body);
@@ -308,8 +310,8 @@ TEST_F(IngestBatchTest, OtherContentTypesAre415) {
 
 TEST_F(IngestBatchTest, BodyThatIsNoBatchIs400AndPublishesNothing) {
   const std::pair<std::string, const char*> cases[] = {
-      {"", kJson},        {"[]", kJson},      {" [ ] ", kJson},         {"[" + Event("e1"), kJson},
-      {"{not json", kJson}, {Event("e1"), kJson}, {"", kNdjson},         {"\n \r\n\t\n", kNdjson},
+      {"", kJson},          {"[]", kJson},        {" [ ] ", kJson}, {"[" + Event("e1"), kJson},
+      {"{not json", kJson}, {Event("e1"), kJson}, {"", kNdjson},    {"\n \r\n\t\n", kNdjson},
   };
   for (const auto& [body, type] : cases) {
     auto answer = Post(body, type);
@@ -342,8 +344,8 @@ TEST_F(IngestBatchTest, RateLimitChargesEveryEventOfTheBatch) {
   options.events_per_second_per_key = 1;
   options.burst_per_key = 3;
   Make(options);
-  auto over_burst = Post("[" + Event("e1") + "," + Event("e2") + "," + Event("e3") + "," + Event("e4") + "]",
-                         kJson, "key-1");
+  auto over_burst =
+      Post("[" + Event("e1") + "," + Event("e2") + "," + Event("e3") + "," + Event("e4") + "]", kJson, "key-1");
   ASSERT_TRUE(over_burst->has_value());
   EXPECT_EQ((*over_burst)->status, 413) << "a batch larger than the burst could never pass";
   auto first = Post("[" + Event("e1") + R"(,{"event_id":"bad"},)" + Event("e3") + "]", kJson, "key-1");

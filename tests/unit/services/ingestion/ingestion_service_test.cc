@@ -142,8 +142,8 @@ TEST(IngestionMemory, ARequestLargerThanTheWholeBudgetIs413) {
   options.max_in_flight_bytes = 1000;
   IngestionService service(options, std::make_unique<FakePublisher>(), [] { return kNow; });
   std::optional<ports::HttpResponse> answer;
-  const std::string body = R"({"event_id":"e","user_id":"u","event_type":"click","page_url":"/)" +
-                           std::string(900, 'p') + R"("})";
+  const std::string body =
+      R"({"event_id":"e","user_id":"u","event_type":"click","page_url":"/)" + std::string(900, 'p') + R"("})";
   service.HandleIngest({"POST", "/ingest", {}, "application/json", body, "", ""},
                        [&answer](ports::HttpResponse response) { answer = std::move(response); });
   ASSERT_TRUE(answer.has_value());

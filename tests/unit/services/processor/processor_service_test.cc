@@ -36,8 +36,8 @@ class ProcessorServiceTest : public testing::Test {
     options.retry_max = std::chrono::milliseconds(2);
     options.pending_cache_repairs = 2;
     options.stall_timeout = std::chrono::seconds(60);
-    service_ = std::make_unique<ProcessorService>(options, std::move(source), std::move(dead_letters),
-                                                  std::move(store), std::move(cache), [this] { return now_.load(); });
+    service_ = std::make_unique<ProcessorService>(options, std::move(source), std::move(dead_letters), std::move(store),
+                                                  std::move(cache), [this] { return now_.load(); });
   }
 
   // One batch, then its cache update and offset commit, which run on the service's finishing thread.
@@ -106,7 +106,7 @@ TEST_F(ProcessorServiceTest, RepairsTheCacheWhenItComesBackAndOnlyThenCommits) {
   EXPECT_TRUE(source_->committed.empty());
   cache_->available = true;
   cache_->values[{"u", "/p"}] = 1;  // what the cache held before the outage
-  Process();          // idle poll
+  Process();                        // idle poll
   EXPECT_EQ(Cached("u", "/p"), 3);
   EXPECT_EQ(source_->committed, (std::map<int32_t, int64_t>{{0, 2}, {1, 1}}));
 }
