@@ -555,6 +555,26 @@ TEST_F(FaultTest, HangingBrokerAndOneHostileClientStayInsideTheContainerMemoryLi
   EXPECT_LT(peak.load(), kContainerLimitKib) << "past the container's memory limit";
 }
 
+// Live processors only, no crash: a third joins the group mid-stream and leaves again, so partitions move twice
+// between members while records are in flight: records a member applied but had not committed when its partition
+// moved are delivered again to the next owner. Nothing may be lost or counted twice.
+TEST_F(FaultTest, LiveProcessorsRebalancingOnOverlappingRedeliveriesCountExactly) {
+  StartStack();
+  const uint16_t second_port = FreePort(), third_port = FreePort();
+  auto second = Launch("processor", second_port, {{"CLICKSTREAM_PROCESSOR_PORT", std::to_string(second_port)}});
+  Traffic traffic(ports_.ingestion, UniqueId("live-rebalance"), 40);
+  traffic.Start(4000, 4, 1ms);
+  traffic.WaitForPosted(1000);
+  auto third = Launch("processor", third_port, {{"CLICKSTREAM_PROCESSOR_PORT", std::to_string(third_port)}});
+  traffic.WaitForPosted(2500);
+  EXPECT_EQ(third->Signal(SIGTERM), 0) << "the third processor did not leave cleanly; log: " << third->log_path();
+  traffic.Wait();
+  ExpectExact("live-processors-rebalancing", traffic);
+  // Every processor that stayed took part.
+  EXPECT_GT(MetricValue(ports_.processor, "clickstream_processor_records_total"), 0);
+  EXPECT_GT(MetricValue(second_port, "clickstream_processor_records_total"), 0);
+}
+
 TEST_F(FaultTest, FloodWhileTheBrokerIsStoppedIsRefusedWithBoundedMemory) {
   // More clients than in-flight slots: the slots fill with posts waiting for the absent broker, and everything
   // beyond them must be refused at once rather than queued.
