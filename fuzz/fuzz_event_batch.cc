@@ -1,4 +1,4 @@
-// Fuzzes the batch ingest contract: domain::ParseClickEventBatch on arbitrary bytes, as a JSON array and as NDJSON.
+// Fuzzes the batch ingest contract: ingestion::ParseBatchBody on arbitrary bytes, as a JSON array and as NDJSON.
 // Whatever the input, the whole body is refused with INVALID_ARGUMENT (no batch at all) or OUT_OF_RANGE (too many
 // events), or every event has its own result: a refusal with INVALID_ARGUMENT, or an event within the limits whose
 // normalized JSON parses back, as a single event, to the very same event.
@@ -8,11 +8,12 @@
 
 #include "domain/click_event.h"
 #include "fuzz_support.h"
+#include "services/ingestion/batch_body.h"
 
 namespace {
 
-using clickstream::domain::BatchFormat;
 using clickstream::domain::EventLimits;
+using clickstream::ingestion::BatchFormat;
 
 constexpr int64_t kNow = 1'700'000'000'000'000;  // a fixed clock keeps every run reproducible
 constexpr std::size_t kMaxEvents = 8;            // small, so the fuzzer reaches the count limit
@@ -24,7 +25,7 @@ EventLimits Limits() {
 }
 
 void Check(std::string_view body, BatchFormat format, const EventLimits& limits) {
-  auto batch = clickstream::domain::ParseClickEventBatch(body, format, kMaxEvents, limits, kNow);
+  auto batch = clickstream::ingestion::ParseBatchBody(body, format, kMaxEvents, limits, kNow);
   if (!batch.ok()) {
     FUZZ_CHECK(batch.status().code() == absl::StatusCode::kInvalidArgument ||
                batch.status().code() == absl::StatusCode::kOutOfRange);

@@ -1,8 +1,8 @@
 // Fuzzes GET /analytics/events as the HTTP adapter hands it over: the raw query string decoded by
 // http::DecodeQueryString (a malformed one is answered 400 by the adapter itself), then
-// GatewayService::HandleQuery with a fake analytics client (tests/support/fakes.h). Whatever the request and the
-// client's answer: exactly one answer, a documented status with a JSON body; analytics is asked only about a valid
-// pair, the query string winning over the body; a 200 echoes that pair and the count.
+// gateway::HandleQuery (the handler and GatewayService) with a fake analytics client (tests/support/fakes.h). Whatever
+// the request and the client's answer: exactly one answer, a documented status with a JSON body; analytics is asked
+// only about a valid pair, the query string winning over the body; a 200 echoes that pair and the count.
 //
 // Input: one control byte, the Content-Type up to the first newline, the raw query string up to the next, then
 // the body. The control byte chooses the client's answer (bits 0-1: a count, UNAVAILABLE, DEADLINE_EXCEEDED,
@@ -18,7 +18,7 @@
 #include "adapters/http/query_string.h"
 #include "domain/count_query.h"
 #include "fuzz_support.h"
-#include "services/gateway/gateway_service.h"
+#include "services/gateway/query_handler.h"
 #include "support/fakes.h"
 
 namespace {
@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   request.body = body;
   int answers = 0;
   std::optional<HttpResponse> answer;
-  service.HandleQuery(request, [&](HttpResponse response) {
+  clickstream::gateway::HandleQuery(service, request, [&](HttpResponse response) {
     ++answers;
     answer = std::move(response);
   });

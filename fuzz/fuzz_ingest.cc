@@ -1,7 +1,7 @@
-// Fuzzes POST /ingest as the HTTP adapter hands it over: IngestionService::HandleIngest with a fake broker
-// (tests/support/fakes.h). Whatever the request and the broker's answer: exactly one answer, a documented status
-// with a JSON body, a 200 only after the broker acknowledged, and then the published record is the normalized
-// request event keyed by its user_id and is what the 200 echoes.
+// Fuzzes POST /ingest as the HTTP adapter hands it over: ingestion::HandleIngest (the handler and IngestionService)
+// with a fake broker (tests/support/fakes.h). Whatever the request and the broker's answer: exactly one answer, a
+// documented status with a JSON body, a 200 only after the broker acknowledged, and then the published record is the
+// normalized request event keyed by its user_id and is what the 200 echoes.
 //
 // Input: one control byte, the Content-Type up to the first newline, then the body. The control byte chooses the
 // broker's answer (bits 0-1: OK, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED) and whether the in-flight
@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "fuzz_support.h"
-#include "services/ingestion/ingestion_service.h"
+#include "services/ingestion/ingest_handler.h"
 #include "support/fakes.h"
 
 namespace {
@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   clickstream::ingestion::IngestionService service(options, std::move(owned_publisher), [] { return kNow; });
 
   if (queue_full) {
-    service.HandleIngest(Post("", kQueued), [](HttpResponse) {});
+    clickstream::ingestion::HandleIngest(service, Post("", kQueued), [](HttpResponse) {});
     FUZZ_CHECK(service.InFlight() == 1);
   }
   const std::size_t published_before = publisher.published.size();
@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const clickstream::ports::HttpRequest request = Post(content_type, body);
   int answers = 0;
   std::optional<HttpResponse> answer;
-  service.HandleIngest(request, [&](HttpResponse response) {
+  clickstream::ingestion::HandleIngest(service, request, [&](HttpResponse response) {
     ++answers;
     answer = std::move(response);
   });

@@ -1,4 +1,4 @@
-// The production timer (ports/timer.h): steady_clock as its clock, and one thread running tasks in deadline order.
+// The production clock and timer (ports/timer.h): steady_clock, and one thread running tasks in deadline order.
 // One ThreadTimer serves a whole service: its tasks only answer requests (a 504 at a deadline), never block.
 #pragma once
 
@@ -12,6 +12,12 @@
 #include "ports/timer.h"
 
 namespace clickstream::common {
+
+// steady_clock, for services that read time but keep no deadlines.
+class SteadyClock final : public ports::Clock {
+ public:
+  TimePoint Now() override { return std::chrono::steady_clock::now(); }
+};
 
 class ThreadTimer final : public ports::Timer {
  public:

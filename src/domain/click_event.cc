@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/json_text.h"
+#include "domain/click_event_json.h"
 #include "domain/field_error.h"
 
 namespace clickstream::domain {
@@ -96,6 +97,8 @@ using FieldValues = std::vector<std::optional<std::string>>;
 // its own, so one big body does not pin that memory on every I/O thread for good.
 constexpr std::size_t kRetainedParserBytes = std::size_t{1} << 20;
 
+}  // namespace
+
 simdjson::dom::parser& ParserFor(std::size_t bytes, std::optional<simdjson::dom::parser>& own) {
   thread_local simdjson::dom::parser parser;
   return bytes <= kRetainedParserBytes ? parser : own.emplace();
@@ -103,7 +106,7 @@ simdjson::dom::parser& ParserFor(std::size_t bytes, std::optional<simdjson::dom:
 
 // The DOM parser validates the whole document (structure, UTF-8, depth, nothing after the value) before we look
 // at it. The element lives as long as `parser` and until its next parse.
-absl::StatusOr<simdjson::dom::element> ParseDocument(std::string_view json, simdjson::dom::parser& parser) {
+absl::StatusOr<simdjson::dom::element> ParseJsonDocument(std::string_view json, simdjson::dom::parser& parser) {
   // A default string_view has no data pointer, which simdjson would hand to memcpy: answer it here.
   if (json.empty()) return InvalidField("", JsonProblem(simdjson::EMPTY));
   simdjson::dom::element root;
@@ -112,6 +115,8 @@ absl::StatusOr<simdjson::dom::element> ParseDocument(std::string_view json, simd
   }
   return root;
 }
+
+namespace {
 
 // ReadStringFields on a parsed value; `what` names the value when it is not an object ("body", "event").
 absl::StatusOr<FieldValues> ReadObjectFields(simdjson::dom::element root, std::span<const std::string_view> names,
@@ -153,9 +158,9 @@ absl::StatusOr<ClickEvent> EventFromFields(FieldValues values, const EventLimits
   return event;
 }
 
-// One event of a batch. A refused one keeps its event_id when that field is not what is wrong, so the client can
-// tell which of its events it was.
-BatchEvent ParseBatchElement(simdjson::dom::element element, const EventLimits& limits, int64_t now_us) {
+}  // namespace
+
+BatchEvent ParseEventValue(simdjson::dom::element element, const EventLimits& limits, int64_t now_us) {
   auto values = ReadObjectFields(element, kEventFields, "event");
   BatchEvent out{values.ok() ? EventFromFields(std::move(*values), limits, now_us) : values.status(), {}};
   if (out.event.ok() || FieldOf(out.event.status()) == "event_id") return out;
@@ -166,70 +171,6 @@ BatchEvent ParseBatchElement(simdjson::dom::element element, const EventLimits& 
   }
   return out;
 }
-
-absl::Status TooManyEvents(std::size_t max_events) {
-  return absl::OutOfRangeError("body holds more than " + std::to_string(max_events) + " events");
-}
-
-absl::Status NoEvents() { return InvalidField("", "body must hold at least one event"); }
-
-absl::StatusOr<std::vector<BatchEvent>> ParseJsonArrayBatch(std::string_view body, std::size_t max_events,
-                                                            const EventLimits& limits, int64_t now_us) {
-  std::optional<simdjson::dom::parser> own;
-  auto root = ParseDocument(body, ParserFor(body.size(), own));
-  if (!root.ok()) return root.status();
-  simdjson::dom::array array;
-  if (root->get_array().get(array) != simdjson::SUCCESS) {
-    return InvalidField("", "body must be a JSON array of event objects");
-  }
-  // size() is exact below 2^24 elements and saturates there, so the loop checks the count again.
-  if (array.size() > max_events) return TooManyEvents(max_events);
-  if (array.size() == 0) return NoEvents();
-  std::vector<BatchEvent> events;
-  events.reserve(array.size());
-  for (const simdjson::dom::element element : array) {
-    if (events.size() == max_events) return TooManyEvents(max_events);
-    events.push_back(ParseBatchElement(element, limits, now_us));
-  }
-  return events;
-}
-
-// The lines of an NDJSON body that are not blank, in order (a line's "\r" is JSON whitespace, so CRLF works).
-absl::StatusOr<std::vector<std::string_view>> NdjsonLines(std::string_view body, std::size_t max_events) {
-  std::vector<std::string_view> lines;
-  lines.reserve(std::min<std::size_t>(max_events, std::count(body.begin(), body.end(), '\n') + 1));
-  while (!body.empty()) {
-    const std::size_t end = std::min(body.find('\n'), body.size());
-    const std::string_view line = body.substr(0, end);
-    body.remove_prefix(std::min(end + 1, body.size()));
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    if (lines.size() == max_events) return TooManyEvents(max_events);
-    lines.push_back(line);
-  }
-  if (lines.empty()) return NoEvents();
-  return lines;
-}
-
-absl::StatusOr<std::vector<BatchEvent>> ParseNdjsonBatch(std::string_view body, std::size_t max_events,
-                                                         const EventLimits& limits, int64_t now_us) {
-  auto lines = NdjsonLines(body, max_events);
-  if (!lines.ok()) return lines.status();
-  std::vector<BatchEvent> events;
-  events.reserve(lines->size());
-  for (const std::string_view line : *lines) {
-    // Lines are separate documents: one that is not JSON refuses that event only.
-    std::optional<simdjson::dom::parser> own;
-    auto root = ParseDocument(line, ParserFor(line.size(), own));
-    if (root.ok()) {
-      events.push_back(ParseBatchElement(*root, limits, now_us));
-    } else {
-      events.push_back({root.status(), {}});
-    }
-  }
-  return events;
-}
-
-}  // namespace
 
 absl::Status CheckIdField(std::string_view name, std::string_view value, const EventLimits& limits) {
   if (value.empty()) return InvalidField(name, std::string(name) + " must not be empty");
@@ -247,7 +188,7 @@ absl::Status CheckIdField(std::string_view name, std::string_view value, const E
 absl::StatusOr<std::vector<std::optional<std::string>>> ReadStringFields(std::string_view json,
                                                                          std::span<const std::string_view> names) {
   std::optional<simdjson::dom::parser> own;
-  auto root = ParseDocument(json, ParserFor(json.size(), own));
+  auto root = ParseJsonDocument(json, ParserFor(json.size(), own));
   if (!root.ok()) return root.status();
   return ReadObjectFields(*root, names, "body");
 }
@@ -256,16 +197,6 @@ absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLim
   auto values = ReadStringFields(json, kEventFields);
   if (!values.ok()) return values.status();
   return EventFromFields(std::move(*values), limits, now_us);
-}
-
-absl::StatusOr<std::vector<BatchEvent>> ParseClickEventBatch(std::string_view body, BatchFormat format,
-                                                             std::size_t max_events, const EventLimits& limits,
-                                                             int64_t now_us) {
-  switch (format) {
-    case BatchFormat::kJsonArray: return ParseJsonArrayBatch(body, max_events, limits, now_us);
-    case BatchFormat::kNdjson: return ParseNdjsonBatch(body, max_events, limits, now_us);
-  }
-  return absl::InvalidArgumentError("unknown batch format");
 }
 
 std::string FormatTimestamp(int64_t time_stamp_us) {

@@ -46,25 +46,14 @@ absl::StatusOr<std::vector<std::optional<std::string>>> ReadStringFields(std::st
 // (domain::FieldOf) when one is at fault.
 absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLimits& limits, int64_t now_us);
 
-// One event of a batch body, in body order: the event, or the error ParseClickEvent gives for it alone.
+// One event of a body holding many (services/ingestion/batch_body.h): the event, or the error ParseClickEvent
+// gives for it alone.
 struct BatchEvent {
   absl::StatusOr<ClickEvent> event;
   // A refused event's event_id when a valid one could be read, so a client can tell which event it was; empty
   // otherwise (a valid event's is event->event_id, not copied here).
   std::string event_id;
 };
-
-enum class BatchFormat {
-  kJsonArray,  // one JSON array of event objects, parsed once
-  kNdjson,     // one event object per line; blank lines (ASCII whitespace only) are skipped
-};
-
-// Splits and validates a batch body. Whole-body errors, before anything is validated: OUT_OF_RANGE when it holds
-// more than `max_events` events; INVALID_ARGUMENT when it is no batch at all (an array that is malformed or empty,
-// another JSON value, NDJSON without a non-blank line). A malformed NDJSON line is that event's error only.
-absl::StatusOr<std::vector<BatchEvent>> ParseClickEventBatch(std::string_view body, BatchFormat format,
-                                                             std::size_t max_events, const EventLimits& limits,
-                                                             int64_t now_us);
 
 // The normalized JSON of an event, time_stamp in RFC 3339 UTC.
 std::string ToJson(const ClickEvent& event);

@@ -4,6 +4,7 @@
 #include "launch/launch.h"
 #include "launch/shared.h"
 #include "services/gateway/gateway_service.h"
+#include "services/gateway/query_handler.h"
 
 namespace clickstream::launch {
 namespace {
@@ -44,8 +45,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
   running->parts = service;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "gateway", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
-  auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, service->Routes(),
-                      *running->probe, registry, Exposure::kPublic);
+  auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes,
+                      gateway::QueryRoutes(*service), *running->probe, registry, Exposure::kPublic);
   if (!server.ok()) return server.status();
   running->server = std::move(*server);
   // Look-ups in flight are answered by their deadline (at most the query deadline from now).

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/ingestion/ingest_handler.h"
 #include "services/ingestion/ingestion_service.h"
 
 namespace clickstream::launch {
@@ -67,8 +68,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartIngestion(const common::Con
       "ingestion", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
   // One server serves both endpoints, so its body limit must let the larger of their bodies through.
   const std::size_t max_body_bytes = std::max(options->max_body_bytes, options->batch_max_body_bytes);
-  auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, service->Routes(), *running->probe,
-                      registry, Exposure::kPublic);
+  auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, ingestion::IngestRoutes(*service),
+                      *running->probe, registry, Exposure::kPublic);
   if (!server.ok()) return server.status();
   running->server = std::move(*server);
   // Answer every event already accepted before closing connections: their clients are waiting for the ack.

@@ -1,11 +1,11 @@
 #include "services/common/access.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "common/files.h"
-#include "services/common/http_answers.h"
 
 namespace clickstream::services {
 namespace {
@@ -65,15 +65,15 @@ std::string_view PresentedKey(const ports::HttpRequest& request) {
   return {};
 }
 
-RateLimiter::RateLimiter(std::size_t keys, double rate_per_second, double burst)
-    : rate_(rate_per_second), burst_(std::max(burst, 1.0)), buckets_(keys) {}
+RateLimiter::RateLimiter(std::size_t keys, double rate_per_second, double burst, ports::Clock& clock)
+    : rate_(rate_per_second), burst_(std::max(burst, 1.0)), clock_(clock), buckets_(keys) {}
 
-std::optional<std::chrono::milliseconds> RateLimiter::TryTake(std::size_t key, double cost,
-                                                              std::chrono::steady_clock::time_point now) {
+std::optional<std::chrono::milliseconds> RateLimiter::TryTake(std::size_t key, double cost) {
   if (!enabled()) return std::nullopt;
+  const ports::Clock::TimePoint now = clock_.Now();
   std::lock_guard lock(mutex_);
   Bucket& bucket = buckets_.at(key);
-  if (bucket.updated == std::chrono::steady_clock::time_point{}) {
+  if (bucket.updated == ports::Clock::TimePoint{}) {
     bucket.tokens = burst_;  // a key starts with a full bucket
   } else {
     const double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
@@ -85,23 +85,15 @@ std::optional<std::chrono::milliseconds> RateLimiter::TryTake(std::size_t key, d
     return std::nullopt;
   }
   const double wait_seconds = (cost - bucket.tokens) / rate_;
-  return std::chrono::milliseconds(static_cast<int64_t>(wait_seconds * 1000) + 1);
+  // Rounded up: a client that waits this long finds its tokens there.
+  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(wait_seconds * 1000)));
 }
 
-std::optional<ports::HttpResponse> CheckAccess(const ApiKeys& keys, const ports::HttpRequest& request,
-                                               std::size_t& key_index) {
-  key_index = 0;
-  if (!keys.enabled()) return std::nullopt;
-  const std::string_view presented = PresentedKey(request);
-  if (auto match = keys.Match(presented)) {
-    key_index = *match;
-    return std::nullopt;
-  }
-  auto response = ErrorResponse(
-      401, "unauthenticated",
-      presented.empty() ? "an API key is required (X-API-Key or Authorization: Bearer)" : "the API key is not valid");
-  response.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return response;
+absl::StatusOr<std::size_t> Authenticate(const ApiKeys& keys, std::string_view presented) {
+  if (!keys.enabled()) return 0;
+  if (auto match = keys.Match(presented)) return *match;
+  return absl::UnauthenticatedError(presented.empty() ? "an API key is required (X-API-Key or Authorization: Bearer)"
+                                                      : "the API key is not valid");
 }
 
 }  // namespace clickstream::services

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "ports/http.h"
+#include "ports/timer.h"
 
 namespace clickstream::services {
 
@@ -37,29 +38,29 @@ class ApiKeys {
 // The key a request presents: "X-API-Key: <key>" or "Authorization: Bearer <key>"; empty when neither.
 std::string_view PresentedKey(const ports::HttpRequest& request);
 
-// Token buckets, one per key index: `rate` tokens a second, at most `burst` saved up. Thread-safe.
+// Token buckets, one per key index: `rate` tokens a second, at most `burst` saved up, refilled by `clock`'s time
+// (which must outlive the limiter). Thread-safe.
 class RateLimiter {
  public:
-  RateLimiter(std::size_t keys, double rate_per_second, double burst);
+  RateLimiter(std::size_t keys, double rate_per_second, double burst, ports::Clock& clock);
   bool enabled() const { return rate_ > 0; }
   // Takes `cost` tokens from the key's bucket; on refusal, how long until they would be there.
-  std::optional<std::chrono::milliseconds> TryTake(std::size_t key, double cost,
-                                                   std::chrono::steady_clock::time_point now);
+  std::optional<std::chrono::milliseconds> TryTake(std::size_t key, double cost);
 
  private:
   struct Bucket {
     double tokens = 0;
-    std::chrono::steady_clock::time_point updated{};
+    ports::Clock::TimePoint updated{};
   };
   const double rate_;
   const double burst_;
+  ports::Clock& clock_;
   std::mutex mutex_;
   std::vector<Bucket> buckets_;
 };
 
-// The answer for a request that presents no valid key (401, with WWW-Authenticate), or nullopt when it may pass;
-// `key_index` receives the matched key.
-std::optional<ports::HttpResponse> CheckAccess(const ApiKeys& keys, const ports::HttpRequest& request,
-                                               std::size_t& key_index);
+// The index of the key `presented` matches (0 when no keys are configured: access is open), or UNAUTHENTICATED
+// saying whether a key was missing or wrong.
+absl::StatusOr<std::size_t> Authenticate(const ApiKeys& keys, std::string_view presented);
 
 }  // namespace clickstream::services

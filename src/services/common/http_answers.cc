@@ -1,24 +1,25 @@
 #include "services/common/http_answers.h"
 
 #include "absl/strings/ascii.h"
+#include "common/errors.h"
 #include "common/json_text.h"
 #include "common/log.h"
-#include "common/status_mapping.h"
 #include "domain/field_error.h"
 
 namespace clickstream::services {
 
 ports::HttpResponse ErrorResponse(const absl::Status& status) {
+  const common::HttpError& error = common::HttpErrorFor(common::KindOf(status));
   ports::HttpResponse response;
-  response.status = common::ToHttpStatus(status.code());
-  response.body =
-      common::ErrorJson(common::ToErrorCode(status.code()), std::string(status.message()), domain::FieldOf(status));
-  if (common::IsRetryable(status.code())) response.headers.emplace_back("Retry-After", "1");
+  response.status = error.status;
+  response.body = common::ErrorJson(error.code, std::string(status.message()), domain::FieldOf(status));
+  if (error.retryable) {
+    // Whole seconds, rounded up so the client never comes back too early.
+    const auto wait = common::RetryAfterOf(status).value_or(std::chrono::seconds(1));
+    response.headers.emplace_back("Retry-After", std::to_string((wait.count() + 999) / 1000));
+  }
+  if (error.asks_for_key) response.headers.emplace_back("WWW-Authenticate", "Bearer");
   return response;
-}
-
-ports::HttpResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
-  return ports::HttpResponse{http_status, common::ErrorJson(code, message), "application/json", {}};
 }
 
 ports::HttpResponse JsonResponse(std::string body) {

@@ -13,10 +13,10 @@
 
 namespace clickstream::services {
 
-// The JSON error answer for a non-OK status: status code from common::ToHttpStatus, the field it names, and
-// Retry-After when trying again later may succeed.
+// The JSON error answer for a non-OK status, as common::HttpErrorFor its kind says: the status code, the error
+// code, the field it names, Retry-After when trying again later may succeed (the status's own wait when it has
+// one) and WWW-Authenticate when a key is missing.
 ports::HttpResponse ErrorResponse(const absl::Status& status);
-ports::HttpResponse ErrorResponse(int http_status, std::string_view code, std::string_view message);
 ports::HttpResponse JsonResponse(std::string body);
 
 // The media type of a Content-Type value, lower case, without parameters or surrounding whitespace.

@@ -1,16 +1,21 @@
-// Gateway: GET /analytics/events answers the count of a (user_id, page_url) pair by asking analytics over gRPC.
-// The pair comes from the query string or from a JSON body (existing clients send a body with GET).
-// Analytics unreachable after the client's retries: 503; past the look-up's deadline (query_deadline from the
-// moment the request arrived): 504.
+// Gateway: answers the count of a (user_id, page_url) pair by asking analytics over gRPC. The pair comes from the
+// query-string parameters or from a JSON body (existing clients send a body with GET). Analytics unreachable after
+// the client's retries: unavailable; past the look-up's deadline (query_deadline from the moment the request
+// arrived): timeout. HTTP is translated by query_handler.h; this decides.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/click_event.h"
-#include "ports/http.h"
+#include "domain/count_query.h"
 #include "ports/timer.h"
 #include "services/common/access.h"
 #include "services/gateway/coalescing_count_client.h"
@@ -25,17 +30,32 @@ struct GatewayOptions {
   CoalescingOptions coalescing;
 };
 
+// What a client sent: the API key it presented (empty: none), the query-string parameters and the body. All are
+// read before the call returns.
+struct QueryRequest {
+  std::string_view presented_key;
+  const std::map<std::string, std::string>& parameters;
+  std::string_view body;
+};
+
+struct CountAnswer {
+  domain::CountQuery query;
+  int64_t count = 0;
+};
+
 class GatewayService {
  public:
+  using CountDone = std::function<void(absl::StatusOr<CountAnswer>)>;
+
   // Look-ups go to `analytics` in coalesced batches (its only user); `timer` keeps their deadlines and is the clock
   // they are measured with (steady_clock in production).
   GatewayService(GatewayOptions options, std::unique_ptr<ports::CountClient> analytics,
                  std::unique_ptr<ports::Timer> timer);
 
-  // Answers from the client's thread (its deadline timer's included), or inline for bad input.
-  void HandleQuery(const ports::HttpRequest& request, ports::Respond respond);
+  // `done` runs on the client's thread (its deadline timer's included), or inline when the request is refused
+  // before the look-up (no key, too large, invalid).
+  void Count(const QueryRequest& request, CountDone done);
 
-  std::vector<ports::HttpRoute> Routes();
   absl::Status CheckReady();
 
  private:

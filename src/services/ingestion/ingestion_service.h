@@ -1,8 +1,8 @@
-// Ingestion: POST /ingest validates a click event, publishes it keyed by user_id, and answers 200 with the
-// normalized event only after the broker acknowledged it. A 200 therefore means the event will be counted.
-// POST /ingest/batch does the same for many events in one body (a JSON array or NDJSON) and answers once, after
-// the last of its publishes completed, with a result per event. The number of events awaiting acknowledgement is
-// bounded; beyond it the answer is 503 with Retry-After.
+// Ingestion: validates click events, publishes each keyed by user_id, and reports an event accepted only after the
+// broker acknowledged it. Accepted therefore means the event will be counted. A batch (a JSON array or NDJSON)
+// is reported once, after the last of its publishes completed, with a result per event. The events and bytes
+// awaiting acknowledgement are bounded; beyond them a request is refused as overloaded (retry later).
+// HTTP is translated by ingest_handler.h; this decides.
 #pragma once
 
 #include <atomic>
@@ -11,13 +11,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "domain/click_event.h"
 #include "ports/event_publisher.h"
-#include "ports/http.h"
+#include "ports/timer.h"
 #include "services/common/access.h"
+#include "services/ingestion/batch_body.h"
 
 namespace clickstream::ingestion {
 
@@ -35,19 +38,48 @@ struct IngestionOptions {
   double burst_per_key = 0;
 };
 
+// What a client sent: the API key it presented (empty: none) and the body. Both are read before the call returns.
+struct IngestRequest {
+  std::string_view presented_key;
+  std::string_view body;
+};
+
+// A batch's outcome, event by event in body order.
+struct BatchOutcome {
+  std::vector<domain::BatchEvent> events;
+  std::vector<absl::Status> published;  // by index: a valid event's publish outcome (OK: acknowledged)
+  std::size_t accepted = 0;
+
+  // OK when event `i` was accepted, else why not.
+  const absl::Status& ResultOf(std::size_t i) const {
+    return events[i].event.ok() ? published[i] : events[i].event.status();
+  }
+  // The event_id of event `i`, empty when none could be read.
+  std::string_view EventIdOf(std::size_t i) const {
+    return events[i].event.ok() ? std::string_view(events[i].event->event_id) : events[i].event_id;
+  }
+};
+
 class IngestionService {
  public:
+  // The accepted event in its normalized JSON, or why it was refused.
+  using EventDone = std::function<void(absl::StatusOr<std::string>)>;
+  using BatchDone = std::function<void(absl::StatusOr<BatchOutcome>)>;
+
+  // `now_us` is the wall clock events are validated against (and their records stamped with); `clock` the steady
+  // clock rate limits refill by (steady_clock when null).
   IngestionService(IngestionOptions options, std::unique_ptr<ports::EventPublisher> publisher,
-                   std::function<int64_t()> now_us = domain::NowMicros);
+                   std::function<int64_t()> now_us = domain::NowMicros, std::unique_ptr<ports::Clock> clock = nullptr);
 
-  // POST /ingest. Answers from the publisher's delivery thread, or inline for bad input and a full queue.
-  void HandleIngest(const ports::HttpRequest& request, ports::Respond respond);
+  // One event. `done` runs on the publisher's delivery thread, or inline when the event is refused before
+  // publishing (no key, over the rate, too large, invalid, no room in flight).
+  void Ingest(const IngestRequest& request, EventDone done);
 
-  // POST /ingest/batch. Answers from the delivery thread of the batch's last publish, or inline when the request
-  // is refused whole (nothing published) or holds no valid event.
-  void HandleIngestBatch(const ports::HttpRequest& request, ports::Respond respond);
+  // A batch. `done` runs once: on the delivery thread of the batch's last publish, or inline when the request is
+  // refused whole (nothing published) or holds no valid event. When valid events were published but the broker
+  // acknowledged none, the outcome is UNAVAILABLE: nothing of the batch was stored, retry it whole.
+  void IngestBatch(const IngestRequest& request, BatchFormat format, BatchDone done);
 
-  std::vector<ports::HttpRoute> Routes();
   absl::Status CheckReady();
   std::size_t InFlight() const { return in_flight_.load(); }
   std::size_t InFlightBytes() const { return in_flight_bytes_.load(); }
@@ -58,20 +90,20 @@ class IngestionService {
  private:
   struct PendingBatch;
 
-  // The 429 answer when the key `key` may not post `events` events now.
-  std::optional<ports::HttpResponse> TakeRate(std::size_t key, std::size_t events);
-  // Access, body size and content type of a batch request; nullopt when it may be parsed.
-  std::optional<ports::HttpResponse> CheckBatchRequest(const ports::HttpRequest& request, std::size_t& key,
-                                                       domain::BatchFormat& format);
-  // Reserves `events` in-flight slots and `bytes`, all or none; the refusal (503, or 413 when the request could
-  // never fit) otherwise.
-  std::optional<ports::HttpResponse> ReserveInFlight(std::size_t events, std::size_t bytes);
-  void PublishBatch(ports::Respond respond, std::vector<domain::BatchEvent> events, std::size_t valid,
-                    std::size_t bytes, int64_t now_ms);
+  // Takes `events` tokens of the key's rate; else rate limited, with how long to wait.
+  absl::Status TakeRate(std::size_t key, std::size_t events);
+  absl::StatusOr<std::vector<domain::BatchEvent>> ParseBatch(const IngestRequest& request, BatchFormat format,
+                                                             int64_t now_ms);
+  // Reserves `events` in-flight slots and `bytes`, all or none; else why not (overloaded, or too large when the
+  // request could never fit).
+  absl::Status ReserveInFlight(std::size_t events, std::size_t bytes);
+  void PublishBatch(BatchDone done, std::vector<domain::BatchEvent> events, std::size_t valid, std::size_t bytes,
+                    int64_t now_ms);
   int64_t NowMillis() const;
 
   const IngestionOptions options_;
   const std::function<int64_t()> now_us_;
+  const std::unique_ptr<ports::Clock> clock_;
   const services::ApiKeys keys_;
   services::RateLimiter limiter_;
   std::atomic<std::size_t> in_flight_{0};

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <optional>
 
-#include "services/gateway/gateway_service.h"
-#include "services/ingestion/ingestion_service.h"
+#include "services/gateway/query_handler.h"
+#include "services/ingestion/ingest_handler.h"
 #include "support/fakes.h"
 
 namespace clickstream::services {
@@ -59,21 +59,27 @@ TEST(PresentedKey, TakesXApiKeyOrBearer) {
 }
 
 TEST(RateLimiter, AllowsTheBurstThenRefillsAtTheRate) {
-  RateLimiter limiter(2, 10, 3);
-  const auto t0 = std::chrono::steady_clock::time_point(seconds(100));
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.TryTake(0, 1, t0).has_value());
-  auto wait = limiter.TryTake(0, 1, t0);
+  testing_support::FakeTimer clock;
+  RateLimiter limiter(2, 10, 3, clock);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.TryTake(0, 1).has_value());
+  auto wait = limiter.TryTake(0, 1);
   ASSERT_TRUE(wait.has_value());
   EXPECT_GE(*wait, milliseconds(99));
   EXPECT_LE(*wait, milliseconds(101));
-  EXPECT_FALSE(limiter.TryTake(1, 1, t0).has_value()) << "another key has its own bucket";
-  EXPECT_FALSE(limiter.TryTake(0, 1, t0 + milliseconds(100)).has_value());
+  EXPECT_FALSE(limiter.TryTake(1, 1).has_value()) << "another key has its own bucket";
+  clock.Advance(milliseconds(99));
+  EXPECT_TRUE(limiter.TryTake(0, 1).has_value()) << "a token takes 100 ms to come back";
+  clock.Advance(milliseconds(2));
+  EXPECT_FALSE(limiter.TryTake(0, 1).has_value());
+  clock.Advance(seconds(60));
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.TryTake(0, 1).has_value()) << "saved up to the burst";
+  EXPECT_TRUE(limiter.TryTake(0, 1).has_value()) << "but no more than the burst";
 }
 
 TEST(RateLimiter, ZeroRateIsOff) {
-  RateLimiter limiter(1, 0, 0);
-  const auto now = std::chrono::steady_clock::now();
-  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(limiter.TryTake(0, 1, now).has_value());
+  testing_support::FakeTimer clock;
+  RateLimiter limiter(1, 0, 0, clock);
+  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(limiter.TryTake(0, 1).has_value());
 }
 
 constexpr const char* kEvent = R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/home"})";
@@ -81,7 +87,7 @@ constexpr const char* kEvent = R"({"event_id":"e1","user_id":"u1","event_type":"
 std::optional<ports::HttpResponse> Post(ingestion::IngestionService& service, const std::string& key) {
   std::optional<ports::HttpResponse> answer;
   ports::HttpRequest request{"POST", "/ingest", {}, "application/json", kEvent, key, ""};
-  service.HandleIngest(request, [&](ports::HttpResponse r) { answer = std::move(r); });
+  ingestion::HandleIngest(service, request, [&](ports::HttpResponse r) { answer = std::move(r); });
   return answer;
 }
 
@@ -105,7 +111,10 @@ TEST(IngestionAccess, RateLimitsPerKeyWith429AndRetryAfter) {
   options.api_keys = {"a", "b"};
   options.events_per_second_per_key = 1;
   options.burst_per_key = 2;
-  ingestion::IngestionService service(options, std::make_unique<testing_support::FakePublisher>());
+  auto clock = std::make_unique<testing_support::FakeTimer>();
+  testing_support::FakeTimer& time = *clock;
+  ingestion::IngestionService service(options, std::make_unique<testing_support::FakePublisher>(), domain::NowMicros,
+                                      std::move(clock));
   EXPECT_FALSE(Post(service, "a").has_value());
   EXPECT_FALSE(Post(service, "a").has_value());
   auto limited = Post(service, "a");
@@ -115,6 +124,9 @@ TEST(IngestionAccess, RateLimitsPerKeyWith429AndRetryAfter) {
   EXPECT_EQ(limited->headers[0].first, "Retry-After");
   EXPECT_EQ(limited->headers[0].second, "1");
   EXPECT_FALSE(Post(service, "b").has_value()) << "key b has its own budget";
+  time.Advance(seconds(1));
+  EXPECT_FALSE(Post(service, "a").has_value()) << "a second later, key a has a token again";
+  EXPECT_EQ(Post(service, "a")->status, 429);
 }
 
 TEST(GatewayAccess, RequiresAKeyWhenKeysAreConfigured) {
@@ -125,11 +137,11 @@ TEST(GatewayAccess, RequiresAKeyWhenKeysAreConfigured) {
   // Starts from no status at all, so a request left unanswered cannot pass as a 200.
   ports::HttpResponse answer{-1, "", "", {}};
   ports::HttpRequest request{"GET", "/analytics/events", {{"user_id", "u"}, {"page_url", "/p"}}, "", "", "", ""};
-  service.HandleQuery(request, [&](ports::HttpResponse r) { answer = std::move(r); });
+  gateway::HandleQuery(service, request, [&](ports::HttpResponse r) { answer = std::move(r); });
   EXPECT_EQ(answer.status, 401);
   answer.status = -1;
   request.authorization = "Bearer query-key";
-  service.HandleQuery(request, [&](ports::HttpResponse r) { answer = std::move(r); });
+  gateway::HandleQuery(service, request, [&](ports::HttpResponse r) { answer = std::move(r); });
   EXPECT_EQ(answer.status, 200);
 }
 

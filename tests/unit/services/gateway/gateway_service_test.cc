@@ -1,4 +1,4 @@
-#include "services/gateway/gateway_service.h"
+#include "services/gateway/query_handler.h"
 
 #include <gtest/gtest.h>
 
@@ -30,12 +30,12 @@ class GatewayServiceTest : public testing::Test {
                           std::string content_type = "") {
     ports::HttpResponse answer{kNoAnswer, "", "", {}};
     int answers = 0;
-    service_->HandleQuery(
-        {"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body), "", ""},
-        [&](ports::HttpResponse r) {
-          answer = std::move(r);
-          ++answers;
-        });
+    HandleQuery(*service_,
+                {"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body), "", ""},
+                [&](ports::HttpResponse r) {
+                  answer = std::move(r);
+                  ++answers;
+                });
     EXPECT_EQ(answers, 1) << "a request must be answered exactly once";
     return answer;
   }

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "domain/click_event.h"
-#include "services/ingestion/ingestion_service.h"
+#include "services/ingestion/ingest_handler.h"
 #include "support/fakes.h"
 
 namespace clickstream::ingestion {
@@ -83,7 +83,7 @@ class IngestBatchTest : public testing::Test {
     auto answer = std::make_shared<std::optional<ports::HttpResponse>>();
     ports::HttpRequest request{"POST",          "/ingest/batch",    {}, std::move(content_type),
                                std::move(body), std::move(api_key), ""};
-    service_->HandleIngestBatch(request, [answer](ports::HttpResponse response) {
+    HandleIngestBatch(*service_, request, [answer](ports::HttpResponse response) {
       EXPECT_FALSE(answer->has_value()) << "answered twice";
       *answer = std::move(response);
     });
@@ -265,7 +265,7 @@ TEST_F(IngestBatchTest, BatchThatDoesNotFitInFlightIs503AndPublishesNothing) {
   EXPECT_EQ(service_->InFlight(), 7u);
   // The single endpoint shares the bound: one more event still fits.
   ports::HttpRequest single{"POST", "/ingest", {}, kJson, Event("s1"), "", ""};
-  service_->HandleIngest(single, [](ports::HttpResponse) {});
+  HandleIngest(*service_, single, [](ports::HttpResponse) {});
   EXPECT_EQ(publisher_->published.size(), 8u);
   Complete(0, absl::OkStatus());
   auto fits = Post("[" + Event("e8") + "]");
@@ -359,7 +359,7 @@ TEST_F(IngestBatchTest, RateLimitChargesEveryEventOfTheBatch) {
 
 TEST_F(IngestBatchTest, RoutesServeTheBatchEndpointBesideTheSingleOne) {
   bool found = false;
-  for (const auto& route : service_->Routes()) found |= route.method == "POST" && route.path == "/ingest/batch";
+  for (const auto& route : IngestRoutes(*service_)) found |= route.method == "POST" && route.path == "/ingest/batch";
   EXPECT_TRUE(found);
 }
 

@@ -1,4 +1,4 @@
-#include "services/ingestion/ingestion_service.h"
+#include "services/ingestion/ingest_handler.h"
 
 #include <gtest/gtest.h>
 
@@ -30,7 +30,7 @@ class IngestionServiceTest : public testing::Test {
   std::shared_ptr<std::optional<ports::HttpResponse>> Post(std::string body, std::string content_type = "") {
     auto answer = std::make_shared<std::optional<ports::HttpResponse>>();
     ports::HttpRequest request{"POST", "/ingest", {}, std::move(content_type), std::move(body), "", ""};
-    service_->HandleIngest(request, [answer](ports::HttpResponse response) { *answer = std::move(response); });
+    HandleIngest(*service_, request, [answer](ports::HttpResponse response) { *answer = std::move(response); });
     return answer;
   }
 
@@ -74,7 +74,7 @@ TEST(IngestionTimeStamps, EveryAcceptedEventPassesTheProcessorsCheckOfItsRecord)
     const std::string body = R"({"event_id":"e)" + std::to_string(time_stamp) +
                              R"(","user_id":"u","event_type":"click","page_url":"/p","time_stamp":")" +
                              domain::FormatTimestamp(time_stamp) + R"("})";
-    service.HandleIngest({"POST", "/ingest", {}, "application/json", body, "", ""}, [](ports::HttpResponse) {});
+    HandleIngest(service, {"POST", "/ingest", {}, "application/json", body, "", ""}, [](ports::HttpResponse) {});
   }
   for (const auto& record : published.published) {
     ++accepted;
@@ -122,8 +122,8 @@ TEST(IngestionMemory, BytesAwaitingTheBrokerAreBoundedWhateverTheEventCount) {
   for (int i = 0; i < 6; ++i) {
     const std::string body = R"({"event_id":"e)" + std::to_string(i) + R"(","user_id":"u","event_type":"click",)" +
                              R"("page_url":")" + escaped_page + R"("})";
-    service.HandleIngest({"POST", "/ingest", {}, "application/json", body, "", ""},
-                         [&statuses](ports::HttpResponse response) { statuses.push_back(response.status); });
+    HandleIngest(service, {"POST", "/ingest", {}, "application/json", body, "", ""},
+                 [&statuses](ports::HttpResponse response) { statuses.push_back(response.status); });
   }
   // Each holds its body and two copies of its event, about 3.3 kB: two fit in 8,000 bytes, the rest are refused.
   EXPECT_EQ(published.published.size(), 2u);
@@ -144,8 +144,8 @@ TEST(IngestionMemory, ARequestLargerThanTheWholeBudgetIs413) {
   std::optional<ports::HttpResponse> answer;
   const std::string body =
       R"({"event_id":"e","user_id":"u","event_type":"click","page_url":"/)" + std::string(900, 'p') + R"("})";
-  service.HandleIngest({"POST", "/ingest", {}, "application/json", body, "", ""},
-                       [&answer](ports::HttpResponse response) { answer = std::move(response); });
+  HandleIngest(service, {"POST", "/ingest", {}, "application/json", body, "", ""},
+               [&answer](ports::HttpResponse response) { answer = std::move(response); });
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status, 413);
 }

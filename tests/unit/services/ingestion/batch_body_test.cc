@@ -1,19 +1,23 @@
 // The batch-body parser of POST /ingest/batch: a JSON array or NDJSON, each event as a single post parses it.
+#include "services/ingestion/batch_body.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "domain/click_event.h"
 
-namespace clickstream::domain {
+namespace clickstream::ingestion {
+
+using domain::ParseClickEvent;
 namespace {
 
 constexpr int64_t kNow = 1'700'000'000'000'000;  // 2023-11-14T22:13:20Z
 
-TEST(ClickEventBatch, ArrayElementsParseAsSingleEventsDo) {
+TEST(BatchBody, ArrayElementsParseAsSingleEventsDo) {
   const std::string one = R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/a",)"
                           R"("time_stamp":"2023-11-14T23:13:20+01:00","extra":[1,{"x":null}]})";
-  auto batch = ParseClickEventBatch("[" + one + "," + one + "]", BatchFormat::kJsonArray, 10, {}, kNow);
+  auto batch = ParseBatchBody("[" + one + "," + one + "]", BatchFormat::kJsonArray, 10, {}, kNow);
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->size(), 2u);
   auto single = ParseClickEvent(one, {}, kNow);
@@ -24,10 +28,10 @@ TEST(ClickEventBatch, ArrayElementsParseAsSingleEventsDo) {
   }
 }
 
-TEST(ClickEventBatch, RefusedEventKeepsAValidEventIdOnly) {
+TEST(BatchBody, RefusedEventKeepsAValidEventIdOnly) {
   auto batch =
-      ParseClickEventBatch("{\"event_id\":\"e1\",\"user_id\":\"\"}\n{\"event_id\":17}\n{\"event_id\":\"a\\u0001\"}\n",
-                           BatchFormat::kNdjson, 10, {}, kNow);
+      ParseBatchBody("{\"event_id\":\"e1\",\"user_id\":\"\"}\n{\"event_id\":17}\n{\"event_id\":\"a\\u0001\"}\n",
+                     BatchFormat::kNdjson, 10, {}, kNow);
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->size(), 3u);
   EXPECT_EQ((*batch)[0].event_id, "e1");
@@ -36,15 +40,15 @@ TEST(ClickEventBatch, RefusedEventKeepsAValidEventIdOnly) {
   for (const auto& item : *batch) EXPECT_EQ(item.event.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(ClickEventBatch, TooManyEventsIsOutOfRange) {
-  EXPECT_EQ(ParseClickEventBatch("[1,2,3]", BatchFormat::kJsonArray, 2, {}, kNow).status().code(),
+TEST(BatchBody, TooManyEventsIsOutOfRange) {
+  EXPECT_EQ(ParseBatchBody("[1,2,3]", BatchFormat::kJsonArray, 2, {}, kNow).status().code(),
             absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(ParseClickEventBatch("1\n2\n\n3", BatchFormat::kNdjson, 2, {}, kNow).status().code(),
+  EXPECT_EQ(ParseBatchBody("1\n2\n\n3", BatchFormat::kNdjson, 2, {}, kNow).status().code(),
             absl::StatusCode::kOutOfRange);
-  EXPECT_TRUE(ParseClickEventBatch("1\n\n2\n", BatchFormat::kNdjson, 2, {}, kNow).ok());
+  EXPECT_TRUE(ParseBatchBody("1\n\n2\n", BatchFormat::kNdjson, 2, {}, kNow).ok());
 }
 
-TEST(ClickEventBatch, LargeBodyGetsAParserOfItsOwnAndStillParses) {
+TEST(BatchBody, LargeBodyGetsAParserOfItsOwnAndStillParses) {
   // Over the size up to which the thread's parser is reused.
   std::string body = "[";
   const std::string padding(4000, 'x');
@@ -54,7 +58,7 @@ TEST(ClickEventBatch, LargeBodyGetsAParserOfItsOwnAndStillParses) {
   }
   body += "]";
   ASSERT_GT(body.size(), std::size_t{1} << 20);
-  auto batch = ParseClickEventBatch(body, BatchFormat::kJsonArray, 300, {}, kNow);
+  auto batch = ParseBatchBody(body, BatchFormat::kJsonArray, 300, {}, kNow);
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->size(), 300u);
   EXPECT_EQ((*batch)[299].event->event_id, "e299");
@@ -64,4 +68,4 @@ TEST(ClickEventBatch, LargeBodyGetsAParserOfItsOwnAndStillParses) {
 }
 
 }  // namespace
-}  // namespace clickstream::domain
+}  // namespace clickstream::ingestion

@@ -1,0 +1,109 @@
+#include "services/ingestion/ingest_handler.h"
+
+#include <optional>
+#include <string>
+
+#include "common/errors.h"
+#include "common/json_text.h"
+#include "domain/field_error.h"
+#include "services/common/http_answers.h"
+
+namespace clickstream::ingestion {
+namespace {
+
+using services::ErrorResponse;
+
+IngestRequest IngestRequestOf(const ports::HttpRequest& request) {
+  return {services::PresentedKey(request), request.body};
+}
+
+// The format a batch body declares. A new endpoint has no legacy clients sending generic types, so unlike
+// POST /ingest only the two exact media types (parameters ignored) are read.
+std::optional<BatchFormat> BatchFormatOf(std::string_view content_type) {
+  const std::string media_type = services::MediaType(content_type);
+  if (media_type == "application/json") return BatchFormat::kJsonArray;
+  if (media_type == "application/x-ndjson") return BatchFormat::kNdjson;
+  return std::nullopt;
+}
+
+// absl::string_view is its own type in Debian's Abseil.
+std::string_view View(absl::string_view text) { return {text.data(), text.size()}; }
+
+// {"index":i,"event_id":"...","status":"accepted"} or the same with "status":"rejected" and
+// "error":{"code","message","field"?}; event_id is left out when unknown.
+void AppendResult(std::string& out, std::size_t index, std::string_view event_id, const absl::Status& error) {
+  out += "{\"index\":";
+  out += std::to_string(index);
+  if (!event_id.empty()) {
+    out += ",\"event_id\":";
+    common::AppendJsonString(out, event_id);
+  }
+  if (error.ok()) {
+    out += ",\"status\":\"accepted\"}";
+    return;
+  }
+  out += ",\"status\":\"rejected\",\"error\":{\"code\":";
+  common::AppendJsonString(out, common::HttpErrorFor(common::KindOf(error)).code);
+  out += ",\"message\":";
+  common::AppendJsonString(out, View(error.message()));
+  if (const std::string field = domain::FieldOf(error); !field.empty()) {
+    out += ",\"field\":";
+    common::AppendJsonString(out, field);
+  }
+  out += "}}";
+}
+
+ports::HttpResponse BatchAnswer(const BatchOutcome& outcome) {
+  std::string body;
+  body.reserve(64 + outcome.events.size() * 72);
+  body += "{\"accepted\":";
+  body += std::to_string(outcome.accepted);
+  body += ",\"rejected\":";
+  body += std::to_string(outcome.events.size() - outcome.accepted);
+  body += ",\"results\":[";
+  for (std::size_t i = 0; i < outcome.events.size(); ++i) {
+    if (i > 0) body += ',';
+    AppendResult(body, i, outcome.EventIdOf(i), outcome.ResultOf(i));
+  }
+  body += "]}";
+  return services::JsonResponse(std::move(body));
+}
+
+}  // namespace
+
+void HandleIngest(IngestionService& service, const ports::HttpRequest& request, ports::Respond respond) {
+  if (!services::AllowsJsonBody(request.content_type)) {
+    respond(ErrorResponse(
+        common::MakeError(common::ErrorKind::kUnsupportedMediaType, "content type must be application/json")));
+    return;
+  }
+  service.Ingest(IngestRequestOf(request), [respond = std::move(respond)](absl::StatusOr<std::string> event) {
+    respond(event.ok() ? services::JsonResponse(std::move(*event)) : ErrorResponse(event.status()));
+  });
+}
+
+void HandleIngestBatch(IngestionService& service, const ports::HttpRequest& request, ports::Respond respond) {
+  const auto format = BatchFormatOf(request.content_type);
+  if (!format) {
+    respond(ErrorResponse(common::MakeError(common::ErrorKind::kUnsupportedMediaType,
+                                            "content type must be application/json (a JSON array of events) or "
+                                            "application/x-ndjson (one event per line)")));
+    return;
+  }
+  service.IngestBatch(IngestRequestOf(request), *format,
+                      [respond = std::move(respond)](absl::StatusOr<BatchOutcome> outcome) {
+                        respond(outcome.ok() ? BatchAnswer(*outcome) : ErrorResponse(outcome.status()));
+                      });
+}
+
+std::vector<ports::HttpRoute> IngestRoutes(IngestionService& service) {
+  return {{"POST", "/ingest",
+           [&service](const ports::HttpRequest& request, ports::Respond respond) {
+             HandleIngest(service, request, std::move(respond));
+           }},
+          {"POST", "/ingest/batch", [&service](const ports::HttpRequest& request, ports::Respond respond) {
+             HandleIngestBatch(service, request, std::move(respond));
+           }}};
+}
+
+}  // namespace clickstream::ingestion
