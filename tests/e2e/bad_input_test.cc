@@ -33,6 +33,7 @@
 
 #include "adapters/kafka/kafka_event_publisher.h"
 #include "domain/click_event.h"
+#include "support/events.h"
 #include "support/http_client.h"
 #include "support/service_process.h"
 #include "support/test_infra.h"
@@ -573,11 +574,6 @@ std::vector<std::string> RunHttpCase(const Case& c, uint16_t port, const CorpusR
     failures.push_back("the same connection: " + problem);
   }
   return failures;
-}
-
-std::string EventJson(const std::string& id, const std::string& user, const std::string& page) {
-  return R"({"event_id":")" + id + R"(","user_id":")" + user + R"(","event_type":"click","page_url":")" + page +
-         R"("})";
 }
 
 // ---- The process under test -----------------------------------------------------------------------------------

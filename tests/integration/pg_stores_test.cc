@@ -10,6 +10,7 @@
 
 #include <pqxx/pqxx>
 
+#include "support/events.h"
 #include "support/test_infra.h"
 
 namespace clickstream::postgres {
@@ -19,7 +20,7 @@ using testing_support::TestInfra;
 using testing_support::UniqueId;
 
 domain::ClickEvent Event(const std::string& id, const std::string& user, const std::string& page) {
-  return {id, user, "click", page, 1'700'000'000'123'456};
+  return testing_support::MakeEvent(id, user, page, 1'700'000'000'123'456);
 }
 
 int64_t CountOf(const std::vector<domain::PageCount>& counts, const std::string& user, const std::string& page) {

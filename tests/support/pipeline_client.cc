@@ -3,24 +3,6 @@
 #include <thread>
 
 namespace clickstream::testing_support {
-namespace {
-
-std::string Quote(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-}  // namespace
-
-std::string EventJson(const std::string& event_id, const std::string& user_id, const std::string& page_url) {
-  return "{\"event_id\":" + Quote(event_id) + ",\"user_id\":" + Quote(user_id) +
-         ",\"event_type\":\"click\",\"page_url\":" + Quote(page_url) + "}";
-}
-
 int64_t QueryCount(HttpConnection& gateway, const std::string& user_id, const std::string& page_url) {
   auto result =
       gateway.Request("GET", "/analytics/events?user_id=" + UrlEncode(user_id) + "&page_url=" + UrlEncode(page_url));

@@ -8,14 +8,12 @@
 #include <string>
 #include <utility>
 
+#include "support/events.h"
 #include "support/http_client.h"
 
 namespace clickstream::testing_support {
 
 using Pair = std::pair<std::string, std::string>;  // (user_id, page_url)
-
-// The JSON of a click event (event_type "click").
-std::string EventJson(const std::string& event_id, const std::string& user_id, const std::string& page_url);
 
 // The count of a pair through GET /analytics/events with a query string; -1 when the answer is not a 200.
 int64_t QueryCount(HttpConnection& gateway, const std::string& user_id, const std::string& page_url);

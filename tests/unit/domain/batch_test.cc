@@ -4,14 +4,15 @@
 
 #include <chrono>
 
+#include "support/events.h"
+
 namespace clickstream::domain {
 namespace {
 
 constexpr int64_t kNow = 1'700'000'000'000'000;
 
 Record MakeRecord(int32_t partition, int64_t offset, const std::string& event_id, const std::string& user = "u") {
-  return {partition, offset, user,
-          R"({"event_id":")" + event_id + R"(","user_id":")" + user + R"(","event_type":"click","page_url":"/p"})"};
+  return testing_support::EventRecord(partition, offset, testing_support::MakeEvent(event_id, user, "/p", kNow));
 }
 
 TEST(PrepareBatch, DropsDuplicateEventIdsKeepingTheFirst) {
@@ -48,10 +49,9 @@ TEST(PrepareBatch, SurvivesManyRecordsWithoutInvalidatingIds) {
 
 // An event ingestion accepted `age` before its own clock said `broker_ms`, as a record it stamped with that time.
 Record Stamped(const std::string& event_id, int64_t broker_ms, std::chrono::microseconds offset_from_broker) {
-  Record record = MakeRecord(0, 0, event_id);
+  Record record = testing_support::EventRecord(
+      0, 0, testing_support::MakeEvent(event_id, "u", "/p", broker_ms * 1000 + offset_from_broker.count()));
   record.timestamp_ms = broker_ms;
-  const std::string time_stamp = FormatTimestamp(broker_ms * 1000 + offset_from_broker.count());
-  record.value.insert(record.value.size() - 1, R"(,"time_stamp":")" + time_stamp + "\"");
   return record;
 }
 

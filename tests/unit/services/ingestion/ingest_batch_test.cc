@@ -7,6 +7,7 @@
 
 #include "domain/click_event.h"
 #include "services/ingestion/ingest_handler.h"
+#include "support/events.h"
 #include "support/fakes.h"
 
 namespace clickstream::ingestion {
@@ -19,8 +20,7 @@ constexpr const char* kJson = "application/json";
 constexpr const char* kNdjson = "application/x-ndjson";
 
 std::string Event(const std::string& id, const std::string& user = "u1", const std::string& page = "/home") {
-  return R"({"event_id":")" + id + R"(","user_id":")" + user + R"(","event_type":"click","page_url":")" + page +
-         R"("})";
+  return testing_support::EventJson(id, user, page);
 }
 
 std::string Accepted(int index, const std::string& id) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "support/events.h"
 #include "support/fakes.h"
 
 namespace clickstream::processor {
@@ -13,11 +14,11 @@ using namespace testing_support;
 
 constexpr int64_t kNow = 1'700'000'000'000'000;
 
+constexpr int64_t kStamp = 1'699'963'200'000'000;  // 2023-11-14T12:00:00Z, ten hours before kNow
+
 domain::Record Event(int32_t partition, int64_t offset, const std::string& id, const std::string& user = "u",
                      const std::string& page = "/p") {
-  return {partition, offset, user,
-          R"({"event_id":")" + id + R"(","user_id":")" + user + R"(","event_type":"click","page_url":")" + page +
-              R"(","time_stamp":"2023-11-14T12:00:00Z"})"};
+  return EventRecord(partition, offset, MakeEvent(id, user, page, kStamp));
 }
 
 class ProcessorServiceTest : public testing::Test {
