@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""clickstream benchmark: starts its own infrastructure and the four services (as separate processes, so each
-one's CPU and memory can be read), measures the ceilings of this machine (nginx, Kafka's producer, Redis, a
-PostgreSQL COPY), runs workloads W1-W5 with bench/loadgen, and writes bench/results/latest.json (plus a
-timestamped copy) and a Markdown table.
+"""clickstream benchmark: starts its own infrastructure and the services, measures the ceilings of this machine
+(nginx, Kafka's producer, Redis, a PostgreSQL COPY), runs workloads W1-W5 with bench/loadgen, and writes
+bench/results/latest.json (plus a timestamped copy) and a Markdown table.
 
-  bench/run.sh            the full run, what the targets are judged on (about 7 minutes)
-  bench/run.sh --quick    every workload briefly, a smoke check (under 5 minutes with everything built)
-  bench/run.sh --keep     leave the infrastructure and services running afterwards (for profiling)
+It measures two layouts, one after the other, each on a stack of its own:
+  spec      the clicks topic with 1 partition (the specification's), each service its own process, so each one's
+            CPU and memory can be read: W1, W1i, W2, W3, W4, W5
+  default   what scripts/up.sh runs: 4 partitions and one `clickstream all` process: W1, W1i, W2, W3
+(W1i is W1 with the processor paused: ingestion alone.)
+
+  bench/run.sh            the full run of both layouts, what the targets are judged on (about 13 minutes)
+  bench/run.sh --quick    every workload briefly, a smoke check (about 5 minutes with everything built)
+  bench/run.sh --keep     leave the last layout's infrastructure and services running afterwards (for profiling)
   bench/run.sh --only W1,W4   some workloads only (W4 and W5 then query pairs nobody wrote: counts 0)
-  bench/run.sh --partitions 4 the clicks topic with 4 partitions instead of the specification's single one
+  bench/run.sh --layout default   one layout only
+  bench/run.sh --partitions 4 the spec layout's topic with 4 partitions
 
 Everything runs under .state/bench on free ports, from empty (what an earlier run left there is stopped and
 deleted first); nothing of `scripts/up.sh`'s stack is touched.
@@ -94,7 +100,7 @@ class Process:
 
 
 class Service(Process):
-    """One clickstream service run alone (`clickstream <name>`), with its log under the state dir."""
+    """`clickstream <name>` (one service, or `all` of them), with its log under the state dir."""
 
     def __init__(self, name, env, ready_port):
         self.ready_port = ready_port
@@ -104,14 +110,19 @@ class Service(Process):
         super().__init__(name, self.popen.pid)
 
     def wait_ready(self, timeout=60):
+        Service.wait_ready_port(self.ready_port, self, timeout)
+
+    @staticmethod
+    def wait_ready_port(port, service, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise SystemExit(f"bench: {self.name} exited (status {self.popen.returncode}); see {self.log_path}")
-            if http_get(f"http://127.0.0.1:{self.ready_port}/readyz")[0] == 200:
+            if service.popen.poll() is not None:
+                raise SystemExit(f"bench: {service.name} exited (status {service.popen.returncode}); "
+                                 f"see {service.log_path}")
+            if http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200:
                 return
             time.sleep(0.1)
-        raise SystemExit(f"bench: {self.name} not ready after {timeout} s; see {self.log_path}")
+        raise SystemExit(f"bench: {service.name} not ready on port {port} after {timeout} s; see {service.log_path}")
 
     def stop(self):
         if self.popen.poll() is None:
@@ -142,10 +153,26 @@ def clean_slate():
         shutil.rmtree(STATE / "infra")
 
 
-class Stack:
-    """Infrastructure (scripts/infra.sh under .state/bench/infra) and the four services on free ports."""
+class Layout:
+    """How the stack is laid out: partitions of the clicks topic, and the services as separate processes or as one
+    `clickstream all` (as scripts/up.sh runs them)."""
 
-    def __init__(self, partitions):
+    def __init__(self, name, partitions, combined, workloads):
+        self.name, self.partitions, self.combined, self.workloads = name, partitions, combined, workloads
+
+    def describe(self):
+        processes = "one `clickstream all` process (as scripts/up.sh)" if self.combined else \
+            "each service its own process"
+        return f"{self.name}: topic clicks with {self.partitions} partition(s), {processes}"
+
+
+class Stack:
+    """Infrastructure (scripts/infra.sh under .state/bench/infra) and the four services on free ports, as the
+    layout says."""
+
+    def __init__(self, layout):
+        self.layout = layout
+        partitions = layout.partitions
         self.infra_dir = STATE / "infra"
         subprocess.run([str(REPO / "scripts" / "infra.sh"), "start", str(self.infra_dir), "--pg-port", "0",
                         "--redis-port", "0", "--kafka-port", "0", "--partitions", str(partitions)], check=True,
@@ -172,7 +199,7 @@ class Stack:
         self.services = {}
 
     def start(self, name):
-        ready_port = self.ports["analytics_health" if name == "analytics" else name]
+        ready_port = self.ports["analytics_health" if name == "analytics" else "ingestion" if name == "all" else name]
         service = Service(name, self.env, ready_port)
         with open(PIDS, "a") as pids:
             pids.write(f"{service.pid}\n")
@@ -181,8 +208,29 @@ class Stack:
         return service
 
     def start_all(self):
+        if self.layout.combined:
+            self.start("all")
+            for name in ("gateway", "processor", "analytics_health"):
+                Service.wait_ready_port(self.ports[name], self.services["all"])
+            return
         for name in ("analytics", "processor", "gateway", "ingestion"):
             self.start(name)
+
+    def pause_processor(self):
+        """Stops the processor: alone, or by running ingestion alone in place of `all`."""
+        if self.layout.combined:
+            self.services.pop("all").stop()
+            self.start("ingestion")
+        else:
+            self.services.pop("processor").stop()
+
+    def resume_processor(self):
+        """Starts the processor again (so its counters start from 0); returns its process."""
+        if self.layout.combined:
+            self.services.pop("ingestion").stop()
+            self.start_all()
+            return self.services["all"]
+        return self.start("processor")
 
     def url(self, name):
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -380,6 +428,7 @@ class Bench:
         self.w1_pairs = 1000
         self.w2_pairs = 20_000 if args.quick else 100_000
         self.entries = []
+        self.nginx = None  # W1's ceiling, which W1i shares
 
     def warm_up(self):
         """Every kind of traffic before anything is measured: the Kafka broker's JVM compiles its hot paths,
@@ -442,13 +491,30 @@ class Bench:
 
     def w1(self):
         """One event per request, 64 keep-alive connections, as fast as acknowledgements come."""
-        ceiling = nginx_ceiling(self.seconds, 64)
+        self.nginx = nginx_ceiling(self.seconds, 64)
         self.settle()
         with Usage(self.stack) as usage:
             result = loadgen("ingest", "--url", self.ingest, "--gateway", self.gateway, "--connections", 64,
                              "--rate", "max", "--duration", self.seconds, "--warmup", 3, "--pairs", self.w1_pairs,
                              "--run-id", f"w1{self.stamp}", "--verify")
-        entry = workload("W1", "max", result, usage, ceiling=ceiling)
+        entry = workload("W1", "max", result, usage, ceiling=self.nginx)
+        self.record(with_ratio(entry, entry["requests_per_s"]))
+
+    def w1i(self):
+        """W1 with the processor paused: what ingestion alone acknowledges. Its events are counted once the
+        processor is back (the next workload's settling waits for that), so no count is checked here."""
+        ceiling = self.nginx or nginx_ceiling(self.seconds, 64)
+        self.settle()
+        self.stack.pause_processor()
+        try:
+            with Usage(self.stack) as usage:
+                result = loadgen("ingest", "--url", self.ingest, "--connections", 64, "--rate", "max",
+                                 "--duration", self.seconds, "--warmup", 3, "--pairs", self.w1_pairs,
+                                 "--run-id", f"w1i{self.stamp}")
+        finally:
+            self.stack.resume_processor()
+        entry = workload("W1i", "max", result, usage, ceiling=ceiling, note="the processor paused")
+        entry["counts_exact"] = None
         self.record(with_ratio(entry, entry["requests_per_s"]))
 
     def w2(self):
@@ -475,13 +541,13 @@ class Bench:
         # With the processor stopped, a backlog is ingested in batches; then the processor starts and its
         # events-counted counter is sampled until the backlog is applied.
         ceiling = postgres_ceiling(stack, 200_000 if self.quick else 1_000_000)
-        stack.services.pop("processor").stop()
+        stack.pause_processor()
         backlog = loadgen("batch", "--url", self.ingest, "--gateway", self.gateway, "--connections", 16,
                           "--rate", "max", "--batch-size", 500, "--duration", 3 if self.quick else 10,
                           "--pairs", 50_000, "--run-id", f"w3a{self.stamp}")
         with Usage(stack) as usage:
-            processor = stack.start("processor")
-            usage.cpu["processor"] = processor.cpu_seconds()
+            processor = stack.resume_processor()
+            usage.cpu[processor.name] = processor.cpu_seconds()
             rate, span = processor_rate(stack, backlog["events_acknowledged"])
         entry = workload("W3", "max", {"errors": backlog["errors"], "counts_exact": None}, usage, ceiling=ceiling,
                          events_per_s=rate, latency={},
@@ -545,40 +611,59 @@ class Bench:
         self.record(workload("W5", 1000, result, usage))
 
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+WORKLOADS = ("W1", "W1I", "W2", "W3", "W4", "W5")
 
 
-def run(args):
-    STATE.mkdir(parents=True, exist_ok=True)
+def layouts(args):
+    spec = Layout("spec", args.partitions, False, WORKLOADS)
+    default = Layout("default", 4, True, ("W1", "W1I", "W2", "W3"))
+    chosen = {"spec": [spec], "default": [default], "both": [spec, default]}[args.layout]
+    if args.only:
+        for layout in chosen:
+            layout.workloads = [w for w in layout.workloads if w in args.only]
+    return [layout for layout in chosen if layout.workloads]
+
+
+def run_layout(args, layout, keep):
+    """Every workload of one layout on a stack of its own, from empty."""
     clean_slate()
-    shutil.rmtree(STATE / "logs", ignore_errors=True)
-    (STATE / "logs").mkdir()
-    stack = Stack(partitions=args.partitions)
-    results = {"machine": machine(), "config": {"partitions": args.partitions}, "workloads": [], "services": {}}
+    log(f"layout {layout.describe()}")
+    stack = Stack(layout)
+    outcome = {"layout": layout.name, "partitions": layout.partitions, "combined": layout.combined,
+               "workloads": [], "services": {}}
     started = time.monotonic()
     try:
         stack.start_all()
         time.sleep(2)
         idle = {name: round(s.rss_mib(), 1) for name, s in stack.services.items()}
-        cpu_at_start = {name: s.cpu_seconds() for name, s in stack.services.items()}
         log("idle RSS (MiB): " + ", ".join(f"{k} {v}" for k, v in idle.items()))
         bench = Bench(args, stack)
         bench.warm_up()
-        for id_ in args.only or WORKLOADS:
+        for id_ in layout.workloads:
             getattr(bench, id_.lower())()
-        results["workloads"] = bench.entries
-        for name, s in stack.services.items():
+        outcome["workloads"] = bench.entries
+        for name in idle:
             peaks = [w["services"][name]["peak_rss_mib"] for w in bench.entries if name in (w["services"] or {})]
-            results["services"][name] = {
-                "idle_rss_mib": idle[name],
-                "peak_rss_mib": round(max(peaks + [s.peak_rss_mib()]), 1),
-                "cpu_s": round(s.cpu_seconds() - cpu_at_start.get(name, 0), 1),
-            }
+            cpu = sum((w["services"] or {}).get(name, {}).get("cpu_s", 0) for w in bench.entries)
+            outcome["services"][name] = {"idle_rss_mib": idle[name], "peak_rss_mib": round(max(peaks or [0]), 1),
+                                         "cpu_s": round(cpu, 1)}
     finally:
-        stack.stop(args.keep)
+        stack.stop(keep)
+    outcome["duration_s"] = round(time.monotonic() - started, 1)
+    return outcome
+
+
+def run(args):
+    STATE.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(STATE / "logs", ignore_errors=True)
+    (STATE / "logs").mkdir()
+    chosen = layouts(args)
+    results = {"machine": machine(), "quick": args.quick, "layouts": []}
+    started = time.monotonic()
+    for i, layout in enumerate(chosen):
+        results["layouts"].append(run_layout(args, layout, keep=args.keep and i == len(chosen) - 1))
     results["duration_s"] = round(time.monotonic() - started, 1)
-    results["quick"] = args.quick
-    write_results(results, partial=bool(args.only))
+    write_results(results, partial=bool(args.only) or args.layout != "both")
 
 
 def processor_rate(stack, expected):
@@ -640,39 +725,76 @@ def machine():
 # --- results ------------------------------------------------------------------------------------------------
 
 
-def markdown(results):
-    def number(value, digits=0):
-        if value is None:
-            return "-"
-        return f"{value:,.{digits}f}"
+def number(value, digits=0):
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
 
-    lines = [f"Machine: {results['machine']['cores']} cores, {results['machine']['memory_gib']} GiB "
-             f"({results['machine'].get('cpu', '')}); {'quick' if results.get('quick') else 'full'} run, "
-             f"{results.get('duration_s')} s; topic clicks with {results['config']['partitions']} partition(s).",
+
+def layout_markdown(outcome):
+    combined = "one `clickstream all` process, as scripts/up.sh" if outcome["combined"] else \
+        "each service its own process"
+    lines = [f"### Layout {outcome['layout']}: topic clicks with {outcome['partitions']} partition(s), {combined} "
+             f"({outcome['duration_s']} s)",
              "",
              "| workload | rate | events/s | requests/s | p50 ms | p99 ms | p99.9 ms | errors | counts exact | "
              "ceiling | ratio |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for w in results["workloads"]:
+    for w in outcome["workloads"]:
         ceiling = f"{w['ceiling']['name']}: {number(w['ceiling']['value'])}" if w["ceiling"] else "-"
         exact = {True: "yes", False: "**no**", None: "-"}[w["counts_exact"]]
         lines.append(f"| {w['id']} | {w['rate']} | {number(w['events_per_s'])} | {number(w['requests_per_s'])} | "
                      f"{number(w['p50_ms'], 2)} | {number(w['p99_ms'], 2)} | {number(w['p999_ms'], 2)} | "
                      f"{w['errors']} | {exact} | {ceiling} | {number(w['ratio_to_ceiling'], 2)} |")
-    notes = [f"- {w['id']} ({w['rate']}): {w['note']}" for w in results["workloads"] if w.get("note")]
+    notes = [f"- {w['id']} ({w['rate']}): {w['note']}" for w in outcome["workloads"] if w.get("note")]
     if notes:
         lines += [""] + notes
-    lines += ["", "| service | idle RSS MiB | peak RSS MiB | CPU s (whole run) |", "|---|---|---|---|"]
-    for name, s in results["services"].items():
+    services = outcome["services"]
+    lines += ["", "| process | idle RSS MiB | peak RSS MiB | CPU s (workloads) |", "|---|---|---|---|"]
+    for name, s in services.items():
         lines.append(f"| {name} | {s['idle_rss_mib']} | {s['peak_rss_mib']} | {s['cpu_s']} |")
-    lines += ["", "CPU seconds by workload and service:", "",
-              "| workload | " + " | ".join(results["services"]) + " |",
-              "|---|" + "---|" * len(results["services"])]
-    for w in results["workloads"]:
+    # A paused processor may leave another process running a workload (`ingestion` in place of `all`).
+    processes = list(services)
+    for w in outcome["workloads"]:
+        processes += [n for n in (w.get("services") or {}) if n not in processes]
+    lines += ["", "CPU seconds by workload and process:", "",
+              "| workload | " + " | ".join(processes) + " |",
+              "|---|" + "---|" * len(processes)]
+    for w in outcome["workloads"]:
         usage = w.get("services") or {}
         lines.append(f"| {w['id']} {w['rate']} | " +
-                     " | ".join(str(usage.get(n, {}).get("cpu_s", "-")) for n in results["services"]) + " |")
-    return "\n".join(lines) + "\n"
+                     " | ".join(str(usage.get(n, {}).get("cpu_s", "-")) for n in processes) + " |")
+    return lines
+
+
+def comparison_markdown(outcomes):
+    """W1, W1i, W2 and W3 side by side in every layout measured."""
+    names = [o["layout"] for o in outcomes]
+    lines = ["| workload | " + " | ".join(f"{n} events/s" for n in names) + " | " +
+             " | ".join(f"{n} p99 ms" for n in names) + " | " + " | ".join(f"{n} ratio" for n in names) + " |",
+             "|---|" + "---|" * (3 * len(names))]
+    keys = []
+    for o in outcomes:
+        for w in o["workloads"]:
+            if (w["id"], w["rate"]) not in keys and w["id"] in ("W1", "W1i", "W2", "W3"):
+                keys.append((w["id"], w["rate"]))
+    for id_, rate in keys:
+        found = [next((w for w in o["workloads"] if (w["id"], w["rate"]) == (id_, rate)), None) for o in outcomes]
+        cells = [number(w and w["events_per_s"]) for w in found] + [number(w and w["p99_ms"], 2) for w in found] + \
+                [number(w and w["ratio_to_ceiling"], 2) for w in found]
+        lines.append(f"| {id_} {rate} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(results):
+    machine_ = results["machine"]
+    lines = [f"Machine: {machine_['cores']} cores, {machine_['memory_gib']} GiB ({machine_.get('cpu', '')}); "
+             f"{'quick' if results.get('quick') else 'full'} run, {results.get('duration_s')} s.", ""]
+    if len(results["layouts"]) > 1:
+        lines += comparison_markdown(results["layouts"]) + [""]
+    for outcome in results["layouts"]:
+        lines += layout_markdown(outcome) + [""]
+    return "\n".join(lines)
 
 
 def write_results(results, partial):
@@ -704,10 +826,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="every workload briefly (a smoke check)")
     parser.add_argument("--keep", action="store_true", help="leave everything running afterwards")
-    # One partition is the specification's topic, and the right shape for one processor on one machine:
-    # librdkafka sends one produce request per partition, so with N partitions each carries 1/N of the events
-    # waiting, and single-event ingest pays that in requests (measured: W1 ~30% lower with 4).
-    parser.add_argument("--partitions", type=positive_int, default=1, help="partitions of the clicks topic (default 1)")
+    parser.add_argument("--layout", choices=("spec", "default", "both"), default="both",
+                        help="spec: 1 partition, separate processes; default: as scripts/up.sh (4 partitions, "
+                             "`clickstream all`); both (the default)")
+    parser.add_argument("--partitions", type=positive_int, default=1,
+                        help="partitions of the clicks topic in the spec layout (default 1)")
     parser.add_argument("--only", type=lambda text: [w.strip().upper() for w in text.split(",")],
                         help="run only these workloads, e.g. W1,W4 (results go to a timestamped file only)")
     args = parser.parse_args()
