@@ -24,6 +24,7 @@ RUN apt-get update \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       librdkafka-dev libpqxx-dev libpq-dev libhiredis-dev libsimdjson-dev libspdlog-dev \
       libgtest-dev libgmock-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev \
+      prometheus-cpp-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -51,6 +52,7 @@ RUN apt-get update \
       libhiredis0.14 \
       libhttp-parser2.9 \
       libpqxx-6.4 \
+      libprometheus-cpp-core1.0 \
       libprotobuf32 \
       librdkafka++1 \
       libsimdjson14 \

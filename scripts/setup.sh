@@ -22,6 +22,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev libpqxx-dev libpq-dev libhiredis-dev libsimdjson-dev libspdlog-dev
   libgtest-dev libgmock-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev libssl-dev
+  # metrics: we link only prometheus-cpp's core; the -dev package also brings pull (civetweb) and push (curl)
+  prometheus-cpp-dev
   # the TLS tests: throwaway certificates (openssl) and an HTTPS client (libcurl)
   openssl libcurl4-openssl-dev
   # infrastructure run as local processes by scripts/infra.sh (Kafka comes from Maven Central)

@@ -1,84 +1,91 @@
 #include "common/metrics.h"
 
-#include "absl/strings/str_cat.h"
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
-#include <cmath>
+#include <iterator>
+#include <map>
+#include <mutex>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace clickstream::metrics {
 namespace {
 
-// Label values escape backslash, double quote and newline (the exposition format's rule).
-void AppendLabels(std::string& out, const Labels& labels, std::string_view extra_name = {},
-                  std::string_view extra_value = {}) {
-  if (labels.empty() && extra_name.empty()) return;
-  out += '{';
-  bool first = true;
-  auto append = [&](std::string_view name, std::string_view value) {
-    if (!first) out += ',';
-    first = false;
-    out += name;
-    out += "=\"";
-    for (char c : value) {
-      if (c == '\\')
-        out += "\\\\";
-      else if (c == '"')
-        out += "\\\"";
-      else if (c == '\n')
-        out += "\\n";
-      else
-        out += c;
-    }
-    out += '"';
-  };
-  for (const auto& [name, value] : labels) append(name, value);
-  if (!extra_name.empty()) append(extra_name, extra_value);
-  out += '}';
-}
+// prometheus-cpp keeps labels in a std::map, so they are written in name order whatever order they were given in.
+prometheus::Labels ToPrometheus(const Labels& labels) { return {labels.begin(), labels.end()}; }
 
-std::string FormatNumber(double value) {
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  if (value == std::floor(value) && std::fabs(value) < 1e15) return fmt::format("{}", static_cast<int64_t>(value));
-  return fmt::format("{}", value);
-}
+// The gauges read at scrape time. prometheus-cpp 1.0.1's Registry takes no Collectable of ours (only its pull
+// library's Exposer does), so Render collects this one beside the registry.
+class ComputedGauges : public prometheus::Collectable {
+ public:
+  using Read = std::function<std::vector<std::pair<Labels, double>>()>;
+
+  void Add(std::string_view name, std::string_view help, Read read) {
+    std::lock_guard lock(mutex_);
+    auto family = families_.find(name);
+    if (family == families_.end()) family = families_.emplace(std::string(name), Family{std::string(help), {}}).first;
+    family->second.reads.push_back(std::move(read));
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::lock_guard lock(mutex_);
+    std::vector<prometheus::MetricFamily> families;
+    families.reserve(families_.size());
+    for (const auto& [name, family] : families_) {
+      prometheus::MetricFamily& collected = families.emplace_back();
+      collected.name = name;
+      collected.help = family.help;
+      collected.type = prometheus::MetricType::Gauge;
+      for (const auto& read : family.reads) {
+        for (const auto& [labels, value] : read()) {
+          prometheus::ClientMetric& metric = collected.metric.emplace_back();
+          for (const auto& [label, label_value] : ToPrometheus(labels)) metric.label.push_back({label, label_value});
+          metric.gauge.value = value;
+        }
+      }
+    }
+    return families;
+  }
+
+ private:
+  struct Family {
+    std::string help;
+    std::vector<Read> reads;  // several readers of one family write their series one after the other
+  };
+  mutable std::mutex mutex_;
+  std::map<std::string, Family, std::less<>> families_;
+};
+
+// prometheus-cpp's family of `name` and our handles on its series. Family::Add builds a new metric before it
+// looks for the labels (and drops it when they exist), so a repeated Get* is answered from `handles` instead.
+template <typename Handle, typename Metric>
+struct FamilyHandles {
+  prometheus::Family<Metric>* family;
+  std::map<Labels, std::unique_ptr<Handle>> handles;
+};
+
+template <typename Handle, typename Metric>
+using Families = std::map<std::string, FamilyHandles<Handle, Metric>, std::less<>>;
 
 }  // namespace
 
-struct Registry::Family {
-  std::string help;
-  std::string type;
-  std::map<Labels, std::unique_ptr<Counter>> counters;
-  std::map<Labels, std::unique_ptr<Gauge>> gauges;
-  std::map<Labels, std::unique_ptr<Histogram>> histograms;
-  std::vector<std::function<std::vector<std::pair<Labels, double>>()>> computed;
-};
+void Counter::Inc(uint64_t n) { counter_->Increment(static_cast<double>(n)); }
+uint64_t Counter::Value() const { return static_cast<uint64_t>(counter_->Value()); }
 
-Histogram::Histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
-}
+void Gauge::Set(int64_t value) { gauge_->Set(static_cast<double>(value)); }
+void Gauge::Add(int64_t delta) { gauge_->Increment(static_cast<double>(delta)); }
+int64_t Gauge::Value() const { return static_cast<int64_t>(gauge_->Value()); }
 
-void Histogram::Observe(double value) {
-  std::size_t bucket = 0;
-  while (bucket < bounds_.size() && value > bounds_[bucket]) ++bucket;
-  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sum_micros_.fetch_add(static_cast<uint64_t>(std::max(0.0, value) * 1e6), std::memory_order_relaxed);
-}
-
-std::vector<uint64_t> Histogram::CumulativeCounts() const {
-  std::vector<uint64_t> counts(bounds_.size() + 1);
-  uint64_t total = 0;
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
-    total += buckets_[i].load(std::memory_order_relaxed);
-    counts[i] = total;
-  }
-  return counts;
-}
-
-double Histogram::Sum() const { return static_cast<double>(sum_micros_.load()) / 1e6; }
+void Histogram::Observe(double value) { histogram_->Observe(value); }
 
 std::vector<double> LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -86,88 +93,89 @@ std::vector<double> LatencyBuckets() {
 
 std::vector<double> SizeBuckets() { return {1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000, 100000}; }
 
-Registry::Registry() = default;
+struct Registry::State {
+  // Each family name with its type ("counter", "gauge", "histogram" or "computed gauge"): one name, one family
+  // in the exposition, whichever map holds it.
+  void Claim(std::string_view name, std::string_view type) {
+    auto claimed = types.find(name);
+    if (claimed == types.end()) {
+      types.emplace(std::string(name), type);
+    } else if (claimed->second != type) {
+      throw std::logic_error("metric " + std::string(name) + " registered twice, as " + std::string(claimed->second) +
+                             " and as " + std::string(type));
+    }
+  }
+
+  // The handle on `name{labels}`, creating the family with `builder` and the series with `add` on first use.
+  template <typename Handle, typename Metric, typename Builder, typename Add>
+  Handle& Find(Families<Handle, Metric>& families, std::string_view type, Builder builder, std::string_view name,
+               std::string_view help, const Labels& labels, Add add) {
+    std::lock_guard lock(mutex);
+    auto family = families.find(name);
+    if (family == families.end()) {
+      Claim(name, type);
+      auto& created = builder.Name(std::string(name)).Help(std::string(help)).Register(registry);
+      family = families.emplace(std::string(name), FamilyHandles<Handle, Metric>{&created, {}}).first;
+    }
+    auto& handle = family->second.handles[labels];
+    if (!handle) handle = std::make_unique<Handle>(add(*family->second.family, ToPrometheus(labels)));
+    return *handle;
+  }
+
+  std::mutex mutex;  // over the maps below; prometheus-cpp locks its own registry and families
+  std::map<std::string, std::string_view, std::less<>> types;
+  prometheus::Registry registry;  // the handles point into it
+  Families<Counter, prometheus::Counter> counters;
+  Families<Gauge, prometheus::Gauge> gauges;
+  Families<Histogram, prometheus::Histogram> histograms;
+  ComputedGauges computed;
+};
+
+Registry::Registry() : state_(std::make_unique<State>()) {}
 Registry::~Registry() = default;
 
-Registry::Family& Registry::FamilyFor(std::string_view name, std::string_view help, const char* type) {
-  auto it = families_.find(name);
-  if (it == families_.end()) {
-    auto family = std::make_unique<Family>();
-    family->help = std::string(help);
-    family->type = type;
-    it = families_.emplace(std::string(name), std::move(family)).first;
-  }
-  if (it->second->type != type) throw std::logic_error("metric " + std::string(name) + " registered twice");
-  return *it->second;
-}
-
 Counter& Registry::GetCounter(std::string_view name, std::string_view help, const Labels& labels) {
-  std::lock_guard lock(mutex_);
-  auto& slot = FamilyFor(name, help, "counter").counters[labels];
-  if (!slot) slot = std::make_unique<Counter>();
-  return *slot;
+  return state_->Find(
+      state_->counters, "counter", prometheus::BuildCounter(), name, help, labels,
+      [](auto& family, const prometheus::Labels& series) -> auto& { return family.Add(series); });
 }
 
 Gauge& Registry::GetGauge(std::string_view name, std::string_view help, const Labels& labels) {
-  std::lock_guard lock(mutex_);
-  auto& slot = FamilyFor(name, help, "gauge").gauges[labels];
-  if (!slot) slot = std::make_unique<Gauge>();
-  return *slot;
+  return state_->Find(
+      state_->gauges, "gauge", prometheus::BuildGauge(), name, help, labels,
+      [](auto& family, const prometheus::Labels& series) -> auto& { return family.Add(series); });
 }
 
 Histogram& Registry::GetHistogram(std::string_view name, std::string_view help, const std::vector<double>& bounds,
                                   const Labels& labels) {
-  std::lock_guard lock(mutex_);
-  auto& slot = FamilyFor(name, help, "histogram").histograms[labels];
-  if (!slot) slot = std::make_unique<Histogram>(bounds);
-  return *slot;
+  return state_->Find(
+      state_->histograms, "histogram", prometheus::BuildHistogram(), name, help,
+      labels, [&bounds](auto& family, const prometheus::Labels& series) -> auto& {
+        return family.Add(series, bounds);
+      });
 }
 
 void Registry::AddComputedGauge(std::string_view name, std::string_view help,
                                 std::function<std::vector<std::pair<Labels, double>>()> read) {
-  std::lock_guard lock(mutex_);
-  FamilyFor(name, help, "gauge").computed.push_back(std::move(read));
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->Claim(name, "computed gauge");
+  }
+  state_->computed.Add(name, help, std::move(read));
 }
 
 std::string Registry::Render() const {
-  std::lock_guard lock(mutex_);
-  std::string out;
-  for (const auto& [name, family] : families_) {
-    absl::StrAppend(&out, "# HELP ", name, " ", family->help, "\n# TYPE ", name, " ", family->type, "\n");
-    for (const auto& [labels, counter] : family->counters) {
-      out += name;
-      AppendLabels(out, labels);
-      out += " " + std::to_string(counter->Value()) + "\n";
-    }
-    for (const auto& [labels, gauge] : family->gauges) {
-      out += name;
-      AppendLabels(out, labels);
-      out += " " + std::to_string(gauge->Value()) + "\n";
-    }
-    for (const auto& read : family->computed) {
-      for (const auto& [labels, value] : read()) {
-        out += name;
-        AppendLabels(out, labels);
-        out += " " + FormatNumber(value) + "\n";
-      }
-    }
-    for (const auto& [labels, histogram] : family->histograms) {
-      const auto counts = histogram->CumulativeCounts();
-      for (std::size_t i = 0; i < counts.size(); ++i) {
-        const double bound = i < histogram->bounds().size() ? histogram->bounds()[i] : INFINITY;
-        out += name + "_bucket";
-        AppendLabels(out, labels, "le", FormatNumber(bound));
-        out += " " + std::to_string(counts[i]) + "\n";
-      }
-      out += name + "_sum";
-      AppendLabels(out, labels);
-      out += " " + FormatNumber(histogram->Sum()) + "\n";
-      out += name + "_count";
-      AppendLabels(out, labels);
-      out += " " + std::to_string(counts.back()) + "\n";
-    }
+  std::vector<prometheus::MetricFamily> families;
+  const std::array<const prometheus::Collectable*, 2> sources = {&state_->registry, &state_->computed};
+  for (const prometheus::Collectable* source : sources) {
+    auto collected = source->Collect();
+    families.insert(families.end(), std::make_move_iterator(collected.begin()),
+                    std::make_move_iterator(collected.end()));
   }
-  return out;
+  // prometheus-cpp collects counters, then gauges, then histograms, each in registration order.
+  std::sort(families.begin(), families.end(),
+            [](const prometheus::MetricFamily& a, const prometheus::MetricFamily& b) { return a.name < b.name; });
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 Registry& GivenOrOwn(Registry* given, std::unique_ptr<Registry>& fallback) {

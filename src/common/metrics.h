@@ -1,58 +1,58 @@
-// Metrics in the Prometheus text exposition format (version 0.0.4). Debian ships no Prometheus client library for
-// C++, so this is a small one of our own: counters, gauges, histograms with fixed buckets, and gauges computed at
-// scrape time. Series are created once (a map look-up under a lock) and updated lock-free; hot paths keep the
-// reference they got. One Registry is created by main and passed to whatever records metrics.
+// Metrics in the Prometheus text exposition format (version 0.0.4), kept by prometheus-cpp's core library
+// (Debian's prometheus-cpp-dev 1.0.1): its registry holds the series and its TextSerializer writes what our own
+// HTTP servers answer on /metrics (prometheus-cpp's pull library and civetweb are not used). This small facade
+// keeps prometheus-cpp's headers out of the files that record metrics. Series are created once (a look-up under a
+// lock); hot paths keep the handle they got. One Registry is created by main and passed to whatever records metrics.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
 namespace clickstream::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// Handles on one series each, valid as long as the Registry that returned them.
 class Counter {
  public:
-  void Inc(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
-  uint64_t Value() const { return value_.load(std::memory_order_relaxed); }
+  explicit Counter(prometheus::Counter& counter) : counter_(&counter) {}
+  void Inc(uint64_t n = 1);
+  uint64_t Value() const;
 
  private:
-  std::atomic<uint64_t> value_{0};
+  prometheus::Counter* counter_;
 };
 
 class Gauge {
  public:
-  void Set(int64_t value) { value_.store(value, std::memory_order_relaxed); }
-  void Add(int64_t delta) { value_.fetch_add(delta, std::memory_order_relaxed); }
-  int64_t Value() const { return value_.load(std::memory_order_relaxed); }
+  explicit Gauge(prometheus::Gauge& gauge) : gauge_(&gauge) {}
+  void Set(int64_t value);
+  void Add(int64_t delta);
+  int64_t Value() const;
 
  private:
-  std::atomic<int64_t> value_{0};
+  prometheus::Gauge* gauge_;
 };
 
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> upper_bounds);
+  explicit Histogram(prometheus::Histogram& histogram) : histogram_(&histogram) {}
   void Observe(double value);
-  // Cumulative counts per bucket (the last is +Inf), the sum and the count, as exposed.
-  std::vector<uint64_t> CumulativeCounts() const;
-  double Sum() const;
-
-  const std::vector<double>& bounds() const { return bounds_; }
 
  private:
-  const std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1, not cumulative
-  std::atomic<uint64_t> sum_micros_{0};               // the sum in millionths, so it can be atomic
+  prometheus::Histogram* histogram_;
 };
 
 // Buckets for latencies in seconds, 0.1 ms .. 10 s.
@@ -67,25 +67,24 @@ class Registry {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  // The series `name{labels}`, created on first use; the same name must keep its type and help.
+  // The series `name{labels}`, created on first use; the same name must keep its type (std::logic_error
+  // otherwise), and its first help text stays.
   Counter& GetCounter(std::string_view name, std::string_view help, const Labels& labels = {});
   Gauge& GetGauge(std::string_view name, std::string_view help, const Labels& labels = {});
   Histogram& GetHistogram(std::string_view name, std::string_view help, const std::vector<double>& bounds,
                           const Labels& labels = {});
-  // A gauge family computed at each scrape: `read` returns its series (labels and value). Called under the
-  // registry's lock from the scraping thread; it must be quick and must not touch the registry.
+  // A gauge family computed at each scrape: `read` returns its series (labels and value). Called under a lock
+  // from the scraping thread; it must be quick and must not touch the registry. Its name is its own: no
+  // GetGauge series share it.
   void AddComputedGauge(std::string_view name, std::string_view help,
                         std::function<std::vector<std::pair<Labels, double>>()> read);
 
-  // Every family in the text exposition format, families sorted by name.
+  // Every family in the text exposition format, families sorted by name, labels within a series by name.
   std::string Render() const;
 
  private:
-  struct Family;
-  Family& FamilyFor(std::string_view name, std::string_view help, const char* type);
-
-  mutable std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 // `given`, or else a private registry created in `fallback`: lets tests build a component without metrics.

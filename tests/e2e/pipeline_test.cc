@@ -352,8 +352,8 @@ TEST_F(PipelineTest, MetricsOfEveryServiceMoveWithTraffic) {
     return result.body;
   };
   const std::vector<std::string> series = {
-      R"(clickstream_http_requests_total{service="ingestion",route="/ingest",status="200"})",
-      R"(clickstream_http_requests_total{service="gateway",route="/analytics/events",status="200"})",
+      R"(clickstream_http_requests_total{route="/ingest",service="ingestion",status="200"})",
+      R"(clickstream_http_requests_total{route="/analytics/events",service="gateway",status="200"})",
       "clickstream_kafka_produce_duration_seconds_count",
       "clickstream_processor_records_total",
       "clickstream_processor_events_counted_total",

@@ -13,6 +13,24 @@ TEST(Metrics, RendersCountersWithHelpTypeAndEscapedLabels) {
             "x_requests_total{route=\"/a\\\"b\\\\c\\n\"} 3\n");
 }
 
+TEST(Metrics, WritesLabelsInNameOrder) {
+  Registry registry;
+  registry.GetCounter("r_total", "h", {{"service", "s"}, {"route", "/r"}, {"status", "200"}}).Inc();
+  EXPECT_NE(registry.Render().find("r_total{route=\"/r\",service=\"s\",status=\"200\"} 1\n"), std::string::npos)
+      << registry.Render();
+}
+
+TEST(Metrics, SortsFamiliesByNameWhateverTheirType) {
+  Registry registry;
+  registry.GetCounter("c_total", "h").Inc();
+  registry.GetHistogram("a_seconds", "h", {1}).Observe(0.5);
+  registry.AddComputedGauge("b_now", "h", [] { return std::vector<std::pair<Labels, double>>{{{}, 1}}; });
+  const std::string text = registry.Render();
+  ASSERT_NE(text.find("# TYPE c_total"), std::string::npos) << text;
+  EXPECT_LT(text.find("# TYPE a_seconds"), text.find("# TYPE b_now"));
+  EXPECT_LT(text.find("# TYPE b_now"), text.find("# TYPE c_total"));
+}
+
 TEST(Metrics, SameNameAndLabelsIsTheSameSeries) {
   Registry registry;
   registry.GetCounter("c_total", "h", {{"a", "1"}}).Inc();
@@ -53,6 +71,13 @@ TEST(Metrics, ANameKeepsItsType) {
   Registry registry;
   registry.GetCounter("thing", "h");
   EXPECT_THROW(registry.GetGauge("thing", "h"), std::logic_error);
+}
+
+TEST(Metrics, AComputedGaugeSharesItsNameWithNoOtherSeries) {
+  Registry registry;
+  registry.GetGauge("level", "h");
+  EXPECT_THROW(registry.AddComputedGauge("level", "h", [] { return std::vector<std::pair<Labels, double>>{}; }),
+               std::logic_error);
 }
 
 TEST(Metrics, GivenOrOwnFallsBackToAPrivateRegistry) {
