@@ -96,6 +96,7 @@ class Server final : public GrpcAnalyticsServer {
       // gRPC logs its reason (port taken, certificate or key not usable) on stderr and returns no detail.
       return absl::UnavailableError("cannot serve gRPC on " + endpoint + " (port in use, or TLS material rejected)");
     }
+    port_ = static_cast<uint16_t>(bound_port);
     server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
     server_->GetHealthCheckService()->SetServingStatus(true);
     common::Logger("analytics")
@@ -103,6 +104,8 @@ class Server final : public GrpcAnalyticsServer {
                !tls.cert_chain_pem.empty(), !tls.client_ca_pem.empty());
     return absl::OkStatus();
   }
+
+  uint16_t port() const override { return port_; }
 
   void Shutdown(std::chrono::milliseconds grace) override {
     std::lock_guard lock(mutex_);
@@ -115,6 +118,7 @@ class Server final : public GrpcAnalyticsServer {
 
  private:
   CountService count_service_;
+  uint16_t port_ = 0;  // set once, by Run
   std::mutex mutex_;
   std::unique_ptr<grpc::Server> server_;  // last: shut down before the service it calls goes away
 };

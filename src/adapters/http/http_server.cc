@@ -184,6 +184,8 @@ class RestinioHttpServer final : public HttpServer {
   }
   ~RestinioHttpServer() override { Stop(); }
 
+  uint16_t port() const override { return port_; }
+
   void StopAccepting() override {
     if (accepting_.exchange(false)) log_->info("{} stops accepting requests", options_.name);
   }
@@ -226,7 +228,7 @@ class RestinioHttpServer final : public HttpServer {
     } catch (const std::exception& e) {
       return absl::UnavailableError("cannot serve HTTP on " + where + ": " + e.what());
     }
-    log_->info("{} listening address={} port={} tls={}", options_.name, options_.address, options_.port,
+    log_->info("{} listening address={} port={} tls={}", options_.name, options_.address, port_,
                !options_.tls_cert_chain_pem.empty());
     return absl::OkStatus();
   }
@@ -262,6 +264,9 @@ class RestinioHttpServer final : public HttpServer {
         // an answer back until the client acknowledges the previous one, which a delayed ACK makes 40 ms.
         .socket_options_setter(
             [](restinio::socket_options_t& socket) { socket.set_option(restinio::asio_ns::ip::tcp::no_delay{true}); })
+        // Runs before run_async returns: the port is known once the server is started.
+        .acceptor_post_bind_hook(
+            [this](restinio::asio_ns::ip::tcp::acceptor& acceptor) { port_ = acceptor.local_endpoint().port(); })
         .request_handler([this](const restinio::request_handle_t& req) { return Dispatch(req); });
     std::shared_ptr server =
         restinio::run_async<Traits>(restinio::external_io_context(io_), std::move(settings), options_.threads);
@@ -416,6 +421,7 @@ class RestinioHttpServer final : public HttpServer {
   // path -> method -> handler; transparent, so a path is looked up without copying it.
   std::map<std::string, std::map<std::string, ports::HttpHandler>, std::less<>> routes_;
   std::mutex stop_mutex_;
+  uint16_t port_ = 0;  // set once, while Run starts the server
   std::atomic<bool> accepting_{true};
   std::atomic<std::size_t> outstanding_{0};  // requests handed to a handler and not yet answered
   std::atomic<std::size_t> unwritten_{0};    // answers given and not yet written to their socket
