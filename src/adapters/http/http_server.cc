@@ -169,7 +169,9 @@ class RestinioHttpServer;
 
 // What a handler's answer goes through. Services may answer after their server stopped (a delivery report, a gRPC
 // callback at its deadline): the gate outlives the server, and once Stop has closed it answers are dropped rather
-// than written through freed memory. Answers take the lock shared, so they never wait for one another.
+// than written through freed memory. Answers take the lock shared, so they never wait for one another. The answer
+// carries the id of its request, never RESTinio's request itself: that keeps its connection, whose socket belongs to
+// the server's io_context, so only the server may hold it (owed_).
 struct AnswerGate {
   std::shared_mutex mutex;
   RestinioHttpServer* server = nullptr;  // null once the server stopped
@@ -204,13 +206,21 @@ class RestinioHttpServer final : public HttpServer {
   }
 
   // A handler's answer: written while the server runs, dropped after Stop.
-  static void AnswerThroughGate(const std::shared_ptr<AnswerGate>& gate, const restinio::request_handle_t& req,
-                                const std::string& route, std::chrono::steady_clock::time_point start,
-                                HttpResponse response) {
+  static void AnswerThroughGate(const std::shared_ptr<AnswerGate>& gate, uint64_t owed_id, const std::string& route,
+                                std::chrono::steady_clock::time_point start, HttpResponse response) {
     std::shared_lock lock(gate->mutex);
-    if (gate->server == nullptr) return;
-    gate->server->Answer(req, route, start, std::move(response));
-    gate->server->outstanding_.fetch_sub(1);
+    RestinioHttpServer* const server = gate->server;
+    if (server == nullptr) return;
+    restinio::request_handle_t req;
+    {
+      std::lock_guard owed(server->owed_mutex_);
+      auto it = server->owed_.find(owed_id);
+      if (it == server->owed_.end()) return;  // answered twice: the port forbids it
+      req = std::move(it->second);
+      server->owed_.erase(it);
+    }
+    server->Answer(req, route, start, std::move(response));
+    server->outstanding_.fetch_sub(1);
   }
 
   absl::Status Run() {
@@ -246,6 +256,11 @@ class RestinioHttpServer final : public HttpServer {
       }
     }
     stop_server_();
+    {
+      // Closes the connections of the requests still owed while io_, which their sockets belong to, is alive.
+      std::lock_guard owed(owed_mutex_);
+      owed_.clear();
+    }
     stop_server_ = nullptr;
   }
 
@@ -410,9 +425,15 @@ class RestinioHttpServer final : public HttpServer {
       Answer(req, route, start, refusal);
       return;
     }
+    uint64_t owed_id = 0;
+    {
+      std::lock_guard owed(owed_mutex_);
+      owed_id = next_owed_id_++;
+      owed_.emplace(owed_id, req);
+    }
     // A handler answers exactly once; the response may be written from any thread, even after Stop.
-    (*handler)(request, [gate = gate_, req, route, start](HttpResponse response) {
-      AnswerThroughGate(gate, req, route, start, std::move(response));
+    (*handler)(request, [gate = gate_, owed_id, route, start](HttpResponse response) {
+      AnswerThroughGate(gate, owed_id, route, start, std::move(response));
     });
   }
 
@@ -427,6 +448,10 @@ class RestinioHttpServer final : public HttpServer {
   std::atomic<std::size_t> unwritten_{0};    // answers given and not yet written to their socket
   const std::shared_ptr<AnswerGate> gate_;
   restinio::asio_ns::io_context io_;  // run by the server's threads; outlives the server, which uses it
+  // Requests handed to a handler and not yet answered, by id; after io_, so destroyed before it (Stop empties it).
+  std::mutex owed_mutex_;
+  std::map<uint64_t, restinio::request_handle_t> owed_;
+  uint64_t next_owed_id_ = 0;
   // Declared last: it holds the running server, whose I/O threads use the members above; calling it stops the
   // server and joins them.
   std::function<void()> stop_server_;
