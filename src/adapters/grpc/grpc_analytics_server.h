@@ -29,7 +29,8 @@ class GrpcAnalyticsServer {
   virtual ~GrpcAnalyticsServer() = default;
   // The port the server listens on: the one given, or the one the system chose when that was 0.
   virtual uint16_t port() const = 0;
-  // Marks the health service NOT_SERVING, stops accepting calls and waits up to `grace` for running ones.
+  // Marks the health service NOT_SERVING, stops accepting calls and waits up to `grace` for running ones, then
+  // cancels those; an answer the service gives to a cancelled call later is dropped.
   virtual void Shutdown(std::chrono::milliseconds grace) = 0;
 };
 
