@@ -3,14 +3,9 @@
 // get its documented answer (or a closed connection) before a deadline, so a hang fails; the process must survive
 // all of them; a valid event posted after every case must be acknowledged, and every acknowledged event must be
 // counted exactly once. Poison records written straight to the topic must land in the dead-letter topic.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +30,7 @@
 #include "domain/click_event.h"
 #include "support/events.h"
 #include "support/http_client.h"
+#include "support/raw_connection.h"
 #include "support/service_process.h"
 #include "support/test_infra.h"
 
@@ -330,122 +326,6 @@ std::vector<std::string> ExpandMessages(const Case& c, const CorpusRun& run) {
   return messages;
 }
 
-// ---- A raw HTTP client ----------------------------------------------------------------------------------------
-
-struct Answer {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-// Takes one complete answer off the front of `buffer`. Our servers always send Content-Length; an answer to HEAD
-// has none of the body it announces.
-std::optional<Answer> TakeAnswer(std::string& buffer, bool head) {
-  const std::size_t head_end = buffer.find("\r\n\r\n");
-  if (head_end == std::string::npos) return std::nullopt;
-  Answer answer;
-  answer.status = std::atoi(buffer.c_str() + std::min(buffer.find(' ') + 1, head_end));
-  std::size_t line = buffer.find("\r\n");
-  while (line < head_end) {
-    const std::size_t next = buffer.find("\r\n", line + 2);
-    const std::string field = buffer.substr(line + 2, next - line - 2);
-    const std::size_t colon = field.find(':');
-    if (colon != std::string::npos) {
-      std::string name = field.substr(0, colon);
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
-      answer.headers[name] = field.substr(std::min(field.find_first_not_of(' ', colon + 1), field.size()));
-    }
-    line = next;
-  }
-  const std::size_t length = head ? 0 : std::strtoull(answer.headers["content-length"].c_str(), nullptr, 10);
-  if (buffer.size() < head_end + 4 + length) return std::nullopt;
-  answer.body = buffer.substr(head_end + 4, length);
-  buffer.erase(0, head_end + 4 + length);
-  return answer;
-}
-
-class RawConnection {
- public:
-  explicit RawConnection(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    const timeval send_timeout{2, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~RawConnection() { close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-  bool closed() const { return closed_; }
-
-  // False when the server closed the connection meanwhile (it may refuse a request before reading all of it).
-  bool Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t sent = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (sent <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(sent));
-    }
-    return true;
-  }
-
-  // Reads until `heads.size()` answers are complete or the server closes the connection or the deadline passes.
-  std::vector<Answer> ReadAnswers(const std::vector<bool>& heads, Clock::time_point deadline) {
-    std::vector<Answer> answers;
-    while (answers.size() < heads.size()) {
-      if (auto answer = TakeAnswer(buffer_, heads[answers.size()])) {
-        answers.push_back(std::move(*answer));
-      } else if (!Receive(deadline)) {
-        break;
-      }
-    }
-    return answers;
-  }
-
-  // Waits for the server to close the connection; false at the deadline. Bytes arriving meanwhile are kept.
-  bool WaitClosed(Clock::time_point deadline) {
-    while (!closed_) {
-      if (!Receive(deadline)) return closed_;
-    }
-    return true;
-  }
-
-  // Whether the server has closed the connection, without waiting.
-  bool PeerClosed() {
-    if (!closed_) Receive(Clock::now());
-    return closed_;
-  }
-
-  const std::string& unread() const { return buffer_; }
-
- private:
-  // Reads what arrives before the deadline; false when nothing more can come (closed or deadline).
-  bool Receive(Clock::time_point deadline) {
-    if (closed_) return false;
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    pollfd poll_fd{fd_, POLLIN, 0};
-    if (poll(&poll_fd, 1, static_cast<int>(std::max<int64_t>(0, left))) <= 0) return false;
-    char chunk[65536];
-    const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
-    if (n <= 0) {
-      closed_ = true;  // EOF, or a reset when the server closed with our bytes unread
-      return false;
-    }
-    buffer_.append(chunk, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  const int fd_;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string buffer_;
-};
-
 // ---- Running cases --------------------------------------------------------------------------------------------
 
 // Events acknowledged with a 200, by (user_id, page_url): each must be counted exactly once.
@@ -475,7 +355,7 @@ std::string Printable(std::string_view text) {
 
 // What is wrong with the body of an error answer: it must be a JSON object with the strings error and message and,
 // exactly when expected, field.
-std::string CheckErrorBody(const Answer& answer, const ExpectedAnswer& expected) {
+std::string CheckErrorBody(const RawAnswer& answer, const ExpectedAnswer& expected) {
   const auto type = answer.headers.find("content-type");
   if (type == answer.headers.end() || type->second.rfind("application/json", 0) != 0) {
     return "an error that is not application/json";
@@ -492,7 +372,7 @@ std::string CheckErrorBody(const Answer& answer, const ExpectedAnswer& expected)
 }
 
 // What is wrong with one answer, or "" when it is the expected one. A 200 echoing an event is recorded.
-std::string CheckAnswer(const Answer& answer, bool head, const ExpectedAnswer& expected, const CorpusRun& run,
+std::string CheckAnswer(const RawAnswer& answer, bool head, const ExpectedAnswer& expected, const CorpusRun& run,
                         Acknowledged& acknowledged) {
   const std::string context = "status " + std::to_string(answer.status) + " body " + Printable(answer.body);
   if (answer.status != expected.status) return "expected " + std::to_string(expected.status) + ", got " + context;
@@ -548,7 +428,7 @@ std::vector<std::string> RunHttpCase(const Case& c, uint16_t port, const CorpusR
   }
 
   std::vector<std::string> failures;
-  const std::vector<Answer> answers = connection.ReadAnswers(heads, deadline);
+  const std::vector<RawAnswer> answers = connection.ReadAnswers(heads, deadline);
   for (std::size_t i = 0; i < c.answers.size(); ++i) {
     if (i >= answers.size()) {
       failures.push_back("answer " + std::to_string(i + 1) + " never came (" +

@@ -18,6 +18,7 @@
 #include "analytics.grpc.pb.h"
 #include "support/http_client.h"
 #include "support/pipeline_client.h"
+#include "support/random_text.h"
 #include "support/service_process.h"
 #include "support/test_infra.h"
 
@@ -208,16 +209,6 @@ TEST_F(PipelineTest, PoisonRecordsGoToTheDeadLetterTopicAndDoNotBlockThePartitio
   consumer->close();
   EXPECT_TRUE(found) << "the poison record never reached " << infra.dlq_topic;
   EXPECT_EQ(reason, "event_id must be a string");
-}
-
-// Printable ASCII without quotes or backslashes, drawn at random: PostgreSQL cannot compress it.
-std::string RandomText(std::size_t bytes, std::mt19937_64& random) {
-  std::string text;
-  while (text.size() < bytes) {
-    const char c = static_cast<char>(0x21 + random() % 0x5e);
-    if (c != '"' && c != '\\') text += c;
-  }
-  return text;
 }
 
 int64_t GrpcCount(uint16_t port, const std::string& user, const std::string& page) {

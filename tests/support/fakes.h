@@ -112,7 +112,8 @@ class FakeEventStore final : public ports::EventStore {
   std::map<int32_t, int64_t> offsets;
 };
 
-// `reads` counts the pairs read, `round_trips` the calls that read them.
+// `reads` counts the pairs read, `round_trips` the calls that read them. `before_read`, when set, runs at the start
+// of every read on the reading thread: a test blocks there to hold a read in flight, as a hung database would.
 class FakeCountStore final : public ports::CountStore {
  public:
   absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override {
@@ -121,6 +122,7 @@ class FakeCountStore final : public ports::CountStore {
     return counts->front();
   }
   absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) override {
+    if (before_read) before_read();
     std::lock_guard lock(mutex);
     ++round_trips;
     reads += static_cast<int>(pairs.size());
@@ -134,6 +136,7 @@ class FakeCountStore final : public ports::CountStore {
   }
   absl::Status Ping() override { return available ? absl::OkStatus() : absl::UnavailableError("down"); }
 
+  std::function<void()> before_read;  // set before the first read
   std::mutex mutex;
   bool available = true;
   int reads = 0;

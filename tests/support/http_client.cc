@@ -37,21 +37,8 @@ void HttpConnection::Close() {
 
 bool HttpConnection::Connect(int timeout_ms) {
   Close();
-  fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port_);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    Close();
-    return false;
-  }
-  return true;
+  fd_ = ConnectLoopback(port_, timeout_ms, timeout_ms);
+  return fd_ >= 0;
 }
 
 HttpResult HttpConnection::Request(const std::string& method, const std::string& target, const std::string& body,
@@ -111,6 +98,25 @@ HttpResult HttpConnection::Request(const std::string& method, const std::string&
     if (!buffer.empty()) return {};  // a partial answer: do not resend a request the server may have seen
   }
   return {};
+}
+
+int ConnectLoopback(uint16_t port, int send_timeout_ms, int receive_timeout_ms) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const timeval send_timeout{send_timeout_ms / 1000, (send_timeout_ms % 1000) * 1000};
+  const timeval receive_timeout{receive_timeout_ms / 1000, (receive_timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof(receive_timeout));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 std::string UrlEncode(const std::string& value) {

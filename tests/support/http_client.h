@@ -35,6 +35,10 @@ class HttpConnection {
   int fd_ = -1;
 };
 
+// A TCP socket connected to 127.0.0.1:port with TCP_NODELAY, each send and each receive bounded by its timeout
+// (0: unbounded); -1 when it cannot connect.
+int ConnectLoopback(uint16_t port, int send_timeout_ms, int receive_timeout_ms);
+
 // Percent-encodes a query-string value.
 std::string UrlEncode(const std::string& value);
 

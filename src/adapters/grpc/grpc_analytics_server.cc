@@ -1,5 +1,8 @@
 #include "adapters/grpc/grpc_analytics_server.h"
 
+#include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 
 #include <grpcpp/grpcpp.h>
@@ -14,55 +17,87 @@ namespace {
 
 constexpr const char* kServiceName = "analytics.AnalyticsService";
 
+// One call's reactor, finished exactly once: by the service's answer, or at once when gRPC cancels the call (its
+// deadline passed, the client went away, Shutdown's grace ran out). gRPC frees a call only once it is finished, so
+// without the second way a look-up the store never ends would hold its call, and Shutdown, past any grace. The
+// service's callback shares the reactor; after a cancellation it touches nothing of the call's, whose request and
+// response gRPC may have freed.
+class CountReactor final : public grpc::ServerUnaryReactor {
+ public:
+  static std::shared_ptr<CountReactor> Create() {
+    auto reactor = std::make_shared<CountReactor>();
+    reactor->self_ = reactor;  // gRPC holds a plain pointer until OnDone
+    return reactor;
+  }
+
+  // Finishes with the status `answer` returns (having filled in the response), unless the call was cancelled first.
+  void Answer(const std::function<grpc::Status()>& answer) {
+    if (!finished_.exchange(true)) Finish(answer());
+  }
+
+  void OnCancel() override {
+    if (!finished_.exchange(true)) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+  }
+
+  void OnDone() override {
+    auto self = std::move(self_);  // possibly the last owner: the reactor goes with it
+  }
+
+ private:
+  std::atomic<bool> finished_{false};
+  std::shared_ptr<CountReactor> self_;
+};
+
 class CountService final : public ::analytics::AnalyticsService::CallbackService {
  public:
   explicit CountService(analytics::AnalyticsService& service) : service_(service) {}
 
-  grpc::ServerUnaryReactor* GetEventCount(grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* GetEventCount(grpc::CallbackServerContext* /*context*/,
                                           const ::analytics::EventCountRequest* request,
                                           ::analytics::EventCountResponse* response) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    // `request` and `response` stay valid until Finish, which the callback calls exactly once.
+    auto reactor = CountReactor::Create();
+    // `request` and `response` stay valid until the call finishes; Answer touches them only if it finishes it.
     service_.GetCount(request->user_id(), request->page_url(),
-                      [reactor, request, response](absl::StatusOr<int64_t> count) {
-                        if (!count.ok()) {
-                          reactor->Finish(ToGrpcStatus(count.status()));
-                          return;
-                        }
-                        response->set_count(*count);
-                        response->set_user_id(request->user_id());
-                        response->set_page_url(request->page_url());
-                        reactor->Finish(grpc::Status::OK);
+                      [reactor, request, response](const absl::StatusOr<int64_t>& count) {
+                        reactor->Answer([&] {
+                          if (!count.ok()) return ToGrpcStatus(count.status());
+                          response->set_count(*count);
+                          response->set_user_id(request->user_id());
+                          response->set_page_url(request->page_url());
+                          return grpc::Status::OK;
+                        });
                       });
-    return reactor;
+    return reactor.get();
   }
 
-  grpc::ServerUnaryReactor* GetEventCounts(grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* GetEventCounts(grpc::CallbackServerContext* /*context*/,
                                            const ::analytics::EventCountsRequest* request,
                                            ::analytics::EventCountsResponse* response) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    auto reactor = CountReactor::Create();
     // Too many pairs fails the call as a whole: the caller sent a request this server never serves.
     if (auto status = service_.CheckCallSize(static_cast<std::size_t>(request->pairs_size())); !status.ok()) {
-      reactor->Finish(ToGrpcStatus(status));
-      return reactor;
+      reactor->Answer([&] { return ToGrpcStatus(status); });
+      return reactor.get();
     }
     std::vector<domain::CountQuery> pairs;
     pairs.reserve(request->pairs_size());
     for (const auto& pair : request->pairs()) pairs.push_back({pair.user_id(), pair.page_url()});
     service_.GetCounts(std::move(pairs), [reactor, response](const std::vector<absl::StatusOr<int64_t>>& counts) {
-      response->mutable_results()->Reserve(static_cast<int>(counts.size()));
-      for (const auto& count : counts) {
-        auto* result = response->add_results();
-        if (count.ok()) {
-          result->set_count(*count);
-        } else {
-          result->set_status_code(ToCodeNumber(count.status().code()));
-          result->set_status_message(std::string(count.status().message()));
+      reactor->Answer([&] {
+        response->mutable_results()->Reserve(static_cast<int>(counts.size()));
+        for (const auto& count : counts) {
+          auto* result = response->add_results();
+          if (count.ok()) {
+            result->set_count(*count);
+          } else {
+            result->set_status_code(ToCodeNumber(count.status().code()));
+            result->set_status_message(std::string(count.status().message()));
+          }
         }
-      }
-      reactor->Finish(grpc::Status::OK);
+        return grpc::Status::OK;
+      });
     });
-    return reactor;
+    return reactor.get();
   }
 
  private:
@@ -96,6 +131,7 @@ class Server final : public GrpcAnalyticsServer {
       // gRPC logs its reason (port taken, certificate or key not usable) on stderr and returns no detail.
       return absl::UnavailableError("cannot serve gRPC on " + endpoint + " (port in use, or TLS material rejected)");
     }
+    port_ = static_cast<uint16_t>(bound_port);
     server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
     server_->GetHealthCheckService()->SetServingStatus(true);
     common::Logger("analytics")
@@ -103,6 +139,8 @@ class Server final : public GrpcAnalyticsServer {
                !tls.cert_chain_pem.empty(), !tls.client_ca_pem.empty());
     return absl::OkStatus();
   }
+
+  uint16_t port() const override { return port_; }
 
   void Shutdown(std::chrono::milliseconds grace) override {
     std::lock_guard lock(mutex_);
@@ -115,6 +153,7 @@ class Server final : public GrpcAnalyticsServer {
 
  private:
   CountService count_service_;
+  uint16_t port_ = 0;  // set once, by Run
   std::mutex mutex_;
   std::unique_ptr<grpc::Server> server_;  // last: shut down before the service it calls goes away
 };

@@ -27,7 +27,10 @@ class GrpcAnalyticsServer {
                                                                     analytics::AnalyticsService& service,
                                                                     const GrpcServerTls& tls = {});
   virtual ~GrpcAnalyticsServer() = default;
-  // Marks the health service NOT_SERVING, stops accepting calls and waits up to `grace` for running ones.
+  // The port the server listens on: the one given, or the one the system chose when that was 0.
+  virtual uint16_t port() const = 0;
+  // Marks the health service NOT_SERVING, stops accepting calls and waits up to `grace` for running ones, then
+  // cancels those; an answer the service gives to a cancelled call later is dropped.
   virtual void Shutdown(std::chrono::milliseconds grace) = 0;
 };
 

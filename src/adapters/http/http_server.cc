@@ -169,7 +169,9 @@ class RestinioHttpServer;
 
 // What a handler's answer goes through. Services may answer after their server stopped (a delivery report, a gRPC
 // callback at its deadline): the gate outlives the server, and once Stop has closed it answers are dropped rather
-// than written through freed memory. Answers take the lock shared, so they never wait for one another.
+// than written through freed memory. Answers take the lock shared, so they never wait for one another. The answer
+// carries the id of its request, never RESTinio's request itself: that keeps its connection, whose socket belongs to
+// the server's io_context, so only the server may hold it (owed_).
 struct AnswerGate {
   std::shared_mutex mutex;
   RestinioHttpServer* server = nullptr;  // null once the server stopped
@@ -183,6 +185,8 @@ class RestinioHttpServer final : public HttpServer {
     gate_->server = this;
   }
   ~RestinioHttpServer() override { Stop(); }
+
+  uint16_t port() const override { return port_; }
 
   void StopAccepting() override {
     if (accepting_.exchange(false)) log_->info("{} stops accepting requests", options_.name);
@@ -202,13 +206,21 @@ class RestinioHttpServer final : public HttpServer {
   }
 
   // A handler's answer: written while the server runs, dropped after Stop.
-  static void AnswerThroughGate(const std::shared_ptr<AnswerGate>& gate, const restinio::request_handle_t& req,
-                                const std::string& route, std::chrono::steady_clock::time_point start,
-                                HttpResponse response) {
+  static void AnswerThroughGate(const std::shared_ptr<AnswerGate>& gate, uint64_t owed_id, const std::string& route,
+                                std::chrono::steady_clock::time_point start, HttpResponse response) {
     std::shared_lock lock(gate->mutex);
-    if (gate->server == nullptr) return;
-    gate->server->Answer(req, route, start, std::move(response));
-    gate->server->outstanding_.fetch_sub(1);
+    RestinioHttpServer* const server = gate->server;
+    if (server == nullptr) return;
+    restinio::request_handle_t req;
+    {
+      std::lock_guard owed(server->owed_mutex_);
+      auto it = server->owed_.find(owed_id);
+      if (it == server->owed_.end()) return;  // answered twice: the port forbids it
+      req = std::move(it->second);
+      server->owed_.erase(it);
+    }
+    server->Answer(req, route, start, std::move(response));
+    server->outstanding_.fetch_sub(1);
   }
 
   absl::Status Run() {
@@ -226,7 +238,7 @@ class RestinioHttpServer final : public HttpServer {
     } catch (const std::exception& e) {
       return absl::UnavailableError("cannot serve HTTP on " + where + ": " + e.what());
     }
-    log_->info("{} listening address={} port={} tls={}", options_.name, options_.address, options_.port,
+    log_->info("{} listening address={} port={} tls={}", options_.name, options_.address, port_,
                !options_.tls_cert_chain_pem.empty());
     return absl::OkStatus();
   }
@@ -244,6 +256,11 @@ class RestinioHttpServer final : public HttpServer {
       }
     }
     stop_server_();
+    {
+      // Closes the connections of the requests still owed while io_, which their sockets belong to, is alive.
+      std::lock_guard owed(owed_mutex_);
+      owed_.clear();
+    }
     stop_server_ = nullptr;
   }
 
@@ -262,6 +279,9 @@ class RestinioHttpServer final : public HttpServer {
         // an answer back until the client acknowledges the previous one, which a delayed ACK makes 40 ms.
         .socket_options_setter(
             [](restinio::socket_options_t& socket) { socket.set_option(restinio::asio_ns::ip::tcp::no_delay{true}); })
+        // Runs before run_async returns: the port is known once the server is started.
+        .acceptor_post_bind_hook(
+            [this](restinio::asio_ns::ip::tcp::acceptor& acceptor) { port_ = acceptor.local_endpoint().port(); })
         .request_handler([this](const restinio::request_handle_t& req) { return Dispatch(req); });
     std::shared_ptr server =
         restinio::run_async<Traits>(restinio::external_io_context(io_), std::move(settings), options_.threads);
@@ -405,9 +425,15 @@ class RestinioHttpServer final : public HttpServer {
       Answer(req, route, start, refusal);
       return;
     }
+    uint64_t owed_id = 0;
+    {
+      std::lock_guard owed(owed_mutex_);
+      owed_id = next_owed_id_++;
+      owed_.emplace(owed_id, req);
+    }
     // A handler answers exactly once; the response may be written from any thread, even after Stop.
-    (*handler)(request, [gate = gate_, req, route, start](HttpResponse response) {
-      AnswerThroughGate(gate, req, route, start, std::move(response));
+    (*handler)(request, [gate = gate_, owed_id, route, start](HttpResponse response) {
+      AnswerThroughGate(gate, owed_id, route, start, std::move(response));
     });
   }
 
@@ -416,11 +442,16 @@ class RestinioHttpServer final : public HttpServer {
   // path -> method -> handler; transparent, so a path is looked up without copying it.
   std::map<std::string, std::map<std::string, ports::HttpHandler>, std::less<>> routes_;
   std::mutex stop_mutex_;
+  uint16_t port_ = 0;  // set once, while Run starts the server
   std::atomic<bool> accepting_{true};
   std::atomic<std::size_t> outstanding_{0};  // requests handed to a handler and not yet answered
   std::atomic<std::size_t> unwritten_{0};    // answers given and not yet written to their socket
   const std::shared_ptr<AnswerGate> gate_;
   restinio::asio_ns::io_context io_;  // run by the server's threads; outlives the server, which uses it
+  // Requests handed to a handler and not yet answered, by id; after io_, so destroyed before it (Stop empties it).
+  std::mutex owed_mutex_;
+  std::map<uint64_t, restinio::request_handle_t> owed_;
+  uint64_t next_owed_id_ = 0;
   // Declared last: it holds the running server, whose I/O threads use the members above; calling it stops the
   // server and joins them.
   std::function<void()> stop_server_;

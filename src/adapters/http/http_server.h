@@ -56,6 +56,8 @@ class HttpServer {
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                            std::vector<ports::HttpRoute> routes);
   virtual ~HttpServer() = default;
+  // The port the server listens on: options.port, or the one the system chose when that was 0.
+  virtual uint16_t port() const = 0;
   // Shutdown, in this order: StopAccepting, let the service finish (or fail) what it holds, WaitIdle, destroy the
   // service, Stop. Each is idempotent.
 

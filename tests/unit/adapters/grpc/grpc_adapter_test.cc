@@ -1,0 +1,270 @@
+// The gRPC adapters in-process: GrpcCountClient calls GrpcAnalyticsServer over localhost, on a port the system
+// chooses, and the server serves a real AnalyticsService over fakes of its cache and store. What crosses the wire
+// (counts in order, per-pair errors, whole-call errors), deadlines against a hung store, an unreachable server and
+// shutdown with a call in flight.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "adapters/grpc/grpc_analytics_server.h"
+#include "adapters/grpc/grpc_count_client.h"
+#include "support/fakes.h"
+#include "support/random_text.h"
+
+namespace clickstream::grpc_adapter {
+namespace {
+
+using namespace testing_support;
+using Clock = std::chrono::steady_clock;
+using Results = std::vector<absl::StatusOr<int64_t>>;
+using std::chrono::milliseconds;
+
+constexpr std::size_t kMaxPairs = 5;
+// The longest any wait in these tests may take: an upper bound for a failure, never a pause.
+constexpr milliseconds kPatience{5000};
+constexpr const char* kClosedPort = "127.0.0.1:1";
+
+// Holds every store read at its start until released, as a hung database would.
+class ReadGate {
+ public:
+  void Close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  // Lets every read held so far through, even if the gate closes again before they wake.
+  void Open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    ++openings_;
+    changed_.notify_all();
+  }
+  // On the reading thread.
+  void Pass() {
+    std::unique_lock lock(mutex_);
+    ++entered_;
+    changed_.notify_all();
+    const int openings = openings_;
+    changed_.wait(lock, [&] { return open_ || openings_ != openings; });
+  }
+  // Whether `reads` reads have reached the gate in all, within kPatience.
+  bool WaitEntered(int reads) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kPatience, [&] { return entered_ >= reads; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  int openings_ = 0;
+  int entered_ = 0;
+};
+
+// One GetCounts call's outcome and how long it took.
+struct Outcome {
+  Results results;
+  Clock::duration took;
+};
+
+std::future<Outcome> Call(ports::CountClient& client, std::vector<domain::CountQuery> pairs, Clock::duration within) {
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  auto outcome = promise->get_future();
+  const auto start = Clock::now();
+  client.GetCounts(std::move(pairs), start + within, [promise, start](Results results) {
+    promise->set_value({std::move(results), Clock::now() - start});
+  });
+  return outcome;
+}
+
+// The outcome, or a failure if none came within kPatience.
+Outcome Await(std::future<Outcome>& outcome) {
+  if (outcome.wait_for(kPatience) != std::future_status::ready) {
+    ADD_FAILURE() << "no answer within " << kPatience.count() << " ms";
+    return {};
+  }
+  return outcome.get();
+}
+
+class GrpcAdapterTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto cache = std::make_unique<FakeCountCache>();
+    auto store = std::make_unique<FakeCountStore>();
+    cache_ = cache.get();
+    store_ = store.get();
+    store_->before_read = [this] { gate_.Pass(); };
+    analytics::AnalyticsOptions options{2, 16, {}, nullptr};
+    options.max_pairs = kMaxPairs;
+    service_ = std::make_unique<analytics::AnalyticsService>(options, std::move(cache), std::move(store));
+    auto server = GrpcAnalyticsServer::Start("127.0.0.1", 0, *service_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  void TearDown() override {
+    gate_.Open();  // a held read would keep the server's shutdown and the service's workers waiting
+    server_.reset();
+    service_.reset();
+  }
+
+  std::string Target() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+
+  domain::CountQuery RandomPair() { return {RandomText(64, random_), "/p/" + RandomText(120, random_)}; }
+
+  std::mt19937_64 random_{std::random_device{}()};
+  ReadGate gate_;
+  FakeCountCache* cache_ = nullptr;
+  FakeCountStore* store_ = nullptr;
+  std::unique_ptr<analytics::AnalyticsService> service_;
+  std::unique_ptr<GrpcAnalyticsServer> server_;  // after the service it calls: shut down first
+};
+
+TEST_F(GrpcAdapterTest, AnswersEveryPairWithItsCountInOrder) {
+  const auto stored = RandomPair();
+  const auto cached = RandomPair();
+  const auto other = RandomPair();
+  const auto unknown = RandomPair();
+  store_->counts[{stored.user_id, stored.page_url}] = 41;
+  store_->counts[{other.user_id, other.page_url}] = 7'000'000'001;
+  cache_->values[{cached.user_id, cached.page_url}] = 12;
+  GrpcCountClient client(Target(), kPatience);
+
+  auto call = Call(client, {stored, cached, unknown, other, stored}, kPatience);
+  const Outcome outcome = Await(call);
+  ASSERT_EQ(outcome.results.size(), 5u);
+  for (const auto& result : outcome.results) ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(*outcome.results[0], 41);
+  EXPECT_EQ(*outcome.results[1], 12);
+  EXPECT_EQ(*outcome.results[2], 0);
+  EXPECT_EQ(*outcome.results[3], 7'000'000'001);
+  EXPECT_EQ(*outcome.results[4], 41);
+}
+
+TEST_F(GrpcAdapterTest, AnswersAnInvalidPairWithItsOwnErrorAndTheOthersWithTheirCounts) {
+  const auto first = RandomPair();
+  const auto last = RandomPair();
+  store_->counts[{first.user_id, first.page_url}] = 3;
+  store_->counts[{last.user_id, last.page_url}] = 5;
+  const domain::CountQuery empty_user{"", "/p/" + RandomText(40, random_)};
+  const domain::CountQuery long_page{RandomText(40, random_), RandomText(2049, random_)};
+  GrpcCountClient client(Target(), kPatience);
+
+  auto call = Call(client, {first, empty_user, long_page, last}, kPatience);
+  const Outcome outcome = Await(call);
+  ASSERT_EQ(outcome.results.size(), 4u);
+  EXPECT_EQ(*outcome.results[0], 3);
+  EXPECT_EQ(outcome.results[1].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(outcome.results[1].status().message().find("user_id"), std::string::npos) << outcome.results[1].status();
+  EXPECT_EQ(outcome.results[2].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(outcome.results[2].status().message().find("page_url"), std::string::npos) << outcome.results[2].status();
+  EXPECT_EQ(*outcome.results[3], 5);
+}
+
+TEST_F(GrpcAdapterTest, FailsEveryPairOfACallOverThePairLimitWithoutReading) {
+  std::vector<domain::CountQuery> pairs;
+  for (std::size_t i = 0; i <= kMaxPairs; ++i) pairs.push_back(RandomPair());
+  GrpcCountClient client(Target(), kPatience);
+
+  auto call = Call(client, pairs, kPatience);
+  const Outcome outcome = Await(call);
+  ASSERT_EQ(outcome.results.size(), kMaxPairs + 1);
+  for (const auto& result : outcome.results) {
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(result.status().message().find("at most " + std::to_string(kMaxPairs)), std::string::npos)
+        << result.status();
+  }
+  std::lock_guard lock(store_->mutex);
+  EXPECT_EQ(store_->round_trips, 0);
+}
+
+// Whichever comes first, the caller's deadline or the client's cap, ends a call the store never answers.
+struct DeadlineCase {
+  std::string name;
+  milliseconds caller;
+  milliseconds cap;
+};
+
+TEST_F(GrpcAdapterTest, EndsACallTheStoreHoldsAtTheEarlierOfTheCallersDeadlineAndTheCap) {
+  const std::vector<DeadlineCase> cases = {
+      {"the caller's deadline", milliseconds(300), milliseconds(60000)},
+      {"the client's cap", milliseconds(60000), milliseconds(300)},
+  };
+  int reads = 0;
+  for (const DeadlineCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    GrpcCountClient client(Target(), c.cap);
+    gate_.Close();
+    auto call = Call(client, {RandomPair(), RandomPair()}, c.caller);
+    ASSERT_TRUE(gate_.WaitEntered(++reads)) << "the read never reached the store";
+    const Outcome outcome = Await(call);
+    gate_.Open();  // only now: the answer cannot have come from the store
+    ASSERT_EQ(outcome.results.size(), 2u);
+    for (const auto& result : outcome.results) {
+      EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+    }
+    EXPECT_GE(outcome.took, milliseconds(250));
+    EXPECT_LT(outcome.took, milliseconds(3000));
+  }
+}
+
+TEST_F(GrpcAdapterTest, AnswersUnavailableWellBeforeTheDeadlineWhenNothingListens) {
+  GrpcCountClient client(kClosedPort, milliseconds(60000));
+  auto call = Call(client, {RandomPair(), RandomPair(), RandomPair()}, milliseconds(60000));
+  const Outcome outcome = Await(call);  // within kPatience, though the deadline is a minute away
+  ASSERT_EQ(outcome.results.size(), 3u);
+  for (const auto& result : outcome.results) {
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  }
+}
+
+TEST_F(GrpcAdapterTest, ChecksReadinessByReachingTheServer) {
+  GrpcCountClient reachable(Target(), kPatience);
+  EXPECT_TRUE(reachable.CheckReady(kPatience).ok());
+  GrpcCountClient unreachable(kClosedPort, kPatience);
+  const auto start = Clock::now();
+  EXPECT_EQ(unreachable.CheckReady(milliseconds(200)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(Clock::now() - start, milliseconds(2000));
+}
+
+TEST_F(GrpcAdapterTest, ShutdownEndsACallInFlightAndRefusesNewOnes) {
+  GrpcCountClient client(Target(), milliseconds(60000));
+  gate_.Close();
+  auto in_flight = Call(client, {RandomPair()}, milliseconds(60000));
+  ASSERT_TRUE(gate_.WaitEntered(1));
+
+  // Shutdown cancels the call once its grace has run out, while the store still holds the read.
+  auto shutdown = std::async(std::launch::async, [this] { server_->Shutdown(milliseconds(100)); });
+  EXPECT_EQ(shutdown.wait_for(kPatience), std::future_status::ready) << "Shutdown waited for the store";
+  const Outcome ended = Await(in_flight);
+  gate_.Open();
+  shutdown.wait();
+  ASSERT_EQ(ended.results.size(), 1u);
+  EXPECT_FALSE(ended.results[0].ok()) << "the call ended without an answer from the store";
+
+  auto refused = Call(client, {RandomPair()}, kPatience);
+  const Outcome after = Await(refused);
+  ASSERT_EQ(after.results.size(), 1u);
+  EXPECT_EQ(after.results[0].status().code(), absl::StatusCode::kUnavailable) << after.results[0].status();
+}
+
+TEST_F(GrpcAdapterTest, DestroyingTheClientWaitsForItsCallsToEnd) {
+  auto client = std::make_unique<GrpcCountClient>(Target(), milliseconds(300));
+  gate_.Close();
+  std::atomic<bool> done{false};
+  client->GetCounts({RandomPair()}, Clock::now() + milliseconds(60000), [&](const Results&) { done = true; });
+  ASSERT_TRUE(gate_.WaitEntered(1));
+  client.reset();  // returns once the call ended at the client's cap
+  EXPECT_TRUE(done);
+}
+
+}  // namespace
+}  // namespace clickstream::grpc_adapter
