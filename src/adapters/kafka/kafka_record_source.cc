@@ -1,12 +1,20 @@
 #include "adapters/kafka/kafka_record_source.h"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
 #include "adapters/kafka/kafka_client_config.h"
 #include "common/log.h"
 
 namespace clickstream::kafka {
+namespace {
+
+// Lag() asks the group coordinator for committed offsets while positions are unknown; it serves scrapes and
+// readiness checks, so it must not wait long on a slow broker.
+constexpr int kCommittedTimeoutMs = 500;
+
+}  // namespace
 
 struct KafkaRecordSource::Client {
   KafkaLogBridge log_bridge;  // outlives the consumer, which calls it
@@ -101,6 +109,13 @@ std::map<int32_t, int64_t> KafkaRecordSource::Lag() {
   std::vector<RdKafka::TopicPartition*> assigned;
   if (client_->consumer->assignment(assigned) != RdKafka::ERR_NO_ERROR) return lag;
   client_->consumer->position(assigned);
+  // The position stays unknown until a record is consumed after the assignment, so a processor restarted on a
+  // topic it had caught up with would count the whole topic as lag (and call itself stalled). Consuming resumes
+  // at the group's committed offset: measure from there.
+  std::vector<RdKafka::TopicPartition*> unknown;
+  std::copy_if(assigned.begin(), assigned.end(), std::back_inserter(unknown),
+               [](const RdKafka::TopicPartition* partition) { return partition->offset() < 0; });
+  if (!unknown.empty()) client_->consumer->committed(unknown, kCommittedTimeoutMs);
   for (const RdKafka::TopicPartition* partition : assigned) {
     int64_t low = 0, high = 0;
     if (client_->consumer->get_watermark_offsets(partition->topic(), partition->partition(), &low, &high) !=
@@ -108,7 +123,7 @@ std::map<int32_t, int64_t> KafkaRecordSource::Lag() {
         high < 0) {
       continue;
     }
-    // Before the first fetch the position is unknown (negative): everything above the low mark is lag then.
+    // Nothing consumed and nothing committed: everything above the low mark is lag.
     const int64_t position = partition->offset() >= 0 ? partition->offset() : low;
     lag[partition->partition()] = std::max<int64_t>(0, high - position);
   }
