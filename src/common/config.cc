@@ -159,6 +159,10 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_BATCH_WAIT_MS", "batch-wait-ms", "100", Kind::kMillis,
      "how long the processor waits for a first record before polling again",
      &kIn<&Config::processor, &ProcessorConfig::batch_wait>},
+    {"CLICKSTREAM_PROCESSOR_FETCH_WAIT_MS", "processor-fetch-wait-ms", "10", Kind::kMillis,
+     "how long the broker may hold the processor's fetch to gather records: while records trickle in, fewer "
+     "and larger fetches (less broker CPU, larger transactions) for at most this much freshness",
+     &kIn<&Config::processor, &ProcessorConfig::fetch_wait>},
     {"CLICKSTREAM_PENDING_CACHE_REPAIRS", "pending-cache-repairs", "100000", Kind::kCount,
      "counts remembered for Redis while it is unreachable; beyond it the cache is invalidated on return",
      &kIn<&Config::processor, &ProcessorConfig::pending_cache_repairs>},

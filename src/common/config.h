@@ -53,6 +53,7 @@ struct ProcessorConfig {
   uint16_t health_port = 0;
   std::size_t batch_max_records = 0;
   Millis batch_wait{};
+  Millis fetch_wait{};
   std::size_t pending_cache_repairs = 0;
   Millis stall_timeout{};
 };

@@ -37,7 +37,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartProcessor(const common::Con
                                                   config.kafka.topic,
                                                   config.kafka.consumer_group,
                                                   {},
-                                                  kBatchesFetchedAhead * options.batch_max_records});
+                                                  kBatchesFetchedAhead * options.batch_max_records,
+                                                  config.processor.fetch_wait});
   if (!source.ok()) return source.status();
   auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic, config.kafka.topic,
                                                       options.dead_letter_timeout);

@@ -28,9 +28,13 @@ absl::StatusOr<std::unique_ptr<KafkaRecordSource>> KafkaRecordSource::Create(con
   std::unique_ptr<KafkaRecordSource> source(new KafkaRecordSource(options.topic));
   KafkaSettings defaults = {
       {"auto.offset.reset", "earliest"},
-      // The broker answers a fetch as soon as records arrive; the wait only bounds empty answers, so a long one
-      // costs no freshness and spares an idle broker a hundred empty fetches a second.
-      {"fetch.wait.max.ms", "500"},
+      // The broker holds each fetch until a megabyte or the wait is there, so records trickling in from many
+      // small produce requests (one per partition per linger) come in one answer per wait, not one each: with
+      // 4 partitions under single-event load, answering at once cost the broker as much CPU as producing and made
+      // the processor's transactions small (measured: single-event ingest 15.7k/s with the pipeline live, 19-21k
+      // with a 5-20 ms wait). Freshness pays at most the wait.
+      {"fetch.wait.max.ms", std::to_string(options.fetch_wait.count())},
+      {"fetch.min.bytes", "1048576"},
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
       {"queued.min.messages", std::to_string(options.prefetch_records)},

@@ -18,6 +18,9 @@ struct ConsumerOptions {
   std::string group;
   KafkaSettings overrides;
   std::size_t prefetch_records = 100000;  // queued.min.messages: records fetched ahead of Poll
+  // How long the broker may hold a fetch to gather records (fetch.wait.max.ms, with fetch.min.bytes so large
+  // that only the wait or a full fetch ends it).
+  std::chrono::milliseconds fetch_wait{10};
 };
 
 class KafkaRecordSource final : public ports::RecordSource {
