@@ -27,7 +27,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,15 +43,12 @@ RESULTS = REPO / "bench" / "results"
 KAFKA_LIBS = REPO / ".state" / "kafka" / "libs"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+sys.path.insert(0, str(REPO / "scripts" / "lib"))
+from local_services import free_port, read_infra_env  # noqa: E402
+
 
 def log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url, timeout=2.0):
@@ -177,11 +173,7 @@ class Stack:
         subprocess.run([str(REPO / "scripts" / "infra.sh"), "start", str(self.infra_dir), "--pg-port", "0",
                         "--redis-port", "0", "--kafka-port", "0", "--partitions", str(partitions)], check=True,
                        stdout=sys.stderr)
-        self.infra = {}
-        for line in (self.infra_dir / "env").read_text().splitlines():
-            if line.startswith("export "):
-                key, _, value = line[len("export "):].partition("=")
-                self.infra[key] = value
+        self.infra = read_infra_env(self.infra_dir)
         self.ports = {name: free_port() for name in
                       ("ingestion", "gateway", "processor", "analytics", "analytics_health")}
         self.env = dict(os.environ)

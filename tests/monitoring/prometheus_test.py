@@ -18,18 +18,18 @@ prometheus.yml says to drop metric_relabel_configs then).
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITORING = os.path.join(REPO, "deploy", "monitoring")
+sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
+from local_services import LocalServices, free_port, http, read_infra_env  # noqa: E402
 
 
 def fail(message):
@@ -37,38 +37,11 @@ def fail(message):
     sys.exit(1)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read_infra_env():
+def read_test_infra_env():
     state = os.environ.get("CLICKSTREAM_TEST_STATE")
     if not state:
         fail("CLICKSTREAM_TEST_STATE is not set (run through CTest, which starts the infra fixture)")
-    env = {}
-    with open(os.path.join(state, "env")) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("export "):
-                name, _, value = line[len("export "):].partition("=")
-                env[name] = value
-    return state, env
-
-
-def http(method, url, body=None, content_type="application/json", timeout=5):
-    data = body.encode() if isinstance(body, str) else body
-    request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError:
-        return 0, ""
+    return state, read_infra_env(state)
 
 
 def wait_until(what, predicate, timeout=60.0, interval=0.25):
@@ -81,52 +54,14 @@ def wait_until(what, predicate, timeout=60.0, interval=0.25):
     fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-class Stack:
+class Stack(LocalServices):
     """The four services as separate processes, as in a cluster."""
 
     def __init__(self, binary, infra_env, log_dir):
-        self.binary = binary
-        self.ports = {name: free_port() for name in ("ingestion", "gateway", "processor", "analytics", "analytics_health")}
-        self.env = dict(os.environ)
-        self.env.update(infra_env)
-        self.env.update({
-            "CLICKSTREAM_BIND_ADDR": "127.0.0.1",
-            "CLICKSTREAM_INGESTION_PORT": str(self.ports["ingestion"]),
-            "CLICKSTREAM_GATEWAY_PORT": str(self.ports["gateway"]),
-            "CLICKSTREAM_PROCESSOR_PORT": str(self.ports["processor"]),
-            "CLICKSTREAM_ANALYTICS_PORT": str(self.ports["analytics"]),
-            "CLICKSTREAM_ANALYTICS_HEALTH_PORT": str(self.ports["analytics_health"]),
-            "CLICKSTREAM_ANALYTICS_ADDR": f"127.0.0.1:{self.ports['analytics']}",
+        super().__init__(binary, infra_env, log_dir, "prometheus-test-", {
             "CLICKSTREAM_CONSUMER_GROUP": f"prometheus-test-{os.getpid()}-{time.time_ns()}",
             "CLICKSTREAM_QUERY_DEADLINE_MS": "2000",
         })
-        self.log_dir = log_dir
-        self.processes = {}
-
-    def http_port(self, service):
-        return self.ports["analytics_health" if service == "analytics" else service]
-
-    def start(self, service):
-        log = open(os.path.join(self.log_dir, f"prometheus-test-{service}.log"), "ab")
-        self.processes[service] = subprocess.Popen([self.binary, service], env=self.env, stdout=log,
-                                                   stderr=subprocess.STDOUT)
-        port = self.http_port(service)
-        wait_until(f"{service} /readyz on {port}",
-                   lambda: http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200)
-
-    def kill(self, service):
-        process = self.processes.pop(service)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-
-    def stop_all(self):
-        for process in self.processes.values():
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def derived_config(stack, work_dir):
@@ -212,7 +147,7 @@ def main():
     if len(sys.argv) != 3:
         fail("usage: prometheus_test.py CLICKSTREAM_BINARY PROMETHEUS_BINARY")
     binary, prometheus_binary = sys.argv[1], sys.argv[2]
-    state, infra_env = read_infra_env()
+    state, infra_env = read_test_infra_env()
     work_dir = tempfile.mkdtemp(prefix="prometheus-test-")
     stack = Stack(binary, infra_env, os.path.join(state, "logs"))
     prometheus = None
