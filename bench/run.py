@@ -44,7 +44,7 @@ KAFKA_LIBS = REPO / ".state" / "kafka" / "libs"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 sys.path.insert(0, str(REPO / "scripts" / "lib"))
-from local_services import free_port, read_infra_env  # noqa: E402
+from local_services import LocalServices, free_port, read_infra_env  # noqa: E402
 
 
 def log(message):
@@ -174,20 +174,11 @@ class Stack:
                         "--redis-port", "0", "--kafka-port", "0", "--partitions", str(partitions)], check=True,
                        stdout=sys.stderr)
         self.infra = read_infra_env(self.infra_dir)
-        self.ports = {name: free_port() for name in
-                      ("ingestion", "gateway", "processor", "analytics", "analytics_health")}
-        self.env = dict(os.environ)
-        self.env.update({k: self.infra[k] for k in ("DATABASE_URL", "KAFKA_BROKER", "REDIS_ADDR", "KAFKA_TOPIC",
-                                                    "CLICKSTREAM_DLQ_TOPIC")})
-        self.env.update({
-            "CLICKSTREAM_BIND_ADDR": "127.0.0.1",
-            "CLICKSTREAM_INGESTION_PORT": str(self.ports["ingestion"]),
-            "CLICKSTREAM_GATEWAY_PORT": str(self.ports["gateway"]),
-            "CLICKSTREAM_PROCESSOR_PORT": str(self.ports["processor"]),
-            "CLICKSTREAM_ANALYTICS_PORT": str(self.ports["analytics"]),
-            "CLICKSTREAM_ANALYTICS_HEALTH_PORT": str(self.ports["analytics_health"]),
-            "CLICKSTREAM_ANALYTICS_ADDR": f"127.0.0.1:{self.ports['analytics']}",
-        })
+        # The ports and environment every local run of the services shares; the bench starts and measures its
+        # processes itself (Service), to read their CPU and memory.
+        layout_env = LocalServices(CLICKSTREAM, {k: self.infra[k] for k in (
+            "DATABASE_URL", "KAFKA_BROKER", "REDIS_ADDR", "KAFKA_TOPIC", "CLICKSTREAM_DLQ_TOPIC")}, str(STATE / "logs"))
+        self.ports, self.env = layout_env.ports, layout_env.env
         self.services = {}
 
     def start(self, name):
