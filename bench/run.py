@@ -9,7 +9,7 @@ It measures two layouts, one after the other, each on a stack of its own:
   default   what scripts/up.sh runs: 4 partitions and one `clickstream all` process: W1, W1i, W2, W3
 (W1i is W1 with the processor paused: ingestion alone.)
 
-  bench/run.sh            the full run of both layouts, what the targets are judged on (about 13 minutes)
+  bench/run.sh            the full run of both layouts, what the targets are judged on (about 15 minutes)
   bench/run.sh --quick    every workload briefly, a smoke check (about 5 minutes with everything built)
   bench/run.sh --keep     leave the last layout's infrastructure and services running afterwards (for profiling)
   bench/run.sh --only W1,W4   some workloads only (W4 and W5 then query pairs nobody wrote: counts 0)
