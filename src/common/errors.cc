@@ -19,8 +19,9 @@ struct Row {
   HttpError http;
 };
 
-// The table. A kind whose row is the first for its absl code is what that code means by itself; a later row for
-// the same code is told apart by the kind payload.
+// The table. A kind whose row is the first for its absl code is what that code means by itself (a full queue is
+// RESOURCE_EXHAUSTED's own meaning, so kOverloaded comes before kRateLimited); a later row for the same code is told
+// apart by the kind payload.
 constexpr std::array<Row, 12> kTable = {{
     {ErrorKind::kInvalidArgument, absl::StatusCode::kInvalidArgument, {400, "invalid_argument", false, false}},
     {ErrorKind::kUnauthenticated, absl::StatusCode::kUnauthenticated, {401, "unauthenticated", false, true}},
@@ -31,9 +32,9 @@ constexpr std::array<Row, 12> kTable = {{
     {ErrorKind::kUnsupportedMediaType,
      absl::StatusCode::kInvalidArgument,
      {415, "unsupported_media_type", false, false}},
+    {ErrorKind::kOverloaded, absl::StatusCode::kResourceExhausted, {503, "overloaded", true, false}},
     {ErrorKind::kRateLimited, absl::StatusCode::kResourceExhausted, {429, "rate_limited", true, false}},
     {ErrorKind::kInternal, absl::StatusCode::kInternal, {500, "internal", false, false}},
-    {ErrorKind::kOverloaded, absl::StatusCode::kResourceExhausted, {503, "overloaded", true, false}},
     {ErrorKind::kUnavailable, absl::StatusCode::kUnavailable, {503, "unavailable", true, false}},
     {ErrorKind::kTimeout, absl::StatusCode::kDeadlineExceeded, {504, "timeout", false, false}},
 }};
@@ -45,12 +46,11 @@ const Row& RowOf(ErrorKind kind) {
   return RowOf(ErrorKind::kInternal);
 }
 
-// The kind a bare absl code means.
+// The kind a bare absl code means: its first row, or for the two codes without a row the kind they come closest to.
 ErrorKind KindOfCode(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kFailedPrecondition: return ErrorKind::kInvalidArgument;
     case absl::StatusCode::kAborted: return ErrorKind::kConflict;
-    case absl::StatusCode::kResourceExhausted: return ErrorKind::kOverloaded;
     default: break;
   }
   for (const Row& row : kTable) {
