@@ -165,6 +165,15 @@ restinio::incoming_http_msg_limits_t HardLimits(const HttpServerOptions& options
       .max_body_size(kHardLimitFactor * options.max_body_bytes + kHardLimitSlack);
 }
 
+// An io_context whose handlers can be destroyed before it is. A stopped server leaves operations pending on its
+// kept-alive connections; destroying them destroys those connections, which then report to the server's connection
+// limiter. Done by ~io_context, after the server is gone, that wrote to freed memory; Shutdown does it while the
+// server is still there. Objects destroyed after it (the server's acceptor) still find their services.
+class ShutdownableIoContext : public restinio::asio_ns::io_context {
+ public:
+  void Shutdown() { shutdown(); }
+};
+
 class RestinioHttpServer;
 
 // What a handler's answer goes through. Services may answer after their server stopped (a delivery report, a gRPC
@@ -261,6 +270,7 @@ class RestinioHttpServer final : public HttpServer {
       std::lock_guard owed(owed_mutex_);
       owed_.clear();
     }
+    io_.Shutdown();
     stop_server_ = nullptr;
   }
 
@@ -447,7 +457,7 @@ class RestinioHttpServer final : public HttpServer {
   std::atomic<std::size_t> outstanding_{0};  // requests handed to a handler and not yet answered
   std::atomic<std::size_t> unwritten_{0};    // answers given and not yet written to their socket
   const std::shared_ptr<AnswerGate> gate_;
-  restinio::asio_ns::io_context io_;  // run by the server's threads; outlives the server, which uses it
+  ShutdownableIoContext io_;  // run by the server's threads; outlives the server, which uses it
   // Requests handed to a handler and not yet answered, by id; after io_, so destroyed before it (Stop empties it).
   std::mutex owed_mutex_;
   std::map<uint64_t, restinio::request_handle_t> owed_;
