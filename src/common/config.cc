@@ -108,6 +108,10 @@ constexpr Setting kSettings[] = {
      &kIn<&Config::kafka, &KafkaConfig::dlq_topic>},
     {"CLICKSTREAM_CONSUMER_GROUP", "consumer-group", "click-processor-group", Kind::kText,
      "Kafka consumer group of the processor", &kIn<&Config::kafka, &KafkaConfig::consumer_group>},
+    // Half a millisecond is a trade measured on two cores with 4 partitions: librdkafka sends a produce request per
+    // partition per linger, and its broker thread cost 14-16 us of CPU per event at 0.5 ms against 9 at 1 ms (5 at
+    // 2 ms); yet at 1 ms every acknowledgement waits longer, and ingestion alone acknowledged a fifth fewer events
+    // from 64 connections. Busy machines with many partitions may prefer 1-2 ms.
     {"CLICKSTREAM_LINGER_MS", "linger-ms", "0.5", Kind::kFractionalMillis,
      "producer batching delay in ms, to 0.001; 0 sends as soon as the connection allows (records still batch while "
      "earlier ones are in flight)",
