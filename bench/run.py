@@ -95,6 +95,23 @@ class Process:
             pass
 
 
+class ProcessTree(Process):
+    """A process and its children, as PostgreSQL's postmaster and its backends: CPU seconds summed over the live
+    ones plus what exited children left in the parent's account (cutime, cstime)."""
+
+    def cpu_seconds(self):
+        fields = pathlib.Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = sum(int(f) for f in fields[11:15]) / CLK_TCK  # utime, stime, cutime, cstime
+        for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+            try:
+                child = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if child[1] == str(self.pid):  # ppid
+                total += (int(child[11]) + int(child[12])) / CLK_TCK
+        return total
+
+
 class Service(Process):
     """`clickstream <name>` (one service, or `all` of them), with its log under the state dir."""
 
@@ -241,6 +258,19 @@ class Stack:
                 total = (total or 0) + float(line.rsplit(" ", 1)[1])
         return total
 
+    def infra_processes(self):
+        """The broker, PostgreSQL (with its backends) and Redis, by the pid files infra.sh keeps."""
+        found = {}
+        for name, path, kind in (("kafka", self.infra_dir / "kafka" / "kafka.pid", Process),
+                                 ("postgres", pathlib.Path(self.infra["CLICKSTREAM_PG_DATA"]) / "postmaster.pid",
+                                  ProcessTree),
+                                 ("redis", self.infra_dir / "redis" / "redis.pid", Process)):
+            try:
+                found[name] = kind(name, int(path.read_text().split()[0]))
+            except (OSError, ValueError, IndexError):
+                log(f"no pid for {name} in {path}: its CPU is not measured")
+        return found
+
     def stop(self, keep):
         if keep:
             log(f"--keep: services and infrastructure left running (infra: {self.infra_dir}; services: pids "
@@ -256,7 +286,8 @@ class Stack:
 
 
 class Usage:
-    """CPU seconds and peak RSS of every service over one workload."""
+    """CPU seconds and peak RSS of every service over one workload, and the CPU seconds of the infrastructure
+    (the Kafka broker, PostgreSQL with its backends, Redis): what a capacity plan divides by the events."""
 
     def __init__(self, stack):
         self.stack = stack
@@ -265,12 +296,19 @@ class Usage:
         self.cpu = {name: s.cpu_seconds() for name, s in self.stack.services.items()}
         for s in self.stack.services.values():
             s.reset_peak()
+        self.infra = self.stack.infra_processes()
+        self.infra_cpu = {name: p.cpu_seconds() for name, p in self.infra.items()}
         return self
 
     def __exit__(self, *unused):
         self.result = {name: {"cpu_s": round(s.cpu_seconds() - self.cpu.get(name, 0), 2),
                               "peak_rss_mib": round(s.peak_rss_mib(), 1)}
                        for name, s in self.stack.services.items()}
+        for name, p in self.infra.items():
+            try:
+                self.result[name] = {"cpu_s": round(p.cpu_seconds() - self.infra_cpu[name], 2)}
+            except OSError:  # stopped meanwhile
+                pass
 
 
 def loadgen(*args):
@@ -282,7 +320,7 @@ def loadgen(*args):
     return json.loads(done.stdout)
 
 
-def workload(id_, rate, result, usage, *, ceiling=None, events_per_s=None, latency=None, note=None):
+def workload(id_, rate, result, usage, *, ceiling=None, events_per_s=None, latency=None, note=None, events=None):
     latency = latency if latency is not None else result.get("latency_ms") or {}
     entry = {
         "id": id_,
@@ -298,6 +336,13 @@ def workload(id_, rate, result, usage, *, ceiling=None, events_per_s=None, laten
         "ratio_to_ceiling": None,
         "services": usage.result if usage else None,
     }
+    # CPU per event (per query for W4, W5) of each process: its CPU seconds over the events of the whole window,
+    # warm-up included (taken at the measured rate), and whatever the window held after them (a verification, the
+    # processor applying them) charged to them too.
+    if events is None and result.get("duration_s"):
+        events = entry["events_per_s"] * (result["duration_s"] + result.get("warmup_s", 0))
+    if usage and events:
+        entry["cpu_us_per_event"] = {name: round(u["cpu_s"] * 1e6 / events, 1) for name, u in usage.result.items()}
     if note:
         entry["note"] = note
     return entry
@@ -533,7 +578,7 @@ class Bench:
             usage.cpu[processor.name] = processor.cpu_seconds()
             rate, span = processor_rate(stack, backlog["events_acknowledged"])
         entry = workload("W3", "max", {"errors": backlog["errors"], "counts_exact": None}, usage, ceiling=ceiling,
-                         events_per_s=rate, latency={},
+                         events_per_s=rate, latency={}, events=backlog["events_acknowledged"],
                          note=f"the processor applied a backlog of {backlog['events_acknowledged']} events "
                               f"in {span:.2f} s")
         self.record(with_ratio(entry, rate))
@@ -747,6 +792,14 @@ def layout_markdown(outcome):
         usage = w.get("services") or {}
         lines.append(f"| {w['id']} {w['rate']} | " +
                      " | ".join(str(usage.get(n, {}).get("cpu_s", "-")) for n in processes) + " |")
+    lines += ["", "CPU microseconds per event (per query for W4 and W5) by workload and process:", "",
+              "| workload | " + " | ".join(processes) + " | total |",
+              "|---|" + "---|" * (len(processes) + 1)]
+    for w in outcome["workloads"]:
+        per_event = w.get("cpu_us_per_event") or {}
+        total = round(sum(per_event.values()), 1) if per_event else "-"
+        lines.append(f"| {w['id']} {w['rate']} | " +
+                     " | ".join(str(per_event.get(n, "-")) for n in processes) + f" | {total} |")
     return lines
 
 
