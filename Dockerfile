@@ -4,14 +4,12 @@
 #   docker build -t clickstream:0.1.0 .
 #   docker run --rm -p 8080:8080 clickstream:0.1.0 ingestion
 #
-# No Docker engine exists on the development machines or in CI, so this file has never been built here.
-# What was checked without one (deploy/README.md has the details): the builder's commands (configure with
-# -DBUILD_TESTING=OFF, build the target `clickstream`, strip) ran on Debian 12 against a clean export of the
-# tree; the runtime package list was derived from the real binary (`readelf -d`/`ldd`, each library mapped to
-# its package with `dpkg -S`, the -dev ones dropped) and installed with --no-install-recommends into a
-# debootstrap'ed bookworm minbase root, where the stripped binary found every library and ran as uid 10001
-# on a read-only root. Both stages are Debian 12, as the build machine is, so the library versions (gRPC 1.51,
-# protobuf 3.21, librdkafka 2.0.2, ...) are the ones the tests ran with.
+# No Docker engine exists on the development machines or in CI; Podman builds this file there, with no registry
+# either (scripts/container.sh makes the two Debian base images with debootstrap and builds with --pull=never), and
+# the `image` tests run the four services from the result (tests/image/image_test.py). Both stages are Debian 12,
+# as the build machine is, so the library versions (gRPC 1.51, protobuf 3.21, librdkafka 2.0.2, ...) are the ones
+# the tests ran with. The runtime package list was derived from the real binary (`readelf -d`, each library mapped
+# to its package with `dpkg -S`, the -dev ones dropped).
 
 # --- builder ---------------------------------------------------------------------------------------------
 FROM debian:bookworm AS build

@@ -31,6 +31,8 @@ PACKAGES=(
   curl
   # the benchmark's ceilings (bench/run.sh): a static HTTP responder and redis-benchmark
   nginx-light redis-tools
+  # the container image, built and run without a Docker engine or a registry (scripts/container.sh)
+  podman runc debootstrap
 )
 
 log() { printf 'setup: %s\n' "$*"; }

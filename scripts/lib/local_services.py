@@ -52,10 +52,14 @@ class ServiceError(Exception):
 
 class LocalServices:
     """`clickstream <service>` processes sharing one set of free ports: `all` in one process (as scripts/up.sh runs
-    it) or each service in its own (as in a cluster). Logs go to <log_dir>/<log_prefix><service>.log."""
+    it) or each service in its own (as in a cluster). Logs go to <log_dir>/<log_prefix><service>.log.
 
-    def __init__(self, binary, infra_env, log_dir, log_prefix="", extra_env=None):
+    `command(service)` gives the command line that runs a service, [binary, service] unless given: a container
+    runtime's, say, which must pass the environment on and forward SIGTERM."""
+
+    def __init__(self, binary, infra_env, log_dir, log_prefix="", extra_env=None, command=None):
         self.binary, self.log_dir, self.log_prefix = binary, log_dir, log_prefix
+        self.command = command or (lambda service: [self.binary, service])
         self.ports = {name: free_port() for name in ("ingestion", "gateway", "processor", "analytics",
                                                      "analytics_health")}
         self.env = dict(os.environ)
@@ -85,7 +89,7 @@ class LocalServices:
         """Starts `service` (or `all`) and waits until each of its /readyz answers 200; returns the process."""
         os.makedirs(self.log_dir, exist_ok=True)
         log = open(self.log_path(service), "ab")
-        process = subprocess.Popen([self.binary, service], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(self.command(service), env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.processes[service] = process
         deadline = time.monotonic() + timeout
         for name in SERVICES if service == "all" else (service,):
