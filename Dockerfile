@@ -22,7 +22,7 @@ RUN apt-get update \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       librdkafka-dev libpqxx-dev libpq-dev libhiredis-dev libsimdjson-dev libspdlog-dev \
       libgtest-dev libgmock-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev \
-      prometheus-cpp-dev \
+      prometheus-cpp-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -44,6 +44,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates \
       libabsl20220623 \
+      libcurl4 \
       libfmt9 \
       libgrpc++1.51 \
       libgrpc29 \

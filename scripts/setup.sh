@@ -130,6 +130,28 @@ else
   log "Kafka jars: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) in ${KAFKA_LIBS#"$REPO_DIR"/}"
 fi
 
+# --- Zipkin, the tracing backend of tests/e2e/tracing_test.py ------------------------------------------
+
+# Zipkin's self-contained server jar (its `exec` classifier), from Maven Central; the file named after the version
+# marks a completed fetch.
+ZIPKIN_VERSION=3.4.2
+ZIPKIN_DIR="$REPO_DIR/.state/zipkin"
+ZIPKIN_JAR="$ZIPKIN_DIR/zipkin-server-$ZIPKIN_VERSION-exec.jar"
+if [[ -f $ZIPKIN_JAR ]]; then
+  log "Zipkin $ZIPKIN_VERSION already in ${ZIPKIN_DIR#"$REPO_DIR"/}"
+else
+  log "fetching Zipkin $ZIPKIN_VERSION (io.zipkin:zipkin-server, exec jar) from Maven Central"
+  mkdir -p "$ZIPKIN_DIR"
+  if ! mvn -q -B dependency:copy -Dartifact="io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" \
+    -DoutputDirectory="$ZIPKIN_DIR.tmp.$$" >"$ZIPKIN_DIR/mvn.log" 2>&1; then
+    cat "$ZIPKIN_DIR/mvn.log" >&2
+    rm -rf "$ZIPKIN_DIR.tmp.$$"
+    die "maven could not fetch the Zipkin server jar (log: $ZIPKIN_DIR/mvn.log)"
+  fi
+  mv "$ZIPKIN_DIR.tmp.$$/zipkin-server-$ZIPKIN_VERSION-exec.jar" "$ZIPKIN_JAR"
+  rm -rf "$ZIPKIN_DIR.tmp.$$"
+fi
+
 # --- Deployment check tools (scripts/check-deploy.sh) -----------------------------------------------
 
 # kustomize renders deploy/k8s offline; pinned and built from its Go module with the machine's Go (v5.8.2

@@ -15,7 +15,8 @@ namespace clickstream {
 namespace {
 
 using common::Command;
-using LaunchFn = absl::StatusOr<std::unique_ptr<launch::RunningService>> (*)(const common::Config&, metrics::Registry&);
+using LaunchFn = absl::StatusOr<std::unique_ptr<launch::RunningService>> (*)(const common::Config&, metrics::Registry&,
+                                                                             std::shared_ptr<tracing::SpanSink>);
 
 // Start order follows the data flow backwards, so each service finds what it calls already up; stop order is the
 // reverse: ingestion first (no new events), then the gateway, the processor, analytics.
@@ -45,10 +46,16 @@ int Run(const common::Invocation& invocation) {
   // One registry for the process: in `all` each service's /metrics shows every series (they carry labels).
   // Declared before `running`, so it outlives the services that record into it.
   metrics::Registry registry;
+  // Shared by the services' tracers, which keep it alive; exports what is queued when the last one goes.
+  auto spans = launch::SpanSinkFor(config, registry);
+  if (!spans.ok()) {
+    log->error("start-up failed: {}", spans.status().message());
+    return 1;
+  }
   std::vector<std::unique_ptr<launch::RunningService>> running;
   for (const auto& service : kServices) {
     if (invocation.command != Command::kAll && invocation.command != service.command) continue;
-    auto started = service.start(config, registry);
+    auto started = service.start(config, registry, *spans);
     if (!started.ok()) {
       log->error("start-up failed: {}: {}", service.name, started.status().message());
       for (auto it = running.rbegin(); it != running.rend(); ++it) (*it)->Stop(config.shutdown_grace);
@@ -60,6 +67,8 @@ int Run(const common::Invocation& invocation) {
   WaitForStopSignal(config);
   for (auto it = running.rbegin(); it != running.rend(); ++it) (*it)->Stop(config.shutdown_grace);
   running.clear();
+  // The exporter sends what is still queued (or gives up on a failing backend) while logging still works.
+  spans->reset();
   log->info("clickstream stopped");
   spdlog::shutdown();
   return 0;

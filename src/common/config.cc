@@ -12,7 +12,18 @@
 namespace clickstream::common {
 namespace {
 
-enum class Kind { kText, kOptionalText, kPort, kCount, kCountOrZero, kMillis, kFractionalMillis, kSeconds, kLevel };
+enum class Kind {
+  kText,
+  kOptionalText,
+  kPort,
+  kCount,
+  kCountOrZero,
+  kMillis,
+  kFractionalMillis,
+  kSeconds,
+  kLevel,
+  kRatio
+};
 
 // Reads a value its Kind has checked into a field of the field's own type.
 void Read(std::string_view value, std::string& field) { field = std::string(value); }
@@ -22,11 +33,7 @@ void Read(std::string_view value, std::size_t& field) {
 void Read(std::string_view value, uint16_t& field) {
   std::from_chars(value.data(), value.data() + value.size(), field);
 }
-void Read(std::string_view value, double& field) {
-  std::size_t whole = 0;
-  Read(value, whole);
-  field = static_cast<double>(whole);
-}
+void Read(std::string_view value, double& field) { std::from_chars(value.data(), value.data() + value.size(), field); }
 template <typename Rep, typename Period>
 void Read(std::string_view value, std::chrono::duration<Rep, Period>& field) {
   Rep count = 0;
@@ -209,6 +216,15 @@ constexpr Setting kSettings[] = {
      &kIn<&Config::gateway, &GatewayConfig::max_waiting>},
     {"CLICKSTREAM_GATEWAY_MAX_BODY_BYTES", "gateway-max-body-bytes", "16384", Kind::kCount,
      "largest GET /analytics/events JSON body", &kIn<&Config::gateway, &GatewayConfig::max_body_bytes>},
+    {"CLICKSTREAM_TRACING_ZIPKIN_URL", "tracing-zipkin-url", "", Kind::kOptionalText,
+     "Zipkin v2 spans endpoint, e.g. http://127.0.0.1:9411/api/v2/spans (Jaeger's collector and an OpenTelemetry "
+     "Collector's zipkin receiver take the same); spans go in batches off the request path and are dropped, never "
+     "waited for, when it is down. Empty: none exported (a traceparent is still passed on)",
+     &kIn<&Config::tracing, &TracingConfig::zipkin_url>},
+    {"CLICKSTREAM_TRACING_SAMPLE_RATIO", "tracing-sample-ratio", "0.01", Kind::kRatio,
+     "share of the traces started here that are recorded, from 0 to 1; a request with a traceparent header is "
+     "recorded when its sampled flag says so",
+     &kIn<&Config::tracing, &TracingConfig::sample_ratio>},
 };
 
 const std::map<std::string_view, Command> kCommands = {{"ingestion", Command::kIngestion},
@@ -285,6 +301,14 @@ absl::Status Check(const Setting& s, std::string_view value) {
       return BadValue(s, value, "milliseconds from 0 to 3600000 with at most 3 decimals, e.g. 0.5");
     case Kind::kMillis:
     case Kind::kSeconds: return ParseUnsigned(s, value, 1, 1u << 30, "a positive whole number").status();
+    case Kind::kRatio: {
+      double ratio = -1;
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), ratio);
+      if (value.empty() || error != std::errc() || end != value.data() + value.size() || !(ratio >= 0 && ratio <= 1)) {
+        return BadValue(s, value, "a number from 0 to 1, e.g. 0.01");
+      }
+      return absl::OkStatus();
+    }
     case Kind::kLevel:
       if (spdlog::level::from_str(std::string(value)) == spdlog::level::off && value != "off") {
         return BadValue(s, value, "one of trace, debug, info, warn, error, critical, off");

@@ -78,6 +78,12 @@ struct GatewayConfig {
   std::size_t max_waiting = 0;
 };
 
+// Spans go to a Zipkin v2 endpoint (Zipkin, Jaeger's collector or an OpenTelemetry Collector's zipkin receiver).
+struct TracingConfig {
+  std::string zipkin_url;   // empty: no span is exported (a traceparent is still passed on)
+  double sample_ratio = 0;  // of the traces started here; a continued trace follows its traceparent's flag
+};
+
 struct Config {
   std::string log_level;
   std::string bind_address;
@@ -97,6 +103,7 @@ struct Config {
   ProcessorConfig processor;
   AnalyticsConfig analytics;
   GatewayConfig gateway;
+  TracingConfig tracing;
 };
 
 enum class Command { kIngestion, kProcessor, kAnalytics, kGateway, kAll };

@@ -15,7 +15,8 @@ struct Record {
   int64_t offset = 0;
   std::string key;
   std::string value;
-  int64_t timestamp_ms = 0;  // the record's Kafka timestamp (producer create time), 0 when unknown
+  int64_t timestamp_ms = 0;      // the record's Kafka timestamp (producer create time), 0 when unknown
+  std::string traceparent = {};  // its W3C trace context header, empty when it carries none
 };
 
 struct PartitionOffset {

@@ -20,7 +20,8 @@ struct AnalyticsParts {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Config& config,
-                                                               metrics::Registry& registry) {
+                                                               metrics::Registry& registry,
+                                                               std::shared_ptr<tracing::SpanSink> spans) {
   auto parts = std::make_shared<AnalyticsParts>();
   parts->service = std::make_unique<analytics::AnalyticsService>(
       analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, EventLimitsOf(config),
@@ -28,6 +29,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
       std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
       std::make_unique<postgres::PgCountStore>(config.database_url, &registry, config.analytics.statement_timeout));
   auto running = std::make_unique<RunningService>();
+  running->tracer = TracerFor(config, "analytics", std::move(spans));
   running->parts = parts;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);

@@ -25,8 +25,8 @@ absl::StatusOr<gateway::GatewayOptions> GatewayOptionsFrom(const common::Config&
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Config& config,
-                                                             metrics::Registry& registry) {
+absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Config& config, metrics::Registry& registry,
+                                                             std::shared_ptr<tracing::SpanSink> spans) {
   auto options = GatewayOptionsFrom(config);
   if (!options.ok()) return options.status();
   grpc_adapter::GrpcClientTls tls;
@@ -42,11 +42,13 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
                                                     config.gateway.analytics_addr, config.gateway.query_deadline, tls),
                                                 std::make_unique<common::ThreadTimer>());
   auto running = std::make_unique<RunningService>();
+  running->tracer = TracerFor(config, "gateway", std::move(spans));
   running->parts = service;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "gateway", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
-  auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes,
-                      gateway::QueryRoutes(*service), *running->probe, registry, Exposure::kPublic);
+  auto server =
+      Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, gateway::QueryRoutes(*service),
+            *running->probe, registry, Exposure::kPublic, running->tracer.get());
   if (!server.ok()) return server.status();
   running->server = std::move(*server);
   // Look-ups in flight are answered by their deadline (at most the query deadline from now).

@@ -41,19 +41,22 @@ absl::StatusOr<ingestion::IngestionOptions> IngestionOptionsFrom(const common::C
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RunningService>> StartIngestion(const common::Config& config,
-                                                               metrics::Registry& registry) {
+                                                               metrics::Registry& registry,
+                                                               std::shared_ptr<tracing::SpanSink> spans) {
   auto options = IngestionOptionsFrom(config);
   if (!options.ok()) return options.status();
+  auto running = std::make_unique<RunningService>();
+  running->tracer = TracerFor(config, "ingestion", std::move(spans));
   auto publisher = kafka::KafkaEventPublisher::Create({config.kafka.brokers,
                                                        config.kafka.topic,
                                                        config.kafka.linger,
                                                        config.kafka.publish_timeout,
                                                        config.ingestion.max_in_flight + kProducerQueueHeadroom,
                                                        {},
-                                                       &registry});
+                                                       &registry,
+                                                       running->tracer.get()});
   if (!publisher.ok()) return publisher.status();
   auto service = std::make_shared<ingestion::IngestionService>(*options, std::move(*publisher));
-  auto running = std::make_unique<RunningService>();
   running->parts = service;
   registry.AddComputedGauge(
       "clickstream_ingest_in_flight", "events awaiting the broker's acknowledgement", [s = service.get()] {
@@ -69,7 +72,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartIngestion(const common::Con
   // One server serves both endpoints, so its body limit must let the larger of their bodies through.
   const std::size_t max_body_bytes = std::max(options->max_body_bytes, options->batch_max_body_bytes);
   auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, ingestion::IngestRoutes(*service),
-                      *running->probe, registry, Exposure::kPublic);
+                      *running->probe, registry, Exposure::kPublic, running->tracer.get());
   if (!server.ok()) return server.status();
   running->server = std::move(*server);
   // Answer every event already accepted before closing connections: their clients are waiting for the ack.

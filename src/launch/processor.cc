@@ -31,8 +31,12 @@ processor::ProcessorOptions ProcessorOptionsFrom(const common::Config& config, m
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RunningService>> StartProcessor(const common::Config& config,
-                                                               metrics::Registry& registry) {
-  const processor::ProcessorOptions options = ProcessorOptionsFrom(config, registry);
+                                                               metrics::Registry& registry,
+                                                               std::shared_ptr<tracing::SpanSink> spans) {
+  auto running = std::make_unique<RunningService>();
+  running->tracer = TracerFor(config, "processor", std::move(spans));
+  processor::ProcessorOptions options = ProcessorOptionsFrom(config, registry);
+  options.tracer = running->tracer.get();
   auto source = kafka::KafkaRecordSource::Create({config.kafka.brokers,
                                                   config.kafka.topic,
                                                   config.kafka.consumer_group,
@@ -47,7 +51,6 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartProcessor(const common::Con
       options, std::move(*source), std::move(*dead_letters),
       std::make_unique<postgres::PgEventStore>(config.database_url, &registry),
       std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)));
-  auto running = std::make_unique<RunningService>();
   running->parts = service;
   registry.AddComputedGauge(
       "clickstream_consumer_lag_records", "records not yet consumed, by partition", [s = service.get()] {

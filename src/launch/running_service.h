@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "adapters/http/http_server.h"
+#include "common/tracing.h"
 #include "services/common/readiness_probe.h"
 
 namespace clickstream::launch {
@@ -15,6 +16,8 @@ namespace clickstream::launch {
 // Fields are destroyed last to first: the service parts (which the probe and the server's handlers call) go only
 // after Stop, or, on a failed start, after the server that calls them.
 struct RunningService {
+  // The service's tracer: first, so it outlives the parts and the server that start spans with it.
+  std::shared_ptr<const tracing::Tracer> tracer;
   // The service and its adapters, of whatever types: destroyed once drained, before the server stops.
   std::shared_ptr<void> parts;
   std::unique_ptr<services::ReadinessProbe> probe;  // calls into `parts`

@@ -1,5 +1,6 @@
 #include "launch/shared.h"
 
+#include "adapters/zipkin/zipkin_exporter.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "services/common/access.h"
@@ -13,7 +14,8 @@ absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, co
                                                         std::size_t max_body_bytes,
                                                         std::vector<ports::HttpRoute> routes,
                                                         const services::ReadinessProbe& probe,
-                                                        metrics::Registry& registry, Exposure exposure) {
+                                                        metrics::Registry& registry, Exposure exposure,
+                                                        const tracing::Tracer* tracer) {
   for (auto& route : services::OperationsRoutes(probe, registry)) routes.push_back(std::move(route));
   http::HttpServerOptions options;
   options.name = name;
@@ -26,12 +28,34 @@ absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const Config& config, co
   options.max_connections = config.http_max_connections;
   options.max_body_bytes = max_body_bytes;
   options.metrics = &registry;
+  options.tracer = tracer;
   if (exposure == Exposure::kPublic && config.tls.Enabled()) {
     auto status = ReadPems(config, {{&options.tls_cert_chain_pem, config.tls.cert_file},
                                     {&options.tls_private_key_pem, config.tls.key_file}});
     if (!status.ok()) return status;
   }
   return http::HttpServer::Start(options, std::move(routes));
+}
+
+std::shared_ptr<const tracing::Tracer> TracerFor(const Config& config, const char* service,
+                                                 std::shared_ptr<tracing::SpanSink> spans) {
+  return std::make_shared<const tracing::Tracer>(tracing::TracerOptions{service, config.tracing.sample_ratio},
+                                                 std::move(spans));
+}
+
+absl::StatusOr<std::shared_ptr<tracing::SpanSink>> SpanSinkFor(const Config& config, metrics::Registry& registry) {
+  if (config.tracing.zipkin_url.empty()) return nullptr;
+  zipkin::ZipkinOptions options;
+  options.endpoint = config.tracing.zipkin_url;
+  options.metrics = &registry;
+  auto exporter = zipkin::ZipkinExporter::Create(options);
+  if (!exporter.ok()) {
+    return absl::InvalidArgumentError(std::string(common::SettingName(config, &config.tracing.zipkin_url)) + ": " +
+                                      std::string(exporter.status().message()));
+  }
+  common::Logger("main")->info("tracing: spans to {}, {} of new traces sampled", options.endpoint,
+                               config.tracing.sample_ratio);
+  return std::shared_ptr<tracing::SpanSink>(std::move(*exporter));
 }
 
 absl::Status ReadPems(const Config& config, std::initializer_list<PemFile> files) {

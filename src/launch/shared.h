@@ -28,11 +28,17 @@ inline constexpr std::chrono::milliseconds kProbeInterval{1000};
 enum class Exposure { kPublic, kOperationsOnly };
 
 // Serves `routes` plus /healthz, /readyz and /metrics on `port`; handlers accept bodies up to `max_body_bytes`.
+// With a `tracer` (which must outlive the server), each request to `routes` gets a server span.
 absl::StatusOr<std::unique_ptr<http::HttpServer>> Serve(const common::Config& config, const std::string& name,
                                                         uint16_t port, std::size_t max_body_bytes,
                                                         std::vector<ports::HttpRoute> routes,
                                                         const services::ReadinessProbe& probe,
-                                                        metrics::Registry& registry, Exposure exposure);
+                                                        metrics::Registry& registry, Exposure exposure,
+                                                        const tracing::Tracer* tracer = nullptr);
+
+// The tracer of `service` over the process's span sink, sampling as the Config says.
+std::shared_ptr<const tracing::Tracer> TracerFor(const common::Config& config, const char* service,
+                                                 std::shared_ptr<tracing::SpanSink> spans);
 
 // A PEM file a setting names, read at start-up into `text` (left empty when the setting is); `path` is the
 // setting's own field of the Config, so errors name the setting.

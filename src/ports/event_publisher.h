@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "common/tracing.h"
 
 namespace clickstream::ports {
 
@@ -18,10 +19,13 @@ class EventPublisher {
   virtual ~EventPublisher() = default;
 
   // Publishes `value` under `key`, with `timestamp_ms` as the record's timestamp: the clock the event was validated
-  // against, so the processor later judges its time_stamp against the same instant. `done` runs on the publisher's
+  // against, so the processor later judges its time_stamp against the same instant. `trace` is the request's
+  // span: when sampled, the record carries it on to the processor, under a span of the publish. `done` runs on the
+  // publisher's
   // delivery thread after the broker acknowledged the record (OK) or the publish timeout passed (UNAVAILABLE), or
   // inline, before Publish returns, with RESOURCE_EXHAUSTED when the publisher's queue is full. `done` must not block.
-  virtual void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) = 0;
+  virtual void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms,
+                       const tracing::TraceContext& trace, Done done) = 0;
 
   // OK when a broker answered a metadata request within `timeout`.
   virtual absl::Status CheckReady(std::chrono::milliseconds timeout) = 0;

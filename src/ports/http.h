@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/tracing.h"
+
 namespace clickstream::ports {
 
 struct HttpRequest {
@@ -15,8 +17,9 @@ struct HttpRequest {
   std::map<std::string, std::string> query;  // decoded query-string parameters
   std::string content_type;                  // empty when absent
   std::string body;
-  std::string api_key;        // the X-API-Key header, empty when absent
-  std::string authorization;  // the Authorization header, empty when absent
+  std::string api_key;               // the X-API-Key header, empty when absent
+  std::string authorization;         // the Authorization header, empty when absent
+  tracing::TraceContext trace = {};  // the request's server span (invalid when the server traces nothing)
 };
 
 struct HttpResponse {

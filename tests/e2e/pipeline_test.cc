@@ -178,7 +178,7 @@ TEST_F(PipelineTest, PoisonRecordsGoToTheDeadLetterTopicAndDoNotBlockThePartitio
     auto publisher = kafka::KafkaEventPublisher::Create(options);
     ASSERT_TRUE(publisher.ok());
     std::promise<absl::Status> acked;
-    (*publisher)->Publish(user, poison, 0, [&](absl::Status s) { acked.set_value(s); });
+    (*publisher)->Publish(user, poison, 0, {}, [&](absl::Status s) { acked.set_value(s); });
     ASSERT_TRUE(acked.get_future().get().ok());
   }
   // Same key, so same partition, after the poison record: it must still be counted.

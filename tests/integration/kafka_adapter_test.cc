@@ -33,7 +33,7 @@ std::unique_ptr<KafkaEventPublisher> Publisher(const std::string& brokers, milli
 
 absl::Status PublishAndWait(KafkaEventPublisher& publisher, const std::string& key, const std::string& value) {
   std::promise<absl::Status> acked;
-  publisher.Publish(key, value, 0, [&](absl::Status status) { acked.set_value(status); });
+  publisher.Publish(key, value, 0, {}, [&](absl::Status status) { acked.set_value(status); });
   return acked.get_future().get();
 }
 

@@ -30,10 +30,12 @@ class FakePublisher final : public ports::EventPublisher {
     std::string value;
     int64_t timestamp_ms;
     Done done;
+    tracing::TraceContext trace;
   };
-  void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) override {
+  void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, const tracing::TraceContext& trace,
+               Done done) override {
     std::lock_guard lock(mutex);
-    published.push_back({std::string(key), std::string(value), timestamp_ms, std::move(done)});
+    published.push_back({std::string(key), std::string(value), timestamp_ms, std::move(done), trace});
   }
   absl::Status CheckReady(std::chrono::milliseconds) override { return ready; }
   void Drain(std::chrono::milliseconds) override {}

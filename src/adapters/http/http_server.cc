@@ -57,6 +57,7 @@ constexpr std::size_t kHardLimitFactor = 4;
 constexpr std::size_t kHardLimitSlack = 4096;  // so that even a tiny limit lets a body slightly over it be answered
 // Longest text of a client's request echoed in an error message.
 constexpr std::size_t kMaxEchoBytes = 200;
+constexpr char kTraceparentField[] = "traceparent";  // W3C Trace Context
 
 // Writes the whole answer with its Content-Length. A HEAD answer carries the length the body would have, no body.
 // `written` runs once the bytes are on the socket (or the write failed).
@@ -441,8 +442,25 @@ class RestinioHttpServer final : public HttpServer {
       owed_id = next_owed_id_++;
       owed_.emplace(owed_id, req);
     }
+    // The span ends when the handler answers; held by pointer, so the callback stays copyable, and only when it
+    // records, so an unsampled request allocates nothing for it.
+    std::shared_ptr<tracing::Span> span;
+    if (options_.tracer != nullptr) {
+      tracing::Span started =
+          options_.tracer->StartServer({}, std::string_view(header.get_field_or(kTraceparentField, "")));
+      request.trace = started.context();
+      if (started.recording()) {
+        started.SetName(method + " " + route);
+        span = std::make_shared<tracing::Span>(std::move(started));
+      }
+    }
     // A handler answers exactly once; the response may be written from any thread, even after Stop.
-    (*handler)(request, [gate = gate_, owed_id, route, start](HttpResponse response) {
+    (*handler)(request, [gate = gate_, owed_id, route, start, span](HttpResponse response) {
+      if (span) {
+        span->Tag("http.response.status_code", std::to_string(response.status));
+        if (response.status >= 500) span->SetError("HTTP " + std::to_string(response.status));
+        span->End();
+      }
       AnswerThroughGate(gate, owed_id, route, start, std::move(response));
     });
   }

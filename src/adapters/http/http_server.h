@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
+#include "common/tracing.h"
 #include "ports/http.h"
 
 namespace clickstream::http {
@@ -47,6 +48,9 @@ struct HttpServerOptions {
   std::string tls_private_key_pem;
   // Requests by route and status, and their latency, go here when set; it must outlive the server.
   metrics::Registry* metrics = nullptr;
+  // When set, each request handed to a handler gets a server span, continuing the trace of its `traceparent`
+  // header; it must outlive the server.
+  const tracing::Tracer* tracer = nullptr;
 };
 
 class HttpServer {

@@ -13,6 +13,9 @@
 
 namespace clickstream::kafka {
 
+// The record header that carries a W3C traceparent from ingestion to the processor.
+inline constexpr char kTraceparentHeader[] = "traceparent";
+
 // Logs librdkafka's log and error events with mapped levels on the logger "kafka".
 class KafkaLogBridge final : public RdKafka::EventCb {
  public:

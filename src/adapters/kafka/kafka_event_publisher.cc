@@ -17,10 +17,12 @@ std::string DecimalMillis(std::chrono::microseconds duration) {
   return std::to_string(duration.count() / 1000) + "." + thousandths.substr(1);
 }
 
-// A Done with the time its record was handed to librdkafka.
+// A Done with the time its record was handed to librdkafka, and the span of the publish (not recording unless
+// the trace is sampled).
 struct Pending {
   ports::EventPublisher::Done done;
   std::chrono::steady_clock::time_point start;
+  tracing::Span span;
 };
 
 }  // namespace
@@ -43,9 +45,13 @@ struct KafkaEventPublisher::Client final : RdKafka::DeliveryReportCb {
     if (!pending) return;
     produce_seconds.Observe(metrics::SecondsSince(pending->start));
     if (message.err() == RdKafka::ERR_NO_ERROR) {
+      pending->span.Tag("messaging.kafka.partition", std::to_string(message.partition()));
+      pending->span.End();
       pending->done(absl::OkStatus());
     } else {
       produce_errors.Inc();
+      pending->span.SetError(message.errstr());
+      pending->span.End();
       pending->done(absl::UnavailableError("the broker did not acknowledge the event: " + message.errstr()));
     }
   }
@@ -58,10 +64,11 @@ struct KafkaEventPublisher::Client final : RdKafka::DeliveryReportCb {
   std::thread poll_thread;  // joined before the producer is destroyed
 };
 
-KafkaEventPublisher::KafkaEventPublisher(std::string topic) : topic_(std::move(topic)) {}
+KafkaEventPublisher::KafkaEventPublisher(std::string topic, const tracing::Tracer* tracer)
+    : topic_(std::move(topic)), tracer_(tracer) {}
 
 absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create(const PublisherOptions& options) {
-  std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic));
+  std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic, options.tracer));
   metrics::Registry& registry = metrics::GivenOrOwn(options.metrics, publisher->own_metrics_);
   publisher->client_ =
       std::make_unique<Client>(registry.GetHistogram("clickstream_kafka_produce_duration_seconds",
@@ -106,13 +113,29 @@ absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create
 
 KafkaEventPublisher::~KafkaEventPublisher() = default;
 
-void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) {
-  auto* pending = new Pending{std::move(done), std::chrono::steady_clock::now()};
+void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, int64_t timestamp_ms,
+                                  const tracing::TraceContext& trace, Done done) {
+  auto* pending = new Pending{std::move(done), std::chrono::steady_clock::now(), {}};
+  // A sampled trace goes on with the record, under the publish span when this process records. An unsampled one
+  // does not: the processor would record nothing of it, and the header would cost every record some 70 bytes.
+  // librdkafka owns the headers once produce succeeds.
+  RdKafka::Headers* headers = nullptr;
+  if (trace.valid() && trace.sampled) {
+    if (tracer_ != nullptr) {
+      pending->span = tracer_->StartChild("send " + topic_, tracing::SpanKind::kProducer, trace);
+      pending->span.Tag("messaging.destination.name", topic_);
+    }
+    headers = RdKafka::Headers::create();
+    headers->add(kTraceparentHeader,
+                 tracing::FormatTraceparent(pending->span.recording() ? pending->span.context() : trace));
+  }
   const RdKafka::ErrorCode code = client_->producer->produce(
       topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-      value.size(), key.data(), key.size(), timestamp_ms, pending);
+      value.size(), key.data(), key.size(), timestamp_ms, headers, pending);
   if (code == RdKafka::ERR_NO_ERROR) return;
+  delete headers;
   std::unique_ptr<Pending> failed(pending);
+  failed->span.SetError(RdKafka::err2str(code));
   client_->produce_errors.Inc();
   if (code == RdKafka::ERR__QUEUE_FULL) {
     failed->done(absl::ResourceExhaustedError("the producer queue is full; retry later"));

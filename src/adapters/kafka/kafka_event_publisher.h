@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "adapters/kafka/kafka_settings.h"
 #include "common/metrics.h"
+#include "common/tracing.h"
 #include "ports/event_publisher.h"
 
 namespace clickstream::kafka {
@@ -21,6 +22,7 @@ struct PublisherOptions {
   std::size_t queue_capacity = 100000;              // records librdkafka holds before QUEUE_FULL
   KafkaSettings overrides;                          // any librdkafka setting; delivery guarantees still win
   metrics::Registry* metrics = nullptr;             // produce latency and errors go here when set
+  const tracing::Tracer* tracer = nullptr;          // spans of sampled publishes; must outlive the publisher
 };
 
 class KafkaEventPublisher final : public ports::EventPublisher {
@@ -31,7 +33,9 @@ class KafkaEventPublisher final : public ports::EventPublisher {
 
   // ports::EventPublisher. CheckReady fails for good once the idempotent producer raised a fatal error (its
   // sequence numbers can no longer be trusted, so every later publish fails): the process must be restarted.
-  void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, Done done) override;
+  // A sampled `trace` goes into the record's `traceparent` header, under a span of the publish when a tracer is set.
+  void Publish(std::string_view key, std::string_view value, int64_t timestamp_ms, const tracing::TraceContext& trace,
+               Done done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
   void Drain(std::chrono::milliseconds timeout) override;
 
@@ -40,9 +44,10 @@ class KafkaEventPublisher final : public ports::EventPublisher {
 
  private:
   struct Client;  // the librdkafka producer, its delivery callback and its polling thread
-  explicit KafkaEventPublisher(std::string topic);
+  KafkaEventPublisher(std::string topic, const tracing::Tracer* tracer);
 
   const std::string topic_;
+  const tracing::Tracer* const tracer_;
   std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring no registry; before the client
   std::unique_ptr<Client> client_;
 };

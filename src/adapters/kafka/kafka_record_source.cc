@@ -77,6 +77,12 @@ absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t 
         record.offset = message->offset();
         record.timestamp_ms = message->timestamp().timestamp;
         if (const std::string* key = message->key()) record.key = *key;
+        if (RdKafka::Headers* headers = message->headers()) {
+          const RdKafka::Headers::Header trace = headers->get_last(kTraceparentHeader);
+          if (trace.err() == RdKafka::ERR_NO_ERROR && trace.value() != nullptr) {
+            record.traceparent.assign(static_cast<const char*>(trace.value()), trace.value_size());
+          }
+        }
         record.value.assign(static_cast<const char*>(message->payload()), message->len());
         break;
       }

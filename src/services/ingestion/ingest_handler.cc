@@ -14,7 +14,7 @@ namespace {
 using services::ErrorResponse;
 
 IngestRequest IngestRequestOf(const ports::HttpRequest& request) {
-  return {services::PresentedKey(request), request.body};
+  return {services::PresentedKey(request), request.body, request.trace};
 }
 
 // The format a batch body declares. A new endpoint has no legacy clients sending generic types, so unlike

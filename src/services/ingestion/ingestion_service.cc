@@ -138,7 +138,7 @@ void IngestionService::Ingest(const IngestRequest& request, EventDone done) {
       done(status);
     }
   };
-  publisher_->Publish(event->user_id, normalized, now_ms, std::move(published));
+  publisher_->Publish(event->user_id, normalized, now_ms, request.trace, std::move(published));
 }
 
 absl::StatusOr<std::vector<domain::BatchEvent>> IngestionService::ParseBatch(const IngestRequest& request,
@@ -173,11 +173,11 @@ void IngestionService::IngestBatch(const IngestRequest& request, BatchFormat for
     if (event.event.ok()) bytes += HeldBytes(*event.event);
   }
   if (auto refused = ReserveInFlight(valid, bytes); !refused.ok()) return done(refused);
-  PublishBatch(std::move(done), std::move(*events), valid, bytes, now_ms);
+  PublishBatch(std::move(done), std::move(*events), valid, bytes, now_ms, request.trace);
 }
 
 void IngestionService::PublishBatch(BatchDone done, std::vector<domain::BatchEvent> events, std::size_t valid,
-                                    std::size_t bytes, int64_t now_ms) {
+                                    std::size_t bytes, int64_t now_ms, const tracing::TraceContext& trace) {
   // Owned by the count in `pending`: freed by whichever Release brings it to zero.
   auto* batch = new PendingBatch{this, std::move(done), {std::move(events), {}, 0}, {}, bytes};
   batch->outcome.published.resize(batch->outcome.events.size());
@@ -186,7 +186,7 @@ void IngestionService::PublishBatch(BatchDone done, std::vector<domain::BatchEve
     const auto& event = batch->outcome.events[i].event;
     if (!event.ok()) continue;
     // Two words, so std::function stores the callback without allocating.
-    publisher_->Publish(event->user_id, domain::ToJson(*event), now_ms,
+    publisher_->Publish(event->user_id, domain::ToJson(*event), now_ms, trace,
                         [batch, i](const absl::Status& status) { batch->Complete(i, status); });
   }
   batch->Release();

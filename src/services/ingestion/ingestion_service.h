@@ -38,10 +38,12 @@ struct IngestionOptions {
   double burst_per_key = 0;
 };
 
-// What a client sent: the API key it presented (empty: none) and the body. Both are read before the call returns.
+// What a client sent: the API key it presented (empty: none) and the body, both read before the call returns; and
+// the request's trace, which each published record carries on.
 struct IngestRequest {
   std::string_view presented_key;
   std::string_view body;
+  tracing::TraceContext trace = {};
 };
 
 // A batch's outcome, event by event in body order.
@@ -98,7 +100,7 @@ class IngestionService {
   // request could never fit).
   absl::Status ReserveInFlight(std::size_t events, std::size_t bytes);
   void PublishBatch(BatchDone done, std::vector<domain::BatchEvent> events, std::size_t valid, std::size_t bytes,
-                    int64_t now_ms);
+                    int64_t now_ms, const tracing::TraceContext& trace);
   int64_t NowMillis() const;
 
   const IngestionOptions options_;

@@ -104,7 +104,16 @@ void ProcessorService::FinishBatch(Finish finish) {
   }
   // Offsets are committed only once the cache holds the counts below them: until then the records stay
   // uncommitted, so a restart gets them again and raises the cache to their counts (the store counts none twice).
-  if (!UpdateCache(std::move(finish.counts)) || uncommitted_.empty()) return;
+  const int64_t cache_start_us = tracing::WallMicros();
+  const bool cached = UpdateCache(std::move(finish.counts));
+  for (const auto& apply : finish.traces) {
+    auto span = tracing::SpanUnder(apply, "redis update counts", tracing::SpanKind::kClient, cache_start_us,
+                                   tracing::WallMicros());
+    span.tags.emplace_back("db.system", "redis");
+    if (!cached) span.tags.emplace_back("error", "the cache is unreachable; its counts are kept to retry");
+    options_.tracer->Record(std::move(span));
+  }
+  if (!cached || uncommitted_.empty()) return;
   std::vector<domain::PartitionOffset> next_offsets;
   for (const auto& [partition, next] : uncommitted_) next_offsets.push_back({partition, next});
   // The offsets are committed only now, after the transaction that stored these records committed. A failed
@@ -139,13 +148,16 @@ std::size_t ProcessorService::ProcessOnce() {
     return 0;
   }
 
+  const int64_t start_us = tracing::WallMicros();
   const domain::Batch batch = domain::PrepareBatch(*records, options_.limits, now_us_());
   if (!SendDeadLetters(batch.poison)) return 0;  // stopping: nothing committed, the batch comes back
+  const int64_t store_start_us = tracing::WallMicros();
   auto stored = Store(*records, batch);
   if (!stored) return 0;  // stopping: nothing committed, the batch comes back
   MarkProgress();
   Record(*records, batch, *stored);
-  HandOver({std::move(stored->applied.counts), batch.next_offsets});
+  auto traces = Trace(*records, *stored, start_us, store_start_us);
+  HandOver({std::move(stored->applied.counts), batch.next_offsets, std::move(traces)});
   log->debug("batch applied records={} events={} dead_letters={} refused={}", records->size(), batch.events.size(),
              batch.poison.size(), stored->refused);
   return records->size();
@@ -182,6 +194,32 @@ void ProcessorService::Record(const std::vector<domain::Record>& records, const 
   for (const auto& record : records) {
     if (record.timestamp_ms > 0) metrics_->freshness.Observe(static_cast<double>(now_ms - record.timestamp_ms) / 1e3);
   }
+}
+
+std::vector<tracing::TraceContext> ProcessorService::Trace(const std::vector<domain::Record>& records,
+                                                           const Stored& stored, int64_t start_us,
+                                                           int64_t store_start_us) const {
+  std::vector<tracing::TraceContext> applies;
+  if (options_.tracer == nullptr || !options_.tracer->enabled()) return applies;
+  const int64_t end_us = tracing::WallMicros();
+  for (const auto& record : records) {
+    if (applies.size() >= options_.max_traced_records) break;
+    if (record.traceparent.empty()) continue;
+    const auto sent = tracing::ParseTraceparent(record.traceparent);
+    if (!sent || !sent->sampled) continue;
+    auto apply = tracing::SpanUnder(*sent, "apply batch", tracing::SpanKind::kConsumer, start_us, end_us);
+    apply.tags = {{"messaging.batch.message_count", std::to_string(records.size())},
+                  {"messaging.kafka.partition", std::to_string(record.partition)},
+                  {"messaging.kafka.offset", std::to_string(record.offset)},
+                  {"events_counted", std::to_string(stored.applied.inserted)}};
+    auto store =
+        tracing::SpanUnder(apply.context, "postgres apply batch", tracing::SpanKind::kClient, store_start_us, end_us);
+    store.tags.emplace_back("db.system", "postgresql");
+    applies.push_back(apply.context);
+    options_.tracer->Record(std::move(apply));
+    options_.tracer->Record(std::move(store));
+  }
+  return applies;
 }
 
 absl::StatusOr<ports::AppliedBatch> ProcessorService::ApplyRetrying(

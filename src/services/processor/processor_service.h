@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "common/metrics.h"
+#include "common/tracing.h"
 #include "domain/batch.h"
 #include "ports/count_cache.h"
 #include "ports/event_store.h"
@@ -50,6 +51,10 @@ struct ProcessorOptions {
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
   metrics::Registry* metrics = nullptr;  // must outlive the service when set
+  // When set, a batch holding records of sampled traces is recorded in each of those traces (up to
+  // max_traced_records of them per batch): applying it, its database transaction and its cache update.
+  const tracing::Tracer* tracer = nullptr;
+  std::size_t max_traced_records = 64;
 };
 
 class ProcessorService {
@@ -85,6 +90,7 @@ class ProcessorService {
   struct Finish {
     std::vector<domain::PageCount> counts;
     std::vector<domain::PartitionOffset> next_offsets;
+    std::vector<tracing::TraceContext> traces;  // the batch's apply spans in sampled traces
   };
   // A batch as stored: its counts, the events counted for the first time and the events refused for good.
   struct Stored {
@@ -106,6 +112,10 @@ class ProcessorService {
   bool Isolate(const std::vector<domain::Record>& records, const domain::Batch& batch, std::size_t begin,
                std::size_t end, Stored& stored);
   void Record(const std::vector<domain::Record>& records, const domain::Batch& batch, const Stored& stored);
+  // Records the batch's apply (from `start_us`) and its transaction (from `store_start_us`) in the sampled traces
+  // its records carry; returns the apply spans, under which the cache update is recorded later.
+  std::vector<tracing::TraceContext> Trace(const std::vector<domain::Record>& records, const Stored& stored,
+                                           int64_t start_us, int64_t store_start_us) const;
   // True when the cache now holds every count handed to it so far.
   bool UpdateCache(std::vector<domain::PageCount> counts);
   void MarkProgress() { last_progress_us_.store(now_us_()); }

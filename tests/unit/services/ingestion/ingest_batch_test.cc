@@ -36,7 +36,7 @@ std::string Unavailable(int index, const std::string& id, const std::string& mes
 class InlinePublisher final : public ports::EventPublisher {
  public:
   explicit InlinePublisher(absl::Status outcome) : outcome_(std::move(outcome)) {}
-  void Publish(std::string_view, std::string_view, int64_t, Done done) override {
+  void Publish(std::string_view, std::string_view, int64_t, const tracing::TraceContext&, Done done) override {
     ++published;
     done(outcome_);
   }
