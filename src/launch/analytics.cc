@@ -22,14 +22,14 @@ struct AnalyticsParts {
 absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Config& config,
                                                                metrics::Registry& registry,
                                                                std::shared_ptr<tracing::SpanSink> spans) {
+  auto running = std::make_unique<RunningService>();
+  running->tracer = TracerFor(config, "analytics", std::move(spans));
   auto parts = std::make_shared<AnalyticsParts>();
   parts->service = std::make_unique<analytics::AnalyticsService>(
       analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, EventLimitsOf(config),
-                                  &registry, config.analytics.max_pairs},
+                                  &registry, config.analytics.max_pairs, running->tracer.get()},
       std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
       std::make_unique<postgres::PgCountStore>(config.database_url, &registry, config.analytics.statement_timeout));
-  auto running = std::make_unique<RunningService>();
-  running->tracer = TracerFor(config, "analytics", std::move(spans));
   running->parts = parts;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);
@@ -38,8 +38,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
                                   {&tls.private_key_pem, config.tls.key_file},
                                   {&tls.client_ca_pem, config.tls.client_ca_file}});
   if (!status.ok()) return status;
-  auto grpc =
-      grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *parts->service, tls);
+  auto grpc = grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *parts->service,
+                                                       tls, running->tracer.get());
   if (!grpc.ok()) return grpc.status();
   parts->grpc = std::move(*grpc);
   auto server = Serve(config, "analytics", config.analytics.health_port, kHealthBodyBytes, {}, *running->probe,

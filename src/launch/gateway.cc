@@ -35,14 +35,14 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
                                   {&tls.cert_chain_pem, config.tls.cert_file},
                                   {&tls.private_key_pem, config.tls.key_file}});
   if (!status.ok()) return status;
-  // Destroying the service waits for the calls still out to analytics, each bounded by its deadline.
-  auto service =
-      std::make_shared<gateway::GatewayService>(*options,
-                                                std::make_unique<grpc_adapter::GrpcCountClient>(
-                                                    config.gateway.analytics_addr, config.gateway.query_deadline, tls),
-                                                std::make_unique<common::ThreadTimer>());
   auto running = std::make_unique<RunningService>();
   running->tracer = TracerFor(config, "gateway", std::move(spans));
+  // Destroying the service waits for the calls still out to analytics, each bounded by its deadline.
+  auto service = std::make_shared<gateway::GatewayService>(
+      *options,
+      std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline, tls,
+                                                      running->tracer.get()),
+      std::make_unique<common::ThreadTimer>());
   running->parts = service;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "gateway", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/tracing.h"
 #include "domain/count_query.h"
 
 namespace clickstream::ports {
@@ -24,8 +25,9 @@ class CountClient {
   // The counts of many pairs in one call, which ends by `deadline` (every pair DEADLINE_EXCEEDED then). `done`
   // runs exactly once, on a client thread, with one result per pair: its count or its own error, or for every pair
   // UNAVAILABLE when the service cannot be reached after the client's retries, DEADLINE_EXCEEDED at `deadline`.
-  // `done` must not block.
-  virtual void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) = 0;
+  // `done` must not block. A sampled `trace` goes with the call to the service, under a span of the call.
+  virtual void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, const tracing::TraceContext& trace,
+                         DoneMany done) = 0;
 
   // OK when the service answers its health check within `timeout`.
   virtual absl::Status CheckReady(std::chrono::milliseconds timeout) = 0;

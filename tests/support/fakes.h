@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/tracing.h"
 #include "ports/count_cache.h"
 #include "ports/count_client.h"
 #include "ports/event_publisher.h"
@@ -185,7 +186,9 @@ class FakeCountCache final : public ports::CountCache {
 // plays the transport's deadline with ReleaseOldestWith(DEADLINE_EXCEEDED).
 class FakeCountClient final : public ports::CountClient {
  public:
-  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) override {
+  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, const tracing::TraceContext& trace,
+                 DoneMany done) override {
+    traces.push_back(trace);
     std::vector<absl::StatusOr<int64_t>> results;
     for (auto& pair : pairs) {
       asked.push_back({pair.user_id, pair.page_url});
@@ -226,7 +229,8 @@ class FakeCountClient final : public ports::CountClient {
   std::map<Pair, int64_t> counts;
   std::vector<Pair> asked;
   std::vector<std::size_t> batch_sizes;
-  std::vector<Deadline> deadlines;  // of each call, in order
+  std::vector<Deadline> deadlines;            // of each call, in order
+  std::vector<tracing::TraceContext> traces;  // of each call, in order
   bool hold_batches = false;
   std::vector<Held> held;
 };
@@ -276,6 +280,22 @@ class FakeTimer final : public ports::Timer {
   TimePoint now = TimePoint() + std::chrono::hours(1);
   TaskId next_id = 1;
   std::map<std::pair<TimePoint, TaskId>, std::function<void()>> tasks;
+};
+
+// Keeps the spans it is given, as a tracing backend would.
+class FakeSpanSink final : public tracing::SpanSink {
+ public:
+  void Export(tracing::SpanData span) override {
+    std::lock_guard lock(mutex);
+    spans.push_back(std::move(span));
+  }
+  std::vector<tracing::SpanData> Spans() {
+    std::lock_guard lock(mutex);
+    return spans;
+  }
+
+  std::mutex mutex;
+  std::vector<tracing::SpanData> spans;
 };
 
 }  // namespace clickstream::testing_support

@@ -9,6 +9,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "adapters/grpc/status_conversion.h"
+#include "adapters/grpc/trace_metadata.h"
 #include "analytics.grpc.pb.h"
 #include "common/log.h"
 
@@ -48,9 +49,23 @@ class CountReactor final : public grpc::ServerUnaryReactor {
   std::shared_ptr<CountReactor> self_;
 };
 
+// The server span of a call whose traceparent metadata is sampled; not recording otherwise. Calls without one start
+// no trace here: the gateway sends a traceparent with every call it traces.
+std::shared_ptr<tracing::Span> ServerSpan(const tracing::Tracer* tracer, const grpc::CallbackServerContext& context) {
+  if (tracer == nullptr) return nullptr;
+  const auto& metadata = context.client_metadata();
+  const auto found = metadata.find(kTraceparentMetadata);
+  if (found == metadata.end()) return nullptr;
+  const auto caller = tracing::ParseTraceparent(std::string_view(found->second.data(), found->second.size()));
+  if (!caller || !caller->sampled) return nullptr;
+  return std::make_shared<tracing::Span>(
+      tracer->StartChild(kGetEventCountsMethod, tracing::SpanKind::kServer, *caller));
+}
+
 class CountService final : public ::analytics::AnalyticsService::CallbackService {
  public:
-  explicit CountService(analytics::AnalyticsService& service) : service_(service) {}
+  CountService(analytics::AnalyticsService& service, const tracing::Tracer* tracer)
+      : service_(service), tracer_(tracer) {}
 
   grpc::ServerUnaryReactor* GetEventCount(grpc::CallbackServerContext* /*context*/,
                                           const ::analytics::EventCountRequest* request,
@@ -70,7 +85,7 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     return reactor.get();
   }
 
-  grpc::ServerUnaryReactor* GetEventCounts(grpc::CallbackServerContext* /*context*/,
+  grpc::ServerUnaryReactor* GetEventCounts(grpc::CallbackServerContext* context,
                                            const ::analytics::EventCountsRequest* request,
                                            ::analytics::EventCountsResponse* response) override {
     auto reactor = CountReactor::Create();
@@ -82,26 +97,31 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     std::vector<domain::CountQuery> pairs;
     pairs.reserve(request->pairs_size());
     for (const auto& pair : request->pairs()) pairs.push_back({pair.user_id(), pair.page_url()});
-    service_.GetCounts(std::move(pairs), [reactor, response](const std::vector<absl::StatusOr<int64_t>>& counts) {
-      reactor->Answer([&] {
-        response->mutable_results()->Reserve(static_cast<int>(counts.size()));
-        for (const auto& count : counts) {
-          auto* result = response->add_results();
-          if (count.ok()) {
-            result->set_count(*count);
-          } else {
-            result->set_status_code(ToCodeNumber(count.status().code()));
-            result->set_status_message(std::string(count.status().message()));
-          }
-        }
-        return grpc::Status::OK;
-      });
-    });
+    auto span = ServerSpan(tracer_, *context);
+    const tracing::TraceContext trace = span ? span->context() : tracing::TraceContext{};
+    service_.GetCounts(std::move(pairs), trace,
+                       [reactor, response, span](const std::vector<absl::StatusOr<int64_t>>& counts) {
+                         if (span) span->End();
+                         reactor->Answer([&] {
+                           response->mutable_results()->Reserve(static_cast<int>(counts.size()));
+                           for (const auto& count : counts) {
+                             auto* result = response->add_results();
+                             if (count.ok()) {
+                               result->set_count(*count);
+                             } else {
+                               result->set_status_code(ToCodeNumber(count.status().code()));
+                               result->set_status_message(std::string(count.status().message()));
+                             }
+                           }
+                           return grpc::Status::OK;
+                         });
+                       });
     return reactor.get();
   }
 
  private:
   analytics::AnalyticsService& service_;
+  const tracing::Tracer* const tracer_;
 };
 
 std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerTls& tls) {
@@ -116,7 +136,7 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerTls& tls) {
 
 class Server final : public GrpcAnalyticsServer {
  public:
-  explicit Server(analytics::AnalyticsService& service) : count_service_(service) {}
+  Server(analytics::AnalyticsService& service, const tracing::Tracer* tracer) : count_service_(service, tracer) {}
   ~Server() override { Shutdown(std::chrono::milliseconds(0)); }
 
   absl::Status Run(const std::string& address, uint16_t port, const GrpcServerTls& tls) {
@@ -163,8 +183,9 @@ class Server final : public GrpcAnalyticsServer {
 absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> GrpcAnalyticsServer::Start(const std::string& address,
                                                                                 uint16_t port,
                                                                                 analytics::AnalyticsService& service,
-                                                                                const GrpcServerTls& tls) {
-  auto server = std::make_unique<Server>(service);
+                                                                                const GrpcServerTls& tls,
+                                                                                const tracing::Tracer* tracer) {
+  auto server = std::make_unique<Server>(service, tracer);
   if (auto status = server->Run(address, port, tls); !status.ok()) return status;
   return server;
 }

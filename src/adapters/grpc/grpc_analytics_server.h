@@ -22,10 +22,13 @@ struct GrpcServerTls {
 
 class GrpcAnalyticsServer {
  public:
-  // Listens on address:port and serves `service`, which must outlive the server.
+  // Listens on address:port and serves `service`, which must outlive the server. With a `tracer` (which must outlive
+  // the server too), a call whose traceparent metadata is sampled gets a server span, under which the service
+  // records its reads.
   static absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> Start(const std::string& address, uint16_t port,
                                                                     analytics::AnalyticsService& service,
-                                                                    const GrpcServerTls& tls = {});
+                                                                    const GrpcServerTls& tls = {},
+                                                                    const tracing::Tracer* tracer = nullptr);
   virtual ~GrpcAnalyticsServer() = default;
   // The port the server listens on: the one given, or the one the system chose when that was 0.
   virtual uint16_t port() const = 0;

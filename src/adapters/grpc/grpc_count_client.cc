@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "adapters/grpc/status_conversion.h"
+#include "adapters/grpc/trace_metadata.h"
 #include "analytics.grpc.pb.h"
 
 namespace clickstream::grpc_adapter {
@@ -34,6 +35,7 @@ struct BatchCall {
   ::analytics::EventCountsRequest request;
   ::analytics::EventCountsResponse response;
   ports::CountClient::DoneMany done;
+  tracing::Span span;  // not recording unless the call's trace is sampled
 };
 
 std::vector<absl::StatusOr<int64_t>> ResultsOf(const BatchCall& call, const grpc::Status& status) {
@@ -97,8 +99,8 @@ struct GrpcCountClient::InFlight {
 };
 
 GrpcCountClient::GrpcCountClient(const std::string& target, std::chrono::milliseconds max_deadline,
-                                 const GrpcClientTls& tls)
-    : max_deadline_(max_deadline), in_flight_(std::make_shared<InFlight>()) {
+                                 const GrpcClientTls& tls, const tracing::Tracer* tracer)
+    : max_deadline_(max_deadline), tracer_(tracer), in_flight_(std::make_shared<InFlight>()) {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(kServiceConfig);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
@@ -115,9 +117,18 @@ GrpcCountClient::~GrpcCountClient() {
   in_flight_->idle.wait(lock, [this] { return in_flight_->calls == 0; });
 }
 
-void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) {
+void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline,
+                                const tracing::TraceContext& trace, DoneMany done) {
   auto call = std::make_shared<BatchCall>();
   call->context.set_deadline(CallDeadline(deadline));
+  if (trace.valid() && trace.sampled) {
+    if (tracer_ != nullptr) {
+      call->span = tracer_->StartChild(kGetEventCountsMethod, tracing::SpanKind::kClient, trace);
+      call->span.Tag("rpc.batch.pairs", std::to_string(pairs.size()));
+    }
+    call->context.AddMetadata(kTraceparentMetadata,
+                              tracing::FormatTraceparent(call->span.recording() ? call->span.context() : trace));
+  }
   call->request.mutable_pairs()->Reserve(static_cast<int>(pairs.size()));
   for (auto& pair : pairs) {
     auto* request = call->request.add_pairs();
@@ -128,6 +139,8 @@ void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline 
   in_flight_->Begin();
   stub_->stub->async()->GetEventCounts(&call->context, &call->request, &call->response,
                                        [call, in_flight = in_flight_](const grpc::Status& status) mutable {
+                                         if (!status.ok()) call->span.SetError(status.error_message());
+                                         call->span.End();
                                          call->done(ResultsOf(*call, status));
                                          call.reset();  // its context goes before the client may
                                          in_flight->End();

@@ -25,18 +25,22 @@ struct GrpcClientTls {
 
 class GrpcCountClient final : public ports::CountClient {
  public:
-  GrpcCountClient(const std::string& target, std::chrono::milliseconds max_deadline, const GrpcClientTls& tls = {});
+  // `tracer`, when set, records a span of each call in a sampled trace; it must outlive the client.
+  GrpcCountClient(const std::string& target, std::chrono::milliseconds max_deadline, const GrpcClientTls& tls = {},
+                  const tracing::Tracer* tracer = nullptr);
   // Waits for the calls still in flight (each ends by its deadline), so no callback runs after the client is gone.
   ~GrpcCountClient() override;
 
   // ports::CountClient
-  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, DoneMany done) override;
+  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, const tracing::TraceContext& trace,
+                 DoneMany done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 
  private:
   std::chrono::system_clock::time_point CallDeadline(Deadline deadline) const;
 
   const std::chrono::milliseconds max_deadline_;
+  const tracing::Tracer* const tracer_;
   std::shared_ptr<grpc::Channel> channel_;
   struct Stub;  // the generated stub, kept out of this header
   std::unique_ptr<Stub> stub_;

@@ -34,20 +34,32 @@ AnalyticsService::~AnalyticsService() {
 void AnalyticsService::GetCount(std::string user_id, std::string page_url, const Done& done) {
   // The one path of every look-up: a call of one pair, validated where every pair is.
   std::vector<domain::CountQuery> pair = {{std::move(user_id), std::move(page_url)}};
-  if (Enqueue([this, pair = std::move(pair), done]() { done(std::move(LookUpMany(pair).front())); })) return;
+  if (Enqueue([this, pair = std::move(pair), done]() { done(std::move(LookUpMany(pair, {}).front())); })) return;
   done(absl::ResourceExhaustedError("too many look-ups waiting; retry later"));
 }
 
-void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done) {
+void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, const tracing::TraceContext& trace,
+                                 DoneMany done) {
   if (auto status = CheckCallSize(pairs.size()); !status.ok()) {
     done(std::vector<absl::StatusOr<int64_t>>(pairs.size(), status));
     return;
   }
   auto shared_done = std::make_shared<DoneMany>(std::move(done));
   const std::size_t size = pairs.size();
-  if (Enqueue([this, pairs = std::move(pairs), shared_done]() { (*shared_done)(LookUpMany(pairs)); })) return;
+  if (Enqueue([this, pairs = std::move(pairs), trace, shared_done]() { (*shared_done)(LookUpMany(pairs, trace)); })) {
+    return;
+  }
   (*shared_done)(std::vector<absl::StatusOr<int64_t>>(
       size, absl::ResourceExhaustedError("too many look-ups waiting; retry later")));
+}
+
+void AnalyticsService::RecordRead(const tracing::TraceContext& trace, std::string_view name, std::string_view system,
+                                  int64_t start_us, std::size_t pairs, const absl::Status& outcome) const {
+  if (options_.tracer == nullptr || !trace.sampled) return;
+  auto span = tracing::SpanUnder(trace, name, tracing::SpanKind::kClient, start_us, tracing::WallMicros());
+  span.tags = {{"db.system", std::string(system)}, {"pairs", std::to_string(pairs)}};
+  if (!outcome.ok()) span.tags.emplace_back("error", outcome.message());
+  options_.tracer->Record(std::move(span));
 }
 
 absl::Status AnalyticsService::CheckCallSize(std::size_t pairs) const {
@@ -77,7 +89,8 @@ void AnalyticsService::Work() {
   }
 }
 
-std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs) {
+std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs,
+                                                                  const tracing::TraceContext& trace) {
   std::vector<absl::StatusOr<int64_t>> results(pairs.size(), absl::UnknownError("not looked up"));
   std::vector<domain::CountQuery> valid;
   std::vector<std::size_t> valid_at;  // index in `pairs` of each valid pair
@@ -91,7 +104,9 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
       valid_at.push_back(i);
     }
   }
+  const int64_t cache_start_us = tracing::WallMicros();
   auto cached = cache_->GetMany(valid);
+  RecordRead(trace, "redis get counts", "redis", cache_start_us, valid.size(), cached.status());
   if (!cached.ok()) {
     cache_errors_.Inc(valid.size());
     WarnDegraded(cached.status());
@@ -111,7 +126,9 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
   // One statement for every miss: a batch of misses costs one round trip, not one each.
   std::vector<domain::PageCount> refills;
   if (!misses.empty()) {
+    const int64_t store_start_us = tracing::WallMicros();
     auto counts = store_->GetMany(misses);
+    RecordRead(trace, "postgres get counts", "postgresql", store_start_us, misses.size(), counts.status());
     if (counts.ok() && counts->size() != misses.size()) {
       counts = absl::InternalError("the store answered " + std::to_string(counts->size()) + " counts for " +
                                    std::to_string(misses.size()) + " pairs");

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
+#include "common/tracing.h"
 #include "domain/click_event.h"
 #include "domain/count_query.h"
 #include "ports/count_cache.h"
@@ -31,6 +32,8 @@ struct AnalyticsOptions {
   domain::EventLimits limits;
   metrics::Registry* metrics = nullptr;  // must outlive the service when set
   std::size_t max_pairs = 1000;          // per GetCounts call
+  // When set, the cache and database reads of a call in a sampled trace are recorded in it; must outlive the service.
+  const tracing::Tracer* tracer = nullptr;
 };
 
 class AnalyticsService {
@@ -50,15 +53,19 @@ class AnalyticsService {
   // Many look-ups as one task: one cache round trip for all pairs, one database round trip for all the misses.
   // `done` runs once with a result per pair in their order (INVALID_ARGUMENT for an invalid pair), on a worker
   // thread, or inline for every pair: RESOURCE_EXHAUSTED when the queue is full, INVALID_ARGUMENT when the call
-  // holds more than max_pairs pairs (CheckCallSize).
-  void GetCounts(std::vector<domain::CountQuery> pairs, DoneMany done);
+  // holds more than max_pairs pairs (CheckCallSize). The reads are recorded under `trace` when it is sampled.
+  void GetCounts(std::vector<domain::CountQuery> pairs, const tracing::TraceContext& trace, DoneMany done);
 
   // INVALID_ARGUMENT when a call of `pairs` pairs is beyond max_pairs: one call must not occupy a worker and the
   // database for long. A protocol handler refuses such a call whole with this status.
   absl::Status CheckCallSize(std::size_t pairs) const;
 
   // The blocking look-ups themselves, each pair validated here once: cache, else database then refill.
-  std::vector<absl::StatusOr<int64_t>> LookUpMany(const std::vector<domain::CountQuery>& pairs);
+  std::vector<absl::StatusOr<int64_t>> LookUpMany(const std::vector<domain::CountQuery>& pairs,
+                                                  const tracing::TraceContext& trace);
+  // Records a read of `pairs` pairs from `start_us` to now under `trace`, when it is sampled and a tracer is set.
+  void RecordRead(const tracing::TraceContext& trace, std::string_view name, std::string_view system, int64_t start_us,
+                  std::size_t pairs, const absl::Status& outcome) const;
 
   absl::Status CheckReady();
   uint64_t cache_hits() const { return cache_hits_.Value(); }

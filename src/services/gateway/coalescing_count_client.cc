@@ -19,6 +19,7 @@ absl::Status DeadlinePassed() {
 struct CoalescingCountClient::Waiter {
   domain::CountQuery pair;
   Deadline deadline;
+  tracing::TraceContext trace;
   Done done;
   std::atomic<bool> answered{false};
   ports::Timer::TaskId expiry = 0;  // set before the waiter is queued, read only after
@@ -33,7 +34,8 @@ CoalescingCountClient::~CoalescingCountClient() {
   idle_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
-void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done) {
+void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline,
+                                   const tracing::TraceContext& trace, Done done) {
   if (timer_->Now() >= deadline) {
     done(DeadlinePassed());  // never sent: its client no longer waits for it
     return;
@@ -41,6 +43,7 @@ void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view pa
   auto waiter = std::make_shared<Waiter>();
   waiter->pair = {std::string(user_id), std::string(page_url)};
   waiter->deadline = deadline;
+  waiter->trace = trace;
   waiter->done = std::move(done);
   // Armed before the waiter can reach a batch, so whatever answers first, the deadline holds.
   waiter->expiry = timer_->RunAt(deadline, [this, waiter] { Expire(waiter); });
@@ -89,9 +92,13 @@ void CoalescingCountClient::SendNextOrRelease(std::unique_lock<std::mutex> lock)
 void CoalescingCountClient::Send(Batch batch) {
   std::vector<domain::CountQuery> pairs;
   pairs.reserve(batch.waiters.size());
-  for (const auto& waiter : batch.waiters) pairs.push_back(waiter->pair);
+  tracing::TraceContext trace;
+  for (const auto& waiter : batch.waiters) {
+    pairs.push_back(waiter->pair);
+    if (!trace.sampled && waiter->trace.sampled) trace = waiter->trace;
+  }
   const Deadline deadline = batch.deadline;
-  inner_->GetCounts(std::move(pairs), deadline,
+  inner_->GetCounts(std::move(pairs), deadline, trace,
                     [this, batch = std::move(batch)](std::vector<absl::StatusOr<int64_t>> results) mutable {
                       Finished(std::move(batch), std::move(results));
                     });

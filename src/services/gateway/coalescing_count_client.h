@@ -46,7 +46,9 @@ class CoalescingCountClient final {
   // The pair's count, or its error: `done` runs exactly once, on the inner client's thread with the batch's
   // answer, on the timer's thread at `deadline` (DEADLINE_EXCEEDED, whatever the batch does later), or inline when
   // `deadline` has already passed or too many look-ups wait (RESOURCE_EXHAUSTED). `done` must not block.
-  void LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline, Done done);
+  // `trace`, when sampled, may be the one its batch's call carries (a batch carries the first sampled one).
+  void LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline,
+              const tracing::TraceContext& trace, Done done);
   // The inner client's readiness.
   absl::Status CheckReady(std::chrono::milliseconds timeout);
   // Now, on the clock deadlines are measured with.

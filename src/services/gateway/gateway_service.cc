@@ -22,7 +22,7 @@ void GatewayService::Count(const QueryRequest& request, CountDone done) {
   }
   auto query = domain::ParseCountQuery(request.parameters, request.body, options_.limits);
   if (!query.ok()) return done(query.status());
-  lookups_->LookUp(query->user_id, query->page_url, deadline,
+  lookups_->LookUp(query->user_id, query->page_url, deadline, request.trace,
                    [done = std::move(done), query = *query](absl::StatusOr<int64_t> count) {
                      if (!count.ok()) return done(count.status());
                      done(CountAnswer{query, *count});

@@ -36,6 +36,7 @@ struct QueryRequest {
   std::string_view presented_key;
   const std::map<std::string, std::string>& parameters;
   std::string_view body;
+  tracing::TraceContext trace = {};  // the request's; a sampled one goes on to analytics
 };
 
 struct CountAnswer {

@@ -28,7 +28,7 @@ void HandleQuery(GatewayService& service, const ports::HttpRequest& request, por
     return;
   }
   service.Count(
-      {services::PresentedKey(request), request.query, request.body},
+      {services::PresentedKey(request), request.query, request.body, request.trace},
       [respond = std::move(respond)](absl::StatusOr<CountAnswer> answer) {
         respond(answer.ok() ? services::JsonResponse(CountJson(*answer)) : services::ErrorResponse(answer.status()));
       });

@@ -2,22 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <set>
+
+#include "support/fakes.h"
 
 namespace clickstream::tracing {
 namespace {
 
-// Keeps what it is given, as a backend would.
-class CollectingSink final : public SpanSink {
- public:
-  void Export(SpanData span) override {
-    std::lock_guard lock(mutex);
-    spans.push_back(std::move(span));
-  }
-  std::mutex mutex;
-  std::vector<SpanData> spans;
-};
+using CollectingSink = testing_support::FakeSpanSink;
 
 constexpr char kSampled[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 

@@ -78,7 +78,7 @@ std::future<Outcome> Call(ports::CountClient& client, std::vector<domain::CountQ
   auto promise = std::make_shared<std::promise<Outcome>>();
   auto outcome = promise->get_future();
   const auto start = Clock::now();
-  client.GetCounts(std::move(pairs), start + within, [promise, start](Results results) {
+  client.GetCounts(std::move(pairs), start + within, {}, [promise, start](Results results) {
     promise->set_value({std::move(results), Clock::now() - start});
   });
   return outcome;
@@ -260,7 +260,7 @@ TEST_F(GrpcAdapterTest, DestroyingTheClientWaitsForItsCallsToEnd) {
   auto client = std::make_unique<GrpcCountClient>(Target(), milliseconds(300));
   gate_.Close();
   std::atomic<bool> done{false};
-  client->GetCounts({RandomPair()}, Clock::now() + milliseconds(60000), [&](const Results&) { done = true; });
+  client->GetCounts({RandomPair()}, Clock::now() + milliseconds(60000), {}, [&](const Results&) { done = true; });
   ASSERT_TRUE(gate_.WaitEntered(1));
   client.reset();  // returns once the call ended at the client's cap
   EXPECT_TRUE(done);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 
 #include "support/fakes.h"
@@ -24,7 +25,7 @@ class AnalyticsServiceTest : public testing::Test {
 
   std::vector<absl::StatusOr<int64_t>> AskMany(std::vector<domain::CountQuery> pairs) {
     std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
-    service_->GetCounts(std::move(pairs),
+    service_->GetCounts(std::move(pairs), {},
                         [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); });
     return answer.get_future().get();
   }
@@ -40,6 +41,42 @@ class AnalyticsServiceTest : public testing::Test {
   std::unique_ptr<AnalyticsService> service_;
 };
 
+TEST(AnalyticsServiceTracing, RecordsTheReadsOfASampledCallUnderItsSpanAndNothingOfOthers) {
+  auto sink = std::make_shared<FakeSpanSink>();
+  const tracing::Tracer tracer({"analytics", 0}, sink);
+  auto cache = std::make_unique<FakeCountCache>();
+  auto store = std::make_unique<FakeCountStore>();
+  cache->values[{"hit", "/p"}] = 1;
+  store->counts[{"miss", "/p"}] = 3;
+  AnalyticsOptions options{2, 16, {}, nullptr};
+  options.tracer = &tracer;
+  AnalyticsService service(options, std::move(cache), std::move(store));
+  const auto ask = [&](const tracing::TraceContext& trace) {
+    std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
+    service.GetCounts({{"hit", "/p"}, {"miss", "/p"}}, trace,
+                      [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); });
+    return answer.get_future().get();
+  };
+  const tracing::TraceContext call{10, 20, 30, true};
+  const auto counts = ask(call);
+  EXPECT_EQ(*counts[0], 1);
+  EXPECT_EQ(*counts[1], 3);
+  ask({10, 20, 40, false});
+  ask({});
+  const auto spans = sink->Spans();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].name, "redis get counts");
+  EXPECT_EQ(spans[1].name, "postgres get counts");
+  for (const auto& span : spans) {
+    EXPECT_EQ(span.parent_id, 30u);
+    EXPECT_EQ(span.context.trace_high, 10u);
+    EXPECT_EQ(span.context.trace_low, 20u);
+    EXPECT_EQ(span.service, "analytics");
+  }
+  EXPECT_NE(std::find(spans[1].tags.begin(), spans[1].tags.end(), std::pair<std::string, std::string>{"pairs", "1"}),
+            spans[1].tags.end());  // only the miss reached the database
+}
+
 TEST_F(AnalyticsServiceTest, MissReadsTheDatabaseAndRefillsTheCache) {
   store_->counts[{"u", "/p"}] = 7;
   EXPECT_EQ(*Ask("u", "/p"), 7);
@@ -53,7 +90,7 @@ TEST_F(AnalyticsServiceTest, ManyPairsAnswerInOrderFromCacheAndDatabaseWithInval
   cache_->values[{"hit", "/p"}] = 4;
   store_->counts[{"miss", "/p"}] = 9;
   std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
-  service_->GetCounts({{"hit", "/p"}, {"", "/p"}, {"miss", "/p"}, {"never", "/p"}},
+  service_->GetCounts({{"hit", "/p"}, {"", "/p"}, {"miss", "/p"}, {"never", "/p"}}, {},
                       [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); });
   auto counts = answer.get_future().get();
   ASSERT_EQ(counts.size(), 4u);
@@ -95,7 +132,7 @@ TEST_F(AnalyticsServiceTest, ManyPairsAnswerFromTheDatabaseWhenTheCacheIsDown) {
   cache_->available = false;
   store_->counts[{"a", "/p"}] = 2;
   std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
-  service_->GetCounts({{"a", "/p"}, {"b", "/p"}},
+  service_->GetCounts({{"a", "/p"}, {"b", "/p"}}, {},
                       [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); });
   auto counts = answer.get_future().get();
   EXPECT_EQ(*counts[0], 2);
@@ -142,7 +179,7 @@ TEST(AnalyticsPairLimit, ACallBeyondTheLimitIsRefusedWholeAsInvalidArgumentWitho
   EXPECT_NE(refused.message().find("at most 3"), std::string_view::npos) << refused.message();
 
   std::vector<absl::StatusOr<int64_t>> counts;
-  service.GetCounts({{"a", "/p"}, {"b", "/p"}, {"c", "/p"}, {"d", "/p"}},
+  service.GetCounts({{"a", "/p"}, {"b", "/p"}, {"c", "/p"}, {"d", "/p"}}, {},
                     [&](std::vector<absl::StatusOr<int64_t>> answer) { counts = std::move(answer); });
   ASSERT_EQ(counts.size(), 4u) << "refused inline, a result per pair";
   for (const auto& count : counts) EXPECT_EQ(count.status().code(), absl::StatusCode::kInvalidArgument);

@@ -25,14 +25,15 @@ class CoalescingTest : public testing::Test {
 
   // Asks for pair (u<i>, /p) with a deadline `within` from now, and records its answers in answers_[i] and how
   // many times it was answered in times_[i].
-  void Ask(int i, std::chrono::milliseconds within = 5000ms) {
+  void Ask(int i, std::chrono::milliseconds within = 5000ms, const tracing::TraceContext& trace = {}) {
     const auto size = std::max<std::size_t>(answers_.size(), i + 1);
     answers_.resize(size, absl::UnknownError("no answer yet"));
     times_.resize(size, 0);
-    client_->LookUp("u" + std::to_string(i), "/p", timer_->Now() + within, [this, i](absl::StatusOr<int64_t> count) {
-      answers_[i] = count;
-      ++times_[i];
-    });
+    client_->LookUp("u" + std::to_string(i), "/p", timer_->Now() + within, trace,
+                    [this, i](absl::StatusOr<int64_t> count) {
+                      answers_[i] = count;
+                      ++times_[i];
+                    });
   }
 
   void ReleaseAll() {
@@ -80,6 +81,22 @@ TEST_F(CoalescingTest, LookUpsWaitingBehindFullBatchesLeaveTogetherWithTheirOwnA
   ASSERT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 5}));
   ReleaseAll();
   for (int i = 0; i < 6; ++i) EXPECT_EQ(*answers_[i], 100 + i) << i;
+  ExpectEachAnsweredOnce();
+}
+
+// A batched call can carry one trace: the first sampled one among its look-ups, so a traced query is followed into
+// analytics even when it travels with untraced ones.
+TEST_F(CoalescingTest, ABatchCarriesTheFirstSampledTraceOfItsLookUps) {
+  Make(256, 1);
+  const tracing::TraceContext unsampled{1, 2, 3, false}, sampled{4, 5, 6, true}, later{7, 8, 9, true};
+  Ask(0, 5000ms, later);  // leaves alone
+  Ask(1, 5000ms, unsampled);
+  Ask(2);
+  Ask(3, 5000ms, sampled);
+  Ask(4, 5000ms, later);
+  ReleaseAll();
+  ASSERT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 4}));
+  EXPECT_EQ(inner_->traces, (std::vector<tracing::TraceContext>{later, sampled}));
   ExpectEachAnsweredOnce();
 }
 
