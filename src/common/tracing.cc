@@ -152,6 +152,14 @@ Span Tracer::Start(std::string_view name, SpanKind kind, TraceContext context, u
   return span;
 }
 
+Outgoing StartOutgoing(const Tracer* tracer, std::string_view name, SpanKind kind, const TraceContext& parent) {
+  Outgoing outgoing;
+  if (!parent.valid() || !parent.sampled) return outgoing;
+  if (tracer != nullptr) outgoing.span = tracer->StartChild(name, kind, parent);
+  outgoing.traceparent = FormatTraceparent(outgoing.span.recording() ? outgoing.span.context() : parent);
+  return outgoing;
+}
+
 SpanData SpanUnder(const TraceContext& parent, std::string_view name, SpanKind kind, int64_t start_us, int64_t end_us) {
   SpanData span;
   span.context = {parent.trace_high, parent.trace_low, NonZeroRandom(), parent.sampled};

@@ -110,6 +110,15 @@ class Tracer {
   const std::shared_ptr<SpanSink> sink_;
 };
 
+// A message or call leaving this process under `parent`: its span (recording when `tracer` is set and the trace
+// sampled) and the traceparent it carries on. Only a sampled trace is carried on, under the span when it records:
+// downstream would record nothing of an unsampled one, so `traceparent` is then empty.
+struct Outgoing {
+  Span span;
+  std::string traceparent;
+};
+Outgoing StartOutgoing(const Tracer* tracer, std::string_view name, SpanKind kind, const TraceContext& parent);
+
 // A span under `parent` with a new id, from `start_us` to `end_us`, for Tracer::Record.
 SpanData SpanUnder(const TraceContext& parent, std::string_view name, SpanKind kind, int64_t start_us, int64_t end_us);
 

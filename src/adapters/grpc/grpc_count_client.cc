@@ -121,14 +121,10 @@ void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, Deadline 
                                 const tracing::TraceContext& trace, DoneMany done) {
   auto call = std::make_shared<BatchCall>();
   call->context.set_deadline(CallDeadline(deadline));
-  if (trace.valid() && trace.sampled) {
-    if (tracer_ != nullptr) {
-      call->span = tracer_->StartChild(kGetEventCountsMethod, tracing::SpanKind::kClient, trace);
-      call->span.Tag("rpc.batch.pairs", std::to_string(pairs.size()));
-    }
-    call->context.AddMetadata(kTraceparentMetadata,
-                              tracing::FormatTraceparent(call->span.recording() ? call->span.context() : trace));
-  }
+  auto outgoing = tracing::StartOutgoing(tracer_, kGetEventCountsMethod, tracing::SpanKind::kClient, trace);
+  if (!outgoing.traceparent.empty()) call->context.AddMetadata(kTraceparentMetadata, outgoing.traceparent);
+  call->span = std::move(outgoing.span);
+  if (call->span.recording()) call->span.Tag("rpc.batch.pairs", std::to_string(pairs.size()));
   call->request.mutable_pairs()->Reserve(static_cast<int>(pairs.size()));
   for (auto& pair : pairs) {
     auto* request = call->request.add_pairs();

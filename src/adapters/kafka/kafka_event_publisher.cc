@@ -65,7 +65,7 @@ struct KafkaEventPublisher::Client final : RdKafka::DeliveryReportCb {
 };
 
 KafkaEventPublisher::KafkaEventPublisher(std::string topic, const tracing::Tracer* tracer)
-    : topic_(std::move(topic)), tracer_(tracer) {}
+    : topic_(std::move(topic)), span_name_("send " + topic_), tracer_(tracer) {}
 
 absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create(const PublisherOptions& options) {
   std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic, options.tracer));
@@ -115,19 +115,14 @@ KafkaEventPublisher::~KafkaEventPublisher() = default;
 
 void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, int64_t timestamp_ms,
                                   const tracing::TraceContext& trace, Done done) {
-  auto* pending = new Pending{std::move(done), std::chrono::steady_clock::now(), {}};
-  // A sampled trace goes on with the record, under the publish span when this process records. An unsampled one
-  // does not: the processor would record nothing of it, and the header would cost every record some 70 bytes.
-  // librdkafka owns the headers once produce succeeds.
-  RdKafka::Headers* headers = nullptr;
-  if (trace.valid() && trace.sampled) {
-    if (tracer_ != nullptr) {
-      pending->span = tracer_->StartChild("send " + topic_, tracing::SpanKind::kProducer, trace);
-      pending->span.Tag("messaging.destination.name", topic_);
-    }
+  // Only a sampled trace goes on with the record: a header on every record would cost it some 70 bytes.
+  auto outgoing = tracing::StartOutgoing(tracer_, span_name_, tracing::SpanKind::kProducer, trace);
+  outgoing.span.Tag("messaging.destination.name", topic_);
+  auto* pending = new Pending{std::move(done), std::chrono::steady_clock::now(), std::move(outgoing.span)};
+  RdKafka::Headers* headers = nullptr;  // librdkafka owns them once produce succeeds
+  if (!outgoing.traceparent.empty()) {
     headers = RdKafka::Headers::create();
-    headers->add(kTraceparentHeader,
-                 tracing::FormatTraceparent(pending->span.recording() ? pending->span.context() : trace));
+    headers->add(kTraceparentHeader, outgoing.traceparent);
   }
   const RdKafka::ErrorCode code = client_->producer->produce(
       topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),

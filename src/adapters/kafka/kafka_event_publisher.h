@@ -47,6 +47,7 @@ class KafkaEventPublisher final : public ports::EventPublisher {
   KafkaEventPublisher(std::string topic, const tracing::Tracer* tracer);
 
   const std::string topic_;
+  const std::string span_name_;  // of each publish's span, built once
   const tracing::Tracer* const tracer_;
   std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring no registry; before the client
   std::unique_ptr<Client> client_;

@@ -77,17 +77,19 @@ absl::StatusOr<std::shared_ptr<ZipkinExporter>> ZipkinExporter::Create(ZipkinOpt
 
 ZipkinExporter::ZipkinExporter(ZipkinOptions options)
     : options_(std::move(options)),
-      exported_(metrics::GivenOrOwn(options_.metrics, own_metrics_)
-                    .GetCounter("clickstream_tracing_spans_exported_total", "spans the tracing backend accepted")),
-      dropped_full_(metrics::GivenOrOwn(options_.metrics, own_metrics_)
-                        .GetCounter("clickstream_tracing_spans_dropped_total",
-                                    "spans not exported, by reason: the queue was full or the backend failed",
-                                    {{"reason", "queue_full"}})),
-      dropped_failed_(metrics::GivenOrOwn(options_.metrics, own_metrics_)
-                          .GetCounter("clickstream_tracing_spans_dropped_total",
-                                      "spans not exported, by reason: the queue was full or the backend failed",
-                                      {{"reason", "export_failed"}})),
+      exported_(
+          Registry().GetCounter("clickstream_tracing_spans_exported_total", "spans the tracing backend accepted")),
+      dropped_full_(Dropped("queue_full")),
+      dropped_failed_(Dropped("export_failed")),
       thread_([this] { Run(); }) {}
+
+metrics::Registry& ZipkinExporter::Registry() { return metrics::GivenOrOwn(options_.metrics, own_metrics_); }
+
+metrics::Counter& ZipkinExporter::Dropped(const char* reason) {
+  return Registry().GetCounter("clickstream_tracing_spans_dropped_total",
+                               "spans not exported, by reason: the queue was full or the backend failed",
+                               {{"reason", reason}});
+}
 
 ZipkinExporter::~ZipkinExporter() {
   {

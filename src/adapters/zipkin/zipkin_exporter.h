@@ -43,6 +43,8 @@ class ZipkinExporter final : public tracing::SpanSink {
 
  private:
   explicit ZipkinExporter(ZipkinOptions options);
+  metrics::Registry& Registry();  // the options' registry, or one of its own
+  metrics::Counter& Dropped(const char* reason);
   void Run();
   bool Post(const std::string& body);
 

@@ -129,6 +129,23 @@ TEST(Span, EndsWhenDestroyedAndOnlyOnceWhenMoved) {
   EXPECT_EQ(sink->spans.size(), 1u);
 }
 
+TEST(StartOutgoing, CarriesOnlyASampledTraceUnderItsOwnSpanWhenRecording) {
+  auto sink = std::make_shared<CollectingSink>();
+  const Tracer tracer({"ingestion", 1}, sink);
+  const auto sampled = *ParseTraceparent(kSampled);
+  Outgoing recorded = StartOutgoing(&tracer, "send clicks", SpanKind::kProducer, sampled);
+  ASSERT_TRUE(recorded.span.recording());
+  EXPECT_EQ(recorded.traceparent, FormatTraceparent(recorded.span.context()));
+  EXPECT_EQ(ParseTraceparent(recorded.traceparent)->trace_low, sampled.trace_low);
+  // No tracer here: the caller's context goes on as it came.
+  EXPECT_EQ(StartOutgoing(nullptr, "send clicks", SpanKind::kProducer, sampled).traceparent, kSampled);
+  const auto unsampled = *ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+  Outgoing quiet = StartOutgoing(&tracer, "send clicks", SpanKind::kProducer, unsampled);
+  EXPECT_FALSE(quiet.span.recording());
+  EXPECT_TRUE(quiet.traceparent.empty());
+  EXPECT_TRUE(StartOutgoing(&tracer, "x", SpanKind::kClient, TraceContext{}).traceparent.empty());
+}
+
 TEST(SpanUnder, RecordsWorkTimedElsewhereInTheParentsTrace) {
   auto sink = std::make_shared<CollectingSink>();
   const Tracer tracer({"processor", 0}, sink);
