@@ -9,6 +9,7 @@ exporting to it with no sampling of its own (ratio 0), so only requests whose tr
   gRPC call under it, analytics' side of the call under that, and analytics' cache read under its side.
 - An event posted with an unsampled traceparent records nothing, even though later sampled ones do.
 - With Zipkin killed, sampled posts are still answered 200 and counted.
+- An endpoint that is not an http(s) URL stops the process at start, naming the setting.
 
 Usage: tracing_test.py CLICKSTREAM_BINARY   (run by CTest with the `infra` fixture; CLICKSTREAM_TEST_STATE names it)
 """
@@ -90,13 +91,20 @@ def main():
     state = os.environ["CLICKSTREAM_TEST_STATE"]
     log_dir = os.path.join(state, "logs")
     os.makedirs(log_dir, exist_ok=True)
+    failures = []
+
+    # An endpoint that is not a URL stops the process at start, naming the setting.
+    refused = subprocess.run([sys.argv[1], "all"], env=dict(os.environ, CLICKSTREAM_TRACING_ZIPKIN_URL="zipkin:9411"),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    if refused.returncode != 1 or "CLICKSTREAM_TRACING_ZIPKIN_URL" not in refused.stdout:
+        failures.append(f"a bad endpoint: exit {refused.returncode}, output {refused.stdout[-500:]!r}")
+
     zipkin_process, zipkin = start_zipkin(log_dir)
     services = LocalServices(sys.argv[1], read_infra_env(state), log_dir, "tracing-test-", {
         "CLICKSTREAM_CONSUMER_GROUP": f"tracing-test-{os.getpid()}-{time.time_ns()}",
         "CLICKSTREAM_TRACING_ZIPKIN_URL": f"{zipkin}/api/v2/spans",
         "CLICKSTREAM_TRACING_SAMPLE_RATIO": "0",
     })
-    failures = []
     try:
         services.start("all")
         ingest = services.url("ingestion")

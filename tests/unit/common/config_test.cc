@@ -135,6 +135,27 @@ TEST(Config, LingerTakesMillisecondsWithUpToThreeDecimals) {
   EXPECT_EQ(defaults->config.kafka.linger.count(), 500);
 }
 
+TEST(Config, TracingSamplesARatioFromZeroToOneAndExportsNowhereByDefault) {
+  const auto ratio = [](const std::string& value) -> std::optional<double> {
+    auto invocation = ParseInvocation({"all"}, Env({{"CLICKSTREAM_TRACING_SAMPLE_RATIO", value}}));
+    if (!invocation.ok()) return std::nullopt;
+    return invocation->config.tracing.sample_ratio;
+  };
+  EXPECT_EQ(ratio("0"), 0.0);
+  EXPECT_EQ(ratio("1"), 1.0);
+  EXPECT_EQ(ratio("0.25"), 0.25);
+  for (const char* bad : {"1.5", "-0.1", "", "fast", "0.5x", "nan", "inf", "10%"}) {
+    EXPECT_EQ(ratio(bad), std::nullopt) << bad;
+  }
+  auto refused = ParseInvocation({"all", "--tracing-sample-ratio=2"}, Env({}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("CLICKSTREAM_TRACING_SAMPLE_RATIO"), std::string_view::npos);
+  auto defaults = ParseInvocation({"all"}, Env({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->config.tracing.sample_ratio, 0.01);
+  EXPECT_EQ(defaults->config.tracing.zipkin_url, "");
+}
+
 TEST(Config, TlsSettingsMustComeTogether) {
   const auto error = [](const std::vector<std::string>& args, std::map<std::string, std::string> env) {
     auto invocation = ParseInvocation(args, Env(std::move(env)));
