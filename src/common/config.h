@@ -34,6 +34,7 @@ struct KafkaConfig {
   std::string consumer_group;
   std::chrono::microseconds linger{};  // fractional milliseconds: librdkafka takes linger.ms as a decimal
   Millis publish_timeout{};
+  std::string partitioning;  // "user_id" or "sticky"
 };
 
 struct IngestionConfig {

@@ -47,14 +47,16 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartIngestion(const common::Con
   if (!options.ok()) return options.status();
   auto running = std::make_unique<RunningService>();
   running->tracer = TracerFor(config, "ingestion", std::move(spans));
-  auto publisher = kafka::KafkaEventPublisher::Create({config.kafka.brokers,
-                                                       config.kafka.topic,
-                                                       config.kafka.linger,
-                                                       config.kafka.publish_timeout,
-                                                       config.ingestion.max_in_flight + kProducerQueueHeadroom,
-                                                       {},
-                                                       &registry,
-                                                       running->tracer.get()});
+  auto publisher = kafka::KafkaEventPublisher::Create(
+      {config.kafka.brokers,
+       config.kafka.topic,
+       config.kafka.linger,
+       config.kafka.publish_timeout,
+       config.ingestion.max_in_flight + kProducerQueueHeadroom,
+       {},
+       config.kafka.partitioning == "sticky" ? kafka::Partitioning::kSticky : kafka::Partitioning::kByKey,
+       &registry,
+       running->tracer.get()});
   if (!publisher.ok()) return publisher.status();
   auto service = std::make_shared<ingestion::IngestionService>(*options, std::move(*publisher));
   running->parts = service;

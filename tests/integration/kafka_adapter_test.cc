@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <set>
+#include <thread>
 
 #include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_event_publisher.h"
@@ -183,6 +184,55 @@ TEST(KafkaRecordSource, LagAfterARestartOnACaughtUpTopicIsZero) {
   }
   ASSERT_EQ(lag.size(), 2u) << "both partitions assigned";
   for (const auto& [partition, records] : lag) EXPECT_EQ(records, 0) << "partition " << partition;
+}
+
+// Sticky partitioning: records carry no key, and what is published together goes to one partition (one produce
+// request, not one per partition), while the partition changes over time so every partition gets records.
+TEST(KafkaEventPublisher, StickyPartitioningSendsRecordsTogetherToOnePartitionInTurns) {
+  const std::string topic = CreateTopic(4);
+  PublisherOptions options;
+  options.brokers = TestInfra().kafka_broker;
+  options.topic = topic;
+  options.partitioning = Partitioning::kSticky;
+  auto publisher = KafkaEventPublisher::Create(options);
+  ASSERT_TRUE(publisher.ok()) << publisher.status();
+  // Records published before the producer knows the topic's partitions wait unassigned and are spread when the
+  // metadata comes: stickiness starts once it is known.
+  ASSERT_TRUE(PublishAndWait(**publisher, UniqueId("user"), UniqueId("first")).ok());
+  constexpr int kRounds = 24, kPerRound = 3;
+  std::vector<std::vector<std::string>> rounds(kRounds);
+  for (auto& round : rounds) {
+    std::vector<std::future<absl::Status>> acks;
+    for (int i = 0; i < kPerRound; ++i) {
+      round.push_back(UniqueId("sticky"));
+      auto acked = std::make_shared<std::promise<absl::Status>>();
+      acks.push_back(acked->get_future());
+      // Each record has a key of its own, which keyed partitioning would spread over the partitions.
+      (*publisher)->Publish(UniqueId("user"), round.back(), 0, {}, [acked](absl::Status s) { acked->set_value(s); });
+    }
+    for (auto& ack : acks) ASSERT_TRUE(ack.get().ok());
+    std::this_thread::sleep_for(milliseconds(15));  // past librdkafka's 10 ms sticky interval
+  }
+  auto source = Source(UniqueId("group"), topic);
+  std::map<std::string, domain::Record> by_value;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (by_value.size() < kRounds * kPerRound + 1 && std::chrono::steady_clock::now() < deadline) {
+    auto records = source->Poll(100, milliseconds(200));
+    ASSERT_TRUE(records.ok());
+    for (auto& r : *records) by_value.emplace(r.value, std::move(r));
+  }
+  ASSERT_EQ(by_value.size(), static_cast<std::size_t>(kRounds * kPerRound + 1));
+  std::set<int32_t> used;
+  for (const auto& round : rounds) {
+    const int32_t partition = by_value.at(round.front()).partition;
+    used.insert(partition);
+    for (const auto& value : round) {
+      EXPECT_EQ(by_value.at(value).partition, partition)
+          << "round " << (&round - &rounds[0]) << ", published together, was split";
+      EXPECT_EQ(by_value.at(value).key, "") << "a sticky record carries no key";
+    }
+  }
+  EXPECT_GT(used.size(), 1u) << "the sticky partition never changed over " << kRounds << " intervals";
 }
 
 TEST(KafkaRecordSource, UncommittedRecordsAreRedelivered) {

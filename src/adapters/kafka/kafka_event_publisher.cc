@@ -64,11 +64,15 @@ struct KafkaEventPublisher::Client final : RdKafka::DeliveryReportCb {
   std::thread poll_thread;  // joined before the producer is destroyed
 };
 
-KafkaEventPublisher::KafkaEventPublisher(std::string topic, const tracing::Tracer* tracer)
-    : topic_(std::move(topic)), span_name_("send " + topic_), tracer_(tracer) {}
+KafkaEventPublisher::KafkaEventPublisher(std::string topic, Partitioning partitioning, const tracing::Tracer* tracer)
+    : topic_(std::move(topic)),
+      span_name_("send " + topic_),
+      keyed_(partitioning == Partitioning::kByKey),
+      tracer_(tracer) {}
 
 absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create(const PublisherOptions& options) {
-  std::unique_ptr<KafkaEventPublisher> publisher(new KafkaEventPublisher(options.topic, options.tracer));
+  std::unique_ptr<KafkaEventPublisher> publisher(
+      new KafkaEventPublisher(options.topic, options.partitioning, options.tracer));
   metrics::Registry& registry = metrics::GivenOrOwn(options.metrics, publisher->own_metrics_);
   publisher->client_ =
       std::make_unique<Client>(registry.GetHistogram("clickstream_kafka_produce_duration_seconds",
@@ -81,7 +85,8 @@ absl::StatusOr<std::unique_ptr<KafkaEventPublisher>> KafkaEventPublisher::Create
       {"linger.ms", DecimalMillis(options.linger)},
       {"compression.type", "lz4"},
       {"batch.num.messages", "10000"},
-      // Same key -> same partition as Java clients, so other producers keep per-user order with us.
+      // Same key -> same partition as Java clients, so other producers keep per-user order with us; records
+      // without a key (sticky partitioning) go to one partition at a time.
       {"partitioner", "murmur2_random"},
       // Requests are small and pipelined (up to 5 in flight): Nagle's algorithm would hold one back until the
       // previous one is acknowledged.
@@ -126,7 +131,7 @@ void KafkaEventPublisher::Publish(std::string_view key, std::string_view value, 
   }
   const RdKafka::ErrorCode code = client_->producer->produce(
       topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-      value.size(), key.data(), key.size(), timestamp_ms, headers, pending);
+      value.size(), keyed_ ? key.data() : nullptr, keyed_ ? key.size() : 0, timestamp_ms, headers, pending);
   if (code == RdKafka::ERR_NO_ERROR) return;
   delete headers;
   std::unique_ptr<Pending> failed(pending);

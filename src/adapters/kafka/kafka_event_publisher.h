@@ -14,6 +14,18 @@
 
 namespace clickstream::kafka {
 
+// Which partition a record goes to.
+enum class Partitioning {
+  // By its key (the user_id), as Java clients hash it: a user's records stay in order, and a (user, page) pair's
+  // records all reach the one processor that owns its partition, so processors never update the same counter rows.
+  kByKey,
+  // No key: librdkafka fills one partition for about 10 ms, then moves to another. Records published together
+  // make one produce request instead of one per partition, which costs the broker and the producer much less
+  // under single-event load; in exchange the topic has no per-user order, and several processors would update the
+  // same counter rows (safe, but they wait for each other's transactions). For one processor.
+  kSticky,
+};
+
 struct PublisherOptions {
   std::string brokers;
   std::string topic;
@@ -21,8 +33,9 @@ struct PublisherOptions {
   std::chrono::milliseconds publish_timeout{5000};  // message.timeout.ms: how long a record may wait for its ack
   std::size_t queue_capacity = 100000;              // records librdkafka holds before QUEUE_FULL
   KafkaSettings overrides;                          // any librdkafka setting; delivery guarantees still win
-  metrics::Registry* metrics = nullptr;             // produce latency and errors go here when set
-  const tracing::Tracer* tracer = nullptr;          // spans of sampled publishes; must outlive the publisher
+  Partitioning partitioning = Partitioning::kByKey;
+  metrics::Registry* metrics = nullptr;     // produce latency and errors go here when set
+  const tracing::Tracer* tracer = nullptr;  // spans of sampled publishes; must outlive the publisher
 };
 
 class KafkaEventPublisher final : public ports::EventPublisher {
@@ -44,10 +57,11 @@ class KafkaEventPublisher final : public ports::EventPublisher {
 
  private:
   struct Client;  // the librdkafka producer, its delivery callback and its polling thread
-  KafkaEventPublisher(std::string topic, const tracing::Tracer* tracer);
+  KafkaEventPublisher(std::string topic, Partitioning partitioning, const tracing::Tracer* tracer);
 
   const std::string topic_;
   const std::string span_name_;  // of each publish's span, built once
+  const bool keyed_;
   const tracing::Tracer* const tracer_;
   std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring no registry; before the client
   std::unique_ptr<Client> client_;

@@ -116,6 +116,21 @@ TEST(Config, AGatewayBatchBeyondAnalyticsPairLimitIsRefusedNamingBoth) {
       << refused.status().message();
 }
 
+TEST(Config, PartitioningIsByUserIdUnlessStickyIsAskedFor) {
+  auto defaults = ParseInvocation({"ingestion"}, Env({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->config.kafka.partitioning, "user_id");
+  auto sticky = ParseInvocation({"ingestion"}, Env({{"CLICKSTREAM_PARTITIONING", "sticky"}}));
+  ASSERT_TRUE(sticky.ok()) << sticky.status();
+  EXPECT_EQ(sticky->config.kafka.partitioning, "sticky");
+  for (const char* bad : {"", "random", "Sticky", "user-id", "user_id "}) {
+    auto refused = ParseInvocation({"ingestion"}, Env({{"CLICKSTREAM_PARTITIONING", bad}}));
+    ASSERT_FALSE(refused.ok()) << "accepted '" << bad << "'";
+    EXPECT_NE(refused.status().message().find("CLICKSTREAM_PARTITIONING"), std::string_view::npos)
+        << refused.status().message();
+  }
+}
+
 TEST(Config, LingerTakesMillisecondsWithUpToThreeDecimals) {
   const auto linger = [](const std::string& value) -> std::optional<int64_t> {
     auto invocation = ParseInvocation({"ingestion"}, Env({{"CLICKSTREAM_LINGER_MS", value}}));
