@@ -15,6 +15,7 @@ It measures two layouts, one after the other, each on a stack of its own:
   bench/run.sh --only W1,W4   some workloads only (W4 and W5 then query pairs nobody wrote: counts 0)
   bench/run.sh --layout default   one layout only
   bench/run.sh --partitions 4 the spec layout's topic with 4 partitions
+  bench/run.sh --set CLICKSTREAM_PARTITIONING=sticky   a setting for every service (repeatable)
 
 Everything runs under .state/bench on free ports, from empty (what an earlier run left there is stopped and
 deleted first); nothing of `scripts/up.sh`'s stack is touched.
@@ -170,13 +171,15 @@ class Layout:
     """How the stack is laid out: partitions of the clicks topic, and the services as separate processes or as one
     `clickstream all` (as scripts/up.sh runs them)."""
 
-    def __init__(self, name, partitions, combined, workloads):
+    def __init__(self, name, partitions, combined, workloads, settings=None):
         self.name, self.partitions, self.combined, self.workloads = name, partitions, combined, workloads
+        self.settings = dict(settings or {})  # clickstream settings given with --set, for every service
 
     def describe(self):
         processes = "one `clickstream all` process (as scripts/up.sh)" if self.combined else \
             "each service its own process"
-        return f"{self.name}: topic clicks with {self.partitions} partition(s), {processes}"
+        settings = "".join(f", {name}={value}" for name, value in sorted(self.settings.items()))
+        return f"{self.name}: topic clicks with {self.partitions} partition(s), {processes}{settings}"
 
 
 class Stack:
@@ -196,6 +199,7 @@ class Stack:
         layout_env = LocalServices(CLICKSTREAM, {k: self.infra[k] for k in (
             "DATABASE_URL", "KAFKA_BROKER", "REDIS_ADDR", "KAFKA_TOPIC", "CLICKSTREAM_DLQ_TOPIC")}, str(STATE / "logs"))
         self.ports, self.env = layout_env.ports, layout_env.env
+        self.env.update(layout.settings)
         self.services = {}
 
     def start(self, name):
@@ -643,8 +647,8 @@ WORKLOADS = ("W1", "W1I", "W2", "W3", "W4", "W5")
 
 
 def layouts(args):
-    spec = Layout("spec", args.partitions, False, WORKLOADS)
-    default = Layout("default", 4, True, ("W1", "W1I", "W2", "W3"))
+    spec = Layout("spec", args.partitions, False, WORKLOADS, args.set)
+    default = Layout("default", 4, True, ("W1", "W1I", "W2", "W3"), args.set)
     chosen = {"spec": [spec], "default": [default], "both": [spec, default]}[args.layout]
     if args.only:
         for layout in chosen:
@@ -658,7 +662,7 @@ def run_layout(args, layout, keep):
     log(f"layout {layout.describe()}")
     stack = Stack(layout)
     outcome = {"layout": layout.name, "partitions": layout.partitions, "combined": layout.combined,
-               "workloads": [], "services": {}}
+               "settings": layout.settings, "workloads": [], "services": {}}
     started = time.monotonic()
     try:
         stack.start_all()
@@ -691,7 +695,7 @@ def run(args):
     for i, layout in enumerate(chosen):
         results["layouts"].append(run_layout(args, layout, keep=args.keep and i == len(chosen) - 1))
     results["duration_s"] = round(time.monotonic() - started, 1)
-    write_results(results, partial=bool(args.only) or args.layout != "both")
+    write_results(results, partial=bool(args.only) or args.layout != "both" or bool(args.set))
 
 
 def processor_rate(stack, expected):
@@ -762,8 +766,9 @@ def number(value, digits=0):
 def layout_markdown(outcome):
     combined = "one `clickstream all` process, as scripts/up.sh" if outcome["combined"] else \
         "each service its own process"
-    lines = [f"### Layout {outcome['layout']}: topic clicks with {outcome['partitions']} partition(s), {combined} "
-             f"({outcome['duration_s']} s)",
+    settings = "".join(f", {name}={value}" for name, value in sorted(outcome.get("settings", {}).items()))
+    lines = [f"### Layout {outcome['layout']}: topic clicks with {outcome['partitions']} partition(s), {combined}"
+             f"{settings} ({outcome['duration_s']} s)",
              "",
              "| workload | rate | events/s | requests/s | p50 ms | p99 ms | p99.9 ms | errors | counts exact | "
              "ceiling | ratio |",
@@ -858,6 +863,14 @@ def positive_int(text):
     return value
 
 
+def setting(text):
+    """NAME=VALUE of a clickstream setting, for --set."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier() or not (name.startswith("CLICKSTREAM_") or name.isupper()):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, e.g. CLICKSTREAM_PARTITIONING=sticky, not {text!r}")
+    return name, value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="every workload briefly (a smoke check)")
@@ -869,7 +882,11 @@ def main():
                         help="partitions of the clicks topic in the spec layout (default 1)")
     parser.add_argument("--only", type=lambda text: [w.strip().upper() for w in text.split(",")],
                         help="run only these workloads, e.g. W1,W4 (results go to a timestamped file only)")
+    parser.add_argument("--set", type=setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="a clickstream setting for every service, e.g. CLICKSTREAM_PARTITIONING=sticky "
+                             "(repeatable; results go to a timestamped file only)")
     args = parser.parse_args()
+    args.set = dict(args.set)
     if args.only and not set(args.only) <= set(WORKLOADS):
         parser.error(f"--only takes workloads among {', '.join(WORKLOADS)}")
     for tool in (CLICKSTREAM, LOADGEN):
