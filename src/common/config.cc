@@ -462,7 +462,8 @@ std::string HelpText() {
       "  processor   Kafka -> PostgreSQL and Redis\n"
       "  analytics   gRPC GetEventCount over Redis and PostgreSQL\n"
       "  gateway     GET /analytics/events -> analytics over gRPC\n"
-      "  all         the four services in one process (default)\n\n"
+      "  all         the four services in one process (default)\n"
+      "  verify      check a running stack counts exactly (options of its own: clickstream verify --help)\n\n"
       "Settings (flag > environment > default); PORT sets the port of the one service run alone:\n";
   for (const Setting& s : kSettings) {
     absl::StrAppend(&text, "  --", s.flag, " (", s.env, ", default ", s.default_value, ")\n      ", s.help, "\n");
