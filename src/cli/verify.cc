@@ -73,7 +73,7 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
     const auto count = [&](std::size_t& field, std::size_t min) -> std::optional<std::string> {
       uint64_t parsed = 0;
       if (!absl::SimpleAtoi(value, &parsed) || parsed < min || parsed > 10'000'000) {
-        return name + " takes a whole number from " + std::to_string(min) + ", not '" + value + "'";
+        return absl::StrCat(name, " takes a whole number from ", min, ", not '", value, "'");
       }
       field = parsed;
       return std::nullopt;
@@ -120,7 +120,7 @@ class Stream {
  public:
   Stream(const Options& options) : tag_("verify-" + RandomHex(16)) {
     for (std::size_t k = 0; k < options.pairs; ++k) {
-      pairs_.push_back({tag_ + "-user-" + RandomHex(12), "/verify/" + RandomHex(24) + "/" + std::to_string(k)});
+      pairs_.emplace_back(absl::StrCat(tag_, "-user-", RandomHex(12)), absl::StrCat("/verify/", RandomHex(24), "/", k));
     }
   }
   const std::string& tag() const { return tag_; }
