@@ -157,6 +157,18 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_MAX_FIELD_BYTES", "max-field-bytes", "2048", Kind::kCount,
      "longest accepted event field, at most 2048 (event_id is a B-tree key)",
      &kIn<&Config::ingestion, &IngestionConfig::max_field_bytes>},
+    // Both judged against the instant ingestion accepted the event: its clock when it posts, the record's broker
+    // time (which ingestion set to that instant) when the processor applies it, however late.
+    {"CLICKSTREAM_EVENT_MAX_AGE_S", "event-max-age-s", "316224000", Kind::kSeconds,
+     "oldest accepted time_stamp, in seconds before the instant ingestion accepts the event (default 10 years)",
+     &kIn<&Config::ingestion, &IngestionConfig::event_max_age>},
+    {"CLICKSTREAM_EVENT_MAX_SKEW_S", "event-max-skew-s", "86400", Kind::kSeconds,
+     "furthest accepted time_stamp ahead of that instant, in seconds (a sender's clock running fast)",
+     &kIn<&Config::ingestion, &IngestionConfig::event_max_skew>},
+    {"CLICKSTREAM_EVENT_LATE_AFTER_S", "event-late-after-s", "300", Kind::kSeconds,
+     "an accepted time_stamp older than this is counted all the same, and counted as late in "
+     "clickstream_processor_late_events_total",
+     &kIn<&Config::ingestion, &IngestionConfig::event_late_after>},
     {"CLICKSTREAM_INGEST_API_KEYS", "ingest-api-keys", "", Kind::kOptionalText,
      "API keys POST /ingest accepts (X-API-Key or Authorization: Bearer): k1,k2 or @file with one per line; "
      "empty: no key needed",

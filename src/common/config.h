@@ -45,7 +45,11 @@ struct IngestionConfig {
   std::size_t max_in_flight = 0;
   std::size_t max_in_flight_bytes = 0;
   std::size_t max_field_bytes = 0;  // the longest event field accepted, at every service that checks events
-  std::string api_keys;             // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
+  // time_stamp limits, also at every service that checks events (domain::EventLimits)
+  std::chrono::seconds event_max_age{};
+  std::chrono::seconds event_max_skew{};
+  std::chrono::seconds event_late_after{};
+  std::string api_keys;  // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
   double rate_per_key = 0;
   double burst_per_key = 0;
 };

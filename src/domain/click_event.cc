@@ -85,8 +85,10 @@ absl::StatusOr<int64_t> ParseTimestamp(std::string_view text, const EventLimits&
   const int64_t us = absl::ToUnixMicros(parsed);
   const int64_t max_age_us = std::chrono::duration_cast<std::chrono::microseconds>(limits.max_age).count();
   const int64_t max_skew_us = std::chrono::duration_cast<std::chrono::microseconds>(limits.max_skew).count();
-  if (us < now_us - max_age_us) return InvalidField("time_stamp", "time_stamp is too far in the past");
-  if (us > now_us + max_skew_us) return InvalidField("time_stamp", "time_stamp is too far in the future");
+  if (us < now_us - max_age_us) return InvalidField("time_stamp", "time_stamp is too far in the past", kReasonTooOld);
+  if (us > now_us + max_skew_us) {
+    return InvalidField("time_stamp", "time_stamp is too far in the future", kReasonTooFarAhead);
+  }
   return us;
 }
 

@@ -25,8 +25,10 @@ struct ClickEvent {
 
 struct EventLimits {
   std::size_t max_field_bytes = 2048;
-  std::chrono::hours max_age{24 * 366 * 10};  // time_stamp older than this is rejected
-  std::chrono::hours max_skew{24};            // time_stamp further in the future than this is rejected
+  // Against the instant ingestion accepts an event (the record's broker time, for the processor):
+  std::chrono::seconds max_age{std::chrono::hours(24 * 366 * 10)};  // an older time_stamp is refused
+  std::chrono::seconds max_skew{std::chrono::hours(24)};            // one further ahead is refused
+  std::chrono::seconds late_after{300};  // an older one is counted, and counted as late in the metrics
 };
 
 // Checks one required string field: not empty, at most limits.max_field_bytes, valid UTF-8 (query-string values

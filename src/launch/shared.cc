@@ -98,6 +98,9 @@ absl::StatusOr<std::vector<std::string>> LoadKeys(const char* service, const Con
 domain::EventLimits EventLimitsOf(const Config& config) {
   domain::EventLimits limits;
   limits.max_field_bytes = config.ingestion.max_field_bytes;
+  limits.max_age = config.ingestion.event_max_age;
+  limits.max_skew = config.ingestion.event_max_skew;
+  limits.late_after = config.ingestion.event_late_after;
   return limits;
 }
 

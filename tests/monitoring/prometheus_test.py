@@ -171,6 +171,8 @@ def main():
                 'clickstream_http_request_duration_seconds_bucket{app="gateway"}',
                 'clickstream_kafka_produce_duration_seconds_count{app="ingestion"}',
                 'clickstream_processor_events_counted_total{app="processor"}',
+                'clickstream_processor_late_events_total{app="processor"}',
+                'clickstream_processor_invalid_events_total{app="processor",reason="time_stamp_too_old"}',
                 'clickstream_consumer_lag_records{app="processor"}',
                 'clickstream_processor_stalled_seconds{app="processor"}',
                 'clickstream_freshness_seconds_count{app="processor"}',

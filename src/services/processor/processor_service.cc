@@ -20,7 +20,21 @@ struct ProcessorService::Metrics {
             r.GetHistogram("clickstream_processor_batch_records", "records per applied batch", metrics::SizeBuckets())),
         freshness(r.GetHistogram("clickstream_freshness_seconds",
                                  "time from a record's Kafka timestamp to its count being committed",
-                                 metrics::LatencyBuckets())) {}
+                                 metrics::LatencyBuckets())),
+        late(r.GetCounter("clickstream_processor_late_events_total",
+                          "valid events whose time_stamp is more than CLICKSTREAM_EVENT_LATE_AFTER_S older than their "
+                          "record's broker time; counted all the same (a redelivered record counts again here)")),
+        registry(r) {
+    // Every reason shows from the start, at 0, so a rate over it never starts from nothing.
+    for (const auto reason : {domain::kReasonInvalid, domain::kReasonTooOld, domain::kReasonTooFarAhead}) {
+      Invalid(std::string(reason));
+    }
+  }
+  // Records that are not valid events (dead-lettered), by reason code (domain/field_error.h).
+  metrics::Counter& Invalid(const std::string& reason) {
+    return registry.GetCounter("clickstream_processor_invalid_events_total",
+                               "records that are not valid events, dead-lettered, by reason", {{"reason", reason}});
+  }
   metrics::Counter& records;
   metrics::Counter& counted;
   metrics::Counter& duplicates;
@@ -28,6 +42,8 @@ struct ProcessorService::Metrics {
   metrics::Counter& refused;
   metrics::Histogram& batch_records;
   metrics::Histogram& freshness;
+  metrics::Counter& late;
+  metrics::Registry& registry;
 };
 
 ProcessorService::ProcessorService(ProcessorOptions options, std::unique_ptr<ports::RecordSource> source,
@@ -187,6 +203,8 @@ void ProcessorService::Record(const std::vector<domain::Record>& records, const 
   metrics_->batch_records.Observe(static_cast<double>(records.size()));
   metrics_->dead_letters.Inc(batch.poison.size() + stored.refused);
   metrics_->refused.Inc(stored.refused);
+  for (const auto& poison : batch.poison) metrics_->Invalid(poison.reason_code).Inc();
+  metrics_->late.Inc(batch.late);
   metrics_->counted.Inc(static_cast<uint64_t>(inserted));
   const int64_t valid = static_cast<int64_t>(records.size() - batch.poison.size() - stored.refused);
   metrics_->duplicates.Inc(static_cast<uint64_t>(std::max<int64_t>(0, valid - inserted)));

@@ -116,6 +116,23 @@ TEST(Config, AGatewayBatchBeyondAnalyticsPairLimitIsRefusedNamingBoth) {
       << refused.status().message();
 }
 
+TEST(Config, EventTimeLimitsAreSettingsInSeconds) {
+  auto defaults = ParseInvocation({"all"}, Env({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->config.ingestion.event_max_age, std::chrono::hours(24 * 366 * 10));
+  EXPECT_EQ(defaults->config.ingestion.event_max_skew, std::chrono::hours(24));
+  EXPECT_EQ(defaults->config.ingestion.event_late_after, std::chrono::minutes(5));
+  auto set = ParseInvocation({"all", "--event-late-after-s=60"},
+                             Env({{"CLICKSTREAM_EVENT_MAX_AGE_S", "604800"}, {"CLICKSTREAM_EVENT_MAX_SKEW_S", "120"}}));
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->config.ingestion.event_max_age, std::chrono::days(7));
+  EXPECT_EQ(set->config.ingestion.event_max_skew, std::chrono::minutes(2));
+  EXPECT_EQ(set->config.ingestion.event_late_after, std::chrono::minutes(1));
+  auto refused = ParseInvocation({"all"}, Env({{"CLICKSTREAM_EVENT_MAX_SKEW_S", "0"}}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("CLICKSTREAM_EVENT_MAX_SKEW_S"), std::string_view::npos);
+}
+
 TEST(Config, PartitioningIsByUserIdUnlessStickyIsAskedFor) {
   auto defaults = ParseInvocation({"ingestion"}, Env({}));
   ASSERT_TRUE(defaults.ok()) << defaults.status();

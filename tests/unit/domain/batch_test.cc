@@ -83,6 +83,25 @@ TEST(PrepareBatch, StillRefusesTimeStampsOutsideTheLimitsOfTheRecordsBrokerTime)
   EXPECT_TRUE(batch.events.empty());
 }
 
+TEST(PrepareBatch, CountsEventsOlderThanLateAfterAsLateAndCodesTimeRefusals) {
+  EventLimits limits;
+  limits.late_after = std::chrono::seconds(60);
+  const int64_t broker_ms = kNow / 1000;
+  const auto second = std::chrono::microseconds(1'000'000);
+  auto batch = PrepareBatch(
+      {Stamped("on-time", broker_ms, -limits.late_after + second),
+       Stamped("late", broker_ms, -limits.late_after - second), Stamped("ahead", broker_ms, 30 * second),
+       Stamped("late-again", broker_ms, -3600 * second), Stamped("too-old", broker_ms, -limits.max_age - second),
+       Stamped("too-new", broker_ms, limits.max_skew + second), Record{0, 9, "k", "{broken"}},
+      limits, kNow);
+  EXPECT_EQ(batch.events.size(), 4u);
+  EXPECT_EQ(batch.late, 2u);
+  ASSERT_EQ(batch.poison.size(), 3u);
+  EXPECT_EQ(batch.poison[0].reason_code, kReasonTooOld);
+  EXPECT_EQ(batch.poison[1].reason_code, kReasonTooFarAhead);
+  EXPECT_EQ(batch.poison[2].reason_code, kReasonInvalid);
+}
+
 TEST(PrepareBatch, JudgesRecordsWithoutTimestampAgainstItsOwnClock) {
   const EventLimits limits;
   Record record = Stamped("no-broker-time", kNow / 1000, -limits.max_age + std::chrono::microseconds(1'000'000));

@@ -37,6 +37,7 @@ class ProcessorServiceTest : public testing::Test {
     options.retry_max = std::chrono::milliseconds(2);
     options.pending_cache_repairs = 2;
     options.stall_timeout = std::chrono::seconds(60);
+    options.metrics = &registry_;
     service_ = std::make_unique<ProcessorService>(options, std::move(source), std::move(dead_letters), std::move(store),
                                                   std::move(cache), [this] { return now_.load(); });
   }
@@ -53,7 +54,16 @@ class ProcessorServiceTest : public testing::Test {
     return it == cache_->values.end() ? -1 : it->second;
   }
 
+  // The value of one series in the registry's text, -1 when it is not there.
+  double Metric(const std::string& series) {
+    const std::string text = registry_.Render();
+    const auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + series.size() + 2));
+  }
+
   std::atomic<int64_t> now_{kNow};
+  metrics::Registry registry_;  // outlives the service
   FakeRecordSource* source_;
   FakeDeadLetters* dead_letters_;
   FakeEventStore* store_;
@@ -94,6 +104,31 @@ TEST_F(ProcessorServiceTest, DeadLettersInvalidRecordsAndCommitsPastThem) {
   EXPECT_EQ(dead_letters_->sent[0].first.offset, 1);
   EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
   EXPECT_EQ(source_->committed.at(0), 3);
+}
+
+// Lateness is judged against each record's broker time: an event within CLICKSTREAM_EVENT_LATE_AFTER_S of it is on
+// time, an older one is counted and counted as late; refusals are counted by reason.
+TEST_F(ProcessorServiceTest, CountsLateEventsAndRefusalsByReason) {
+  const int64_t broker_ms = kNow / 1000;
+  const auto stamped = [&](int64_t offset, const std::string& id, int64_t behind_broker_s) {
+    auto record = EventRecord(0, offset, MakeEvent(id, "u", "/p", kNow - behind_broker_s * 1'000'000));
+    record.timestamp_ms = broker_ms;
+    return record;
+  };
+  const domain::EventLimits limits;
+  source_->pending = {stamped(0, "on-time", 299),
+                      stamped(1, "late", 301),
+                      stamped(2, "very-late", 86400),
+                      stamped(3, "too-old", limits.max_age.count() + 1),
+                      stamped(4, "too-far-ahead", -limits.max_skew.count() - 1),
+                      domain::Record{0, 5, "k", "{broken", broker_ms}};
+  Process();
+  EXPECT_EQ((store_->counts[{"u", "/p"}]), 3) << "late events are counted all the same";
+  EXPECT_EQ(Metric("clickstream_processor_late_events_total"), 2);
+  EXPECT_EQ(Metric("clickstream_processor_invalid_events_total{reason=\"time_stamp_too_old\"}"), 1);
+  EXPECT_EQ(Metric("clickstream_processor_invalid_events_total{reason=\"time_stamp_too_far_ahead\"}"), 1);
+  EXPECT_EQ(Metric("clickstream_processor_invalid_events_total{reason=\"invalid\"}"), 1);
+  EXPECT_EQ(dead_letters_->sent.size(), 3u);
 }
 
 TEST_F(ProcessorServiceTest, RepairsTheCacheWhenItComesBackAndOnlyThenCommits) {
