@@ -249,18 +249,23 @@ int RunVerify(const std::vector<std::string>& args) {
   std::printf("posted: %zu posts acknowledged in %.1f s (%.0f/s), %d retried\n", options.events + duplicates, post_s,
               static_cast<double>(options.events + duplicates) / post_s, retries);
 
-  // Until every pair's count is exact, or the timeout: a count still rising is not yet wrong.
+  // Until every pair's count is exact, or the timeout: a count still rising is not yet wrong. Exact means exact in
+  // two reads of every pair half a second apart, so a count passing through the right number on its way past it
+  // (an event counted twice, late) is not taken for right.
   std::map<Pair, Mismatch> waiting;
-  for (const auto& [pair, ids] : acknowledged) waiting[pair] = {pair, static_cast<int64_t>(ids.size()), std::nullopt};
   const auto counts_started = Clock::now();
   const auto deadline = counts_started + options.timeout;
-  while (!waiting.empty()) {
-    for (auto it = waiting.begin(); it != waiting.end();) {
-      it->second.seen = CountOf(gateway, options.gateway, it->first);
-      it = it->second.seen == it->second.expected ? waiting.erase(it) : std::next(it);
+  bool confirming = false;
+  while (true) {
+    waiting.clear();
+    for (const auto& [pair, ids] : acknowledged) {
+      const Mismatch read{pair, static_cast<int64_t>(ids.size()), CountOf(gateway, options.gateway, pair)};
+      if (read.seen != read.expected) waiting.emplace(pair, read);
     }
-    if (waiting.empty() || Clock::now() >= deadline) break;
-    std::this_thread::sleep_for(milliseconds(100));
+    if (waiting.empty() && confirming) break;
+    if (Clock::now() >= deadline) break;
+    confirming = waiting.empty();
+    std::this_thread::sleep_for(milliseconds(confirming ? 500 : 100));
   }
   const double counts_s = std::chrono::duration<double>(Clock::now() - counts_started).count();
   bool exact = waiting.empty();
