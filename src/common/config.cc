@@ -219,6 +219,16 @@ constexpr Setting kSettings[] = {
      "longest one PostgreSQL read of analytics may run (statement_timeout); beyond it the look-ups in it answer "
      "DEADLINE_EXCEEDED (504 through the gateway)",
      &kIn<&Config::analytics, &AnalyticsConfig::statement_timeout>},
+    {"CLICKSTREAM_POSITION_WAIT_MS", "position-wait-ms", "2000", Kind::kMillis,
+     "longest a query passing a position from ingestion (read-your-writes) waits for the processor to apply it; "
+     "beyond it 503 with the position applied so far. Keep it below the gateway's query deadline",
+     &kIn<&Config::analytics, &AnalyticsConfig::position_wait>},
+    {"CLICKSTREAM_POSITION_POLL_MS", "position-poll-ms", "5", Kind::kMillis,
+     "how often analytics reads the applied position while queries wait for one",
+     &kIn<&Config::analytics, &AnalyticsConfig::position_poll>},
+    {"CLICKSTREAM_POSITION_MAX_WAITING", "position-max-waiting", "10000", Kind::kCount,
+     "queries waiting for a position at once; beyond it analytics answers RESOURCE_EXHAUSTED (503 through the gateway)",
+     &kIn<&Config::analytics, &AnalyticsConfig::position_max_waiting>},
     {"CLICKSTREAM_GATEWAY_PORT", "gateway-port", "8081", Kind::kPort,
      "HTTP port of the gateway (PORT when running the gateway alone)", &kIn<&Config::gateway, &GatewayConfig::port>},
     {"CLICKSTREAM_ANALYTICS_ADDR", "analytics-addr", "127.0.0.1:50051", Kind::kText, "gRPC address the gateway calls",

@@ -70,6 +70,9 @@ struct AnalyticsConfig {
   std::size_t queue_depth = 0;
   std::size_t max_pairs = 0;   // per GetEventCounts call; the gateway's max_batch may not exceed it
   Millis statement_timeout{};  // every PostgreSQL read of analytics
+  Millis position_wait{};      // read-your-writes: a query's longest wait for its position
+  Millis position_poll{};
+  std::size_t position_max_waiting = 0;
 };
 
 struct GatewayConfig {

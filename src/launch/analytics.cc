@@ -26,10 +26,17 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
   running->tracer = TracerFor(config, "analytics", std::move(spans));
   auto parts = std::make_shared<AnalyticsParts>();
   parts->service = std::make_unique<analytics::AnalyticsService>(
-      analytics::AnalyticsOptions{config.analytics.workers, config.analytics.queue_depth, EventLimitsOf(config),
-                                  &registry, config.analytics.max_pairs, running->tracer.get()},
+      analytics::AnalyticsOptions{config.analytics.workers,
+                                  config.analytics.queue_depth,
+                                  EventLimitsOf(config),
+                                  &registry,
+                                  config.analytics.max_pairs,
+                                  running->tracer.get(),
+                                  config.analytics.position_wait,
+                                  {config.analytics.position_poll, config.analytics.position_max_waiting}},
       std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
-      std::make_unique<postgres::PgCountStore>(config.database_url, &registry, config.analytics.statement_timeout));
+      std::make_unique<postgres::PgCountStore>(config.database_url, config.kafka.topic, &registry,
+                                               config.analytics.statement_timeout));
   running->parts = parts;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/tracing.h"
 #include "domain/count_query.h"
+#include "domain/position.h"
 
 namespace clickstream::ports {
 
@@ -26,8 +27,11 @@ class CountClient {
   // runs exactly once, on a client thread, with one result per pair: its count or its own error, or for every pair
   // UNAVAILABLE when the service cannot be reached after the client's retries, DEADLINE_EXCEEDED at `deadline`.
   // `done` must not block. A sampled `trace` goes with the call to the service, under a span of the call.
-  virtual void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, const tracing::TraceContext& trace,
-                         DoneMany done) = 0;
+  // A non-empty `after` asks for counts that include that position (read-your-writes): the service waits for it,
+  // within its own bound, and answers each pair UNAVAILABLE carrying the position applied so far
+  // (domain::AppliedPositionOf) when the bound passed first.
+  virtual void GetCounts(std::vector<domain::CountQuery> pairs, const domain::Position& after, Deadline deadline,
+                         const tracing::TraceContext& trace, DoneMany done) = 0;
 
   // OK when the service answers its health check within `timeout`.
   virtual absl::Status CheckReady(std::chrono::milliseconds timeout) = 0;

@@ -6,15 +6,17 @@
 #include <functional>
 #include <string_view>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/tracing.h"
+#include "domain/batch.h"
 
 namespace clickstream::ports {
 
 class EventPublisher {
  public:
-  // Called exactly once per Publish. OK means the broker acknowledged the record durably (acks=all).
-  using Done = std::function<void(absl::Status)>;
+  // Called exactly once per Publish. OK means the broker acknowledged the record durably (acks=all), and holds
+  // where: its partition and the offset after it (the position a reader must reach to have read it).
+  using Done = std::function<void(absl::StatusOr<domain::PartitionOffset>)>;
 
   virtual ~EventPublisher() = default;
 

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "domain/batch.h"
 #include "domain/count_query.h"
+#include "domain/position.h"
 
 namespace clickstream::ports {
 
@@ -42,6 +43,11 @@ class CountStore {
   // when the read ran past the store's statement timeout, UNAVAILABLE when the database cannot be reached, INTERNAL
   // otherwise.
   virtual absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) = 0;
+
+  // How far the stored counts reach in the event log (applied_offsets): every record before this position is
+  // counted in every read that starts after this call returned. Empty before anything was applied. Errors as for
+  // GetMany.
+  virtual absl::StatusOr<domain::Position> AppliedPosition() = 0;
 
   virtual absl::Status Ping() = 0;
 };

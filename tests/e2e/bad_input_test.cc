@@ -640,7 +640,9 @@ TEST_F(BadInputCorpus, PoisonRecordsLandInTheDeadLetterTopicAndValidOnesAreCount
     sent[key] = {c, value};
     auto acked = std::make_shared<std::promise<absl::Status>>();
     acks.push_back(acked->get_future());
-    (*publisher)->Publish(key, value, 0, {}, [acked](absl::Status status) { acked->set_value(status); });
+    (*publisher)->Publish(key, value, 0, {}, [acked](absl::StatusOr<domain::PartitionOffset> stored) {
+      acked->set_value(stored.status());
+    });
     if (c->kafka_expect == "counted") {
       auto event = domain::ParseClickEvent(value, {}, run_.now_us);
       ASSERT_TRUE(event.ok()) << c->Label() << " is not a valid event: " << event.status();

@@ -32,9 +32,12 @@ std::unique_ptr<KafkaEventPublisher> Publisher(const std::string& brokers, milli
   return std::move(*publisher);
 }
 
-absl::Status PublishAndWait(KafkaEventPublisher& publisher, const std::string& key, const std::string& value) {
-  std::promise<absl::Status> acked;
-  publisher.Publish(key, value, 0, {}, [&](absl::Status status) { acked.set_value(status); });
+// Where the broker stored the record, or why it did not.
+absl::StatusOr<domain::PartitionOffset> PublishAndWait(KafkaEventPublisher& publisher, const std::string& key,
+                                                       const std::string& value) {
+  std::promise<absl::StatusOr<domain::PartitionOffset>> acked;
+  publisher.Publish(key, value, 0, {},
+                    [&](absl::StatusOr<domain::PartitionOffset> stored) { acked.set_value(stored); });
   return acked.get_future().get();
 }
 
@@ -71,12 +74,16 @@ std::vector<domain::PartitionOffset> NextOffsets(const std::vector<domain::Recor
 TEST(KafkaEventPublisher, AcknowledgesAndTheRecordIsConsumable) {
   auto publisher = Publisher(TestInfra().kafka_broker);
   const std::string value = UniqueId("value");
-  ASSERT_TRUE(PublishAndWait(*publisher, "user-1", value).ok());
+  const auto stored = PublishAndWait(*publisher, "user-1", value);
+  ASSERT_TRUE(stored.ok()) << stored.status();
   auto source = Source(UniqueId("group"));
   auto seen = PollUntil(*source, value);
   auto found = std::find_if(seen.begin(), seen.end(), [&](const domain::Record& r) { return r.value == value; });
   ASSERT_NE(found, seen.end());
   EXPECT_EQ(found->key, "user-1");
+  // The acknowledgement says where the record is: what ingestion's position tokens are made of.
+  EXPECT_EQ(stored->partition, found->partition);
+  EXPECT_EQ(stored->next_offset, found->offset + 1);
   EXPECT_GT(found->timestamp_ms, 0) << "the record carries its Kafka timestamp";
 }
 
@@ -208,7 +215,9 @@ TEST(KafkaEventPublisher, StickyPartitioningSendsRecordsTogetherToOnePartitionIn
       auto acked = std::make_shared<std::promise<absl::Status>>();
       acks.push_back(acked->get_future());
       // Each record has a key of its own, which keyed partitioning would spread over the partitions.
-      (*publisher)->Publish(UniqueId("user"), round.back(), 0, {}, [acked](absl::Status s) { acked->set_value(s); });
+      (*publisher)->Publish(UniqueId("user"), round.back(), 0, {}, [acked](absl::StatusOr<domain::PartitionOffset> s) {
+        acked->set_value(s.status());
+      });
     }
     for (auto& ack : acks) ASSERT_TRUE(ack.get().ok());
     std::this_thread::sleep_for(milliseconds(15));  // past librdkafka's 10 ms sticky interval
@@ -307,7 +316,7 @@ TEST(KafkaEventPublisher, NotReadyAfterAFatalProducerError) {
 TEST(KafkaEventPublisher, UnreachableBrokerFailsWithinThePublishTimeout) {
   auto publisher = Publisher("127.0.0.1:1", milliseconds(1000));
   const auto start = std::chrono::steady_clock::now();
-  const absl::Status status = PublishAndWait(*publisher, "u", "v");
+  const absl::Status status = PublishAndWait(*publisher, "u", "v").status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_FALSE(publisher->CheckReady(milliseconds(500)).ok());

@@ -32,7 +32,7 @@ int64_t CountOf(const std::vector<domain::PageCount>& counts, const std::string&
 
 TEST(PgEventStore, CountsEachEventIdOnceWithinAndAcrossBatches) {
   PgEventStore store(TestInfra().database_url);
-  PgCountStore reader(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, "clicks");
   const std::string user = UniqueId("user");
   const std::string a = UniqueId("evt"), b = UniqueId("evt"), c = UniqueId("evt");
   auto first = store.ApplyBatch("clicks", {Event(a, user, "/p"), Event(b, user, "/p"), Event(a, user, "/p")}, {});
@@ -71,7 +71,7 @@ std::string Incompressible(std::size_t bytes, std::mt19937_64& random) {
 TEST(PgEventStore, CountsPairsOfTheLongestIncompressibleIds) {
   std::mt19937_64 random(std::random_device{}());
   PgEventStore store(TestInfra().database_url);
-  PgCountStore reader(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, "clicks");
   const std::string user = UniqueId("u") + Incompressible(2048 - 40, random);
   const std::string page = "x" + Incompressible(2047, random);
   const std::string id = UniqueId("evt") + Incompressible(2048 - 40, random);
@@ -110,7 +110,7 @@ TEST(PgPairKey, IsTheDigestOfThePairsExactBytesAndIsInlined) {
 
 TEST(PgEventStore, RefusesDataItCanNeverStoreAsInvalidArgumentAndAppliesNothing) {
   PgEventStore store(TestInfra().database_url);
-  PgCountStore reader(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, "clicks");
   const std::string user = UniqueId("user");
   domain::ClickEvent impossible = Event(UniqueId("evt"), user, "/p");
   impossible.time_stamp_us = -300'000'000'000'000'000;  // some 7,500 years BC: before PostgreSQL's calendar
@@ -125,7 +125,7 @@ TEST(PgEventStore, RefusesDataItCanNeverStoreAsInvalidArgumentAndAppliesNothing)
 
 TEST(PgEventStore, StoresAwkwardTextExactly) {
   PgEventStore store(TestInfra().database_url);
-  PgCountStore reader(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, "clicks");
   const std::string user = UniqueId("u") + "\\N'\"__+__\xe2\x82\xac";
   const std::string page = "/a\\b?c=d&e=\\t,\"x\"|{}";
   auto counts = store.ApplyBatch("clicks", {Event(UniqueId("evt"), user, page)}, {});
@@ -149,7 +149,7 @@ TEST(PgEventStore, RecordsTheHighestAppliedOffsetPerPartition) {
 }
 
 TEST(PgCountStore, UnknownPairIsZero) {
-  PgCountStore reader(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, "clicks");
   auto count = reader.GetCount(UniqueId("nobody"), "/nowhere");
   ASSERT_TRUE(count.ok()) << count.status();
   EXPECT_EQ(*count, 0);
@@ -161,7 +161,7 @@ TEST(PgCountStore, UnknownPairIsZero) {
 TEST(PgCountStore, GetManyAnswersEveryPairInItsOrderWithNeverSeenPairsZero) {
   std::mt19937_64 random(std::random_device{}());
   PgEventStore store(TestInfra().database_url);
-  PgCountStore reader(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, "clicks");
   const std::string user = UniqueId("many");
   const std::string long_user = UniqueId("u") + Incompressible(2048 - 40, random);
   const std::string long_page = "x" + Incompressible(2047, random);
@@ -192,7 +192,7 @@ TEST(PgCountStore, GetManyAnswersEveryPairInItsOrderWithNeverSeenPairsZero) {
 // worker for as long as the lock is held.
 TEST(PgCountStore, AReadBlockedPastTheStatementTimeoutIsDeadlineExceeded) {
   const auto timeout = std::chrono::milliseconds(300);
-  PgCountStore reader(TestInfra().database_url, nullptr, timeout);
+  PgCountStore reader(TestInfra().database_url, "clicks", nullptr, timeout);
   ASSERT_TRUE(reader.GetMany({{"warm", "/up"}}).ok());  // a connection ready, as in service
 
   std::promise<void> locked, release;
@@ -216,11 +216,27 @@ TEST(PgCountStore, AReadBlockedPastTheStatementTimeoutIsDeadlineExceeded) {
   EXPECT_TRUE(reader.GetMany({{"u", "/p"}}).ok());
 }
 
+// The position a batch records is what the reader reports, per topic, never going back; a topic nothing was
+// applied from has an empty position.
+TEST(PgCountStore, AppliedPositionIsWhatTheBatchesOfItsTopicRecorded) {
+  const std::string topic = UniqueId("topic");
+  PgEventStore store(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, topic);
+  EXPECT_EQ(reader.AppliedPosition().value(), domain::Position{});
+  const std::string user = UniqueId("user");
+  ASSERT_TRUE(store.ApplyBatch(topic, {Event(UniqueId("evt"), user, "/p")}, {{0, 5}, {3, 10}}).ok());
+  ASSERT_TRUE(store.ApplyBatch(topic, {Event(UniqueId("evt"), user, "/p")}, {{0, 4}, {1, 2}}).ok());
+  ASSERT_TRUE(store.ApplyBatch(UniqueId("other"), {Event(UniqueId("evt"), user, "/p")}, {{2, 99}}).ok());
+  EXPECT_EQ(reader.AppliedPosition().value(), (domain::Position{{0, 5}, {1, 2}, {3, 10}}));
+  PgCountStore unreachable("postgresql://clickstream@127.0.0.1:1/clickstream", topic);
+  EXPECT_EQ(unreachable.AppliedPosition().status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST(PgStores, ClosedPortFailsFastAsUnavailable) {
   const auto start = std::chrono::steady_clock::now();
   PgEventStore store("postgresql://clickstream@127.0.0.1:1/clickstream");
   auto applied = store.ApplyBatch("clicks", {Event("x", "u", "/p")}, {});
-  PgCountStore reader("postgresql://clickstream@127.0.0.1:1/clickstream");
+  PgCountStore reader("postgresql://clickstream@127.0.0.1:1/clickstream", "clicks");
   auto read = reader.GetCount("u", "/p");
   auto read_many = reader.GetMany({{"u", "/p"}, {"v", "/q"}});
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);

@@ -40,8 +40,16 @@ class FakePublisher final : public ports::EventPublisher {
   }
   absl::Status CheckReady(std::chrono::milliseconds) override { return ready; }
   void Drain(std::chrono::milliseconds) override {}
-  // Completes the oldest pending publish with `status`.
-  void Complete(std::size_t index, absl::Status status) { published.at(index).done(std::move(status)); }
+  // Completes publish `index` with `status`; an acknowledged one was stored at offset `index` of partition 0.
+  void Complete(std::size_t index, absl::Status status) {
+    if (status.ok()) {
+      published.at(index).done(domain::PartitionOffset{0, static_cast<int64_t>(index) + 1});
+    } else {
+      published.at(index).done(std::move(status));
+    }
+  }
+  // Completes publish `index` as acknowledged, stored just before `stored`.
+  void CompleteAt(std::size_t index, domain::PartitionOffset stored) { published.at(index).done(stored); }
 
   std::mutex mutex;
   std::vector<Published> published;
@@ -137,9 +145,22 @@ class FakeCountStore final : public ports::CountStore {
     }
     return out;
   }
+  absl::StatusOr<domain::Position> AppliedPosition() override {
+    std::lock_guard lock(mutex);
+    ++position_reads;
+    if (!available) return absl::UnavailableError("database down");
+    return applied;
+  }
   absl::Status Ping() override { return available ? absl::OkStatus() : absl::UnavailableError("down"); }
+  // What AppliedPosition answers from now on; safe while other threads read.
+  void SetApplied(domain::Position position) {
+    std::lock_guard lock(mutex);
+    applied = std::move(position);
+  }
 
   std::function<void()> before_read;  // set before the first read
+  domain::Position applied;
+  int position_reads = 0;
   std::mutex mutex;
   bool available = true;
   int reads = 0;
@@ -186,9 +207,10 @@ class FakeCountCache final : public ports::CountCache {
 // plays the transport's deadline with ReleaseOldestWith(DEADLINE_EXCEEDED).
 class FakeCountClient final : public ports::CountClient {
  public:
-  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, const tracing::TraceContext& trace,
-                 DoneMany done) override {
+  void GetCounts(std::vector<domain::CountQuery> pairs, const domain::Position& after, Deadline deadline,
+                 const tracing::TraceContext& trace, DoneMany done) override {
     traces.push_back(trace);
+    afters.push_back(after);
     std::vector<absl::StatusOr<int64_t>> results;
     for (auto& pair : pairs) {
       asked.push_back({pair.user_id, pair.page_url});
@@ -231,6 +253,7 @@ class FakeCountClient final : public ports::CountClient {
   std::vector<std::size_t> batch_sizes;
   std::vector<Deadline> deadlines;            // of each call, in order
   std::vector<tracing::TraceContext> traces;  // of each call, in order
+  std::vector<domain::Position> afters;       // of each call, in order
   bool hold_batches = false;
   std::vector<Held> held;
 };

@@ -12,6 +12,7 @@
 #include "adapters/grpc/trace_metadata.h"
 #include "analytics.grpc.pb.h"
 #include "common/log.h"
+#include "domain/position.h"
 
 namespace clickstream::grpc_adapter {
 namespace {
@@ -71,6 +72,7 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
                                           const ::analytics::EventCountRequest* request,
                                           ::analytics::EventCountResponse* response) override {
     auto reactor = CountReactor::Create();
+    if (!request->position().empty()) return GetEventCountAfter(reactor, *request, response);
     // `request` and `response` stay valid until the call finishes; Answer touches them only if it finishes it.
     service_.GetCount(request->user_id(), request->page_url(),
                       [reactor, request, response](const absl::StatusOr<int64_t>& count) {
@@ -85,6 +87,30 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     return reactor.get();
   }
 
+  // GetEventCount with a position: a call of one pair that waits for it; a wait that ran out fails the call.
+  grpc::ServerUnaryReactor* GetEventCountAfter(const std::shared_ptr<CountReactor>& reactor,
+                                               const ::analytics::EventCountRequest& request,
+                                               ::analytics::EventCountResponse* response) {
+    auto after = domain::ParsePositionToken(request.position());
+    if (!after.ok()) {
+      reactor->Answer([&] { return ToGrpcStatus(after.status()); });
+      return reactor.get();
+    }
+    service_.GetCounts(
+        {{request.user_id(), request.page_url()}}, {},
+        [reactor, &request, response](const std::vector<absl::StatusOr<int64_t>>& counts) {
+          reactor->Answer([&] {
+            if (!counts.front().ok()) return ToGrpcStatus(counts.front().status());
+            response->set_count(*counts.front());
+            response->set_user_id(request.user_id());
+            response->set_page_url(request.page_url());
+            return grpc::Status::OK;
+          });
+        },
+        std::move(*after));
+    return reactor.get();
+  }
+
   grpc::ServerUnaryReactor* GetEventCounts(grpc::CallbackServerContext* context,
                                            const ::analytics::EventCountsRequest* request,
                                            ::analytics::EventCountsResponse* response) override {
@@ -96,26 +122,39 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     }
     std::vector<domain::CountQuery> pairs;
     pairs.reserve(request->pairs_size());
-    for (const auto& pair : request->pairs()) pairs.push_back({pair.user_id(), pair.page_url()});
+    domain::Position after;
+    for (const auto& pair : request->pairs()) {
+      pairs.push_back({pair.user_id(), pair.page_url()});
+      if (pair.position().empty()) continue;
+      auto position = domain::ParsePositionToken(pair.position());
+      if (!position.ok()) {
+        reactor->Answer([&] { return ToGrpcStatus(position.status()); });
+        return reactor.get();
+      }
+      for (const auto& offset : *position) domain::Include(after, offset);
+    }
     auto span = ServerSpan(tracer_, *context);
     const tracing::TraceContext trace = span ? span->context() : tracing::TraceContext{};
-    service_.GetCounts(std::move(pairs), trace,
-                       [reactor, response, span](const std::vector<absl::StatusOr<int64_t>>& counts) {
-                         if (span) span->End();
-                         reactor->Answer([&] {
-                           response->mutable_results()->Reserve(static_cast<int>(counts.size()));
-                           for (const auto& count : counts) {
-                             auto* result = response->add_results();
-                             if (count.ok()) {
-                               result->set_count(*count);
-                             } else {
-                               result->set_status_code(ToCodeNumber(count.status().code()));
-                               result->set_status_message(std::string(count.status().message()));
-                             }
-                           }
-                           return grpc::Status::OK;
-                         });
-                       });
+    service_.GetCounts(
+        std::move(pairs), trace,
+        [reactor, response, span](const std::vector<absl::StatusOr<int64_t>>& counts) {
+          if (span) span->End();
+          reactor->Answer([&] {
+            response->mutable_results()->Reserve(static_cast<int>(counts.size()));
+            for (const auto& count : counts) {
+              auto* result = response->add_results();
+              if (count.ok()) {
+                result->set_count(*count);
+              } else {
+                result->set_status_code(ToCodeNumber(count.status().code()));
+                result->set_status_message(std::string(count.status().message()));
+                result->set_applied_position(domain::AppliedPositionOf(count.status()));
+              }
+            }
+            return grpc::Status::OK;
+          });
+        },
+        std::move(after));
     return reactor.get();
   }
 

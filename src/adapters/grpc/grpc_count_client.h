@@ -32,8 +32,8 @@ class GrpcCountClient final : public ports::CountClient {
   ~GrpcCountClient() override;
 
   // ports::CountClient
-  void GetCounts(std::vector<domain::CountQuery> pairs, Deadline deadline, const tracing::TraceContext& trace,
-                 DoneMany done) override;
+  void GetCounts(std::vector<domain::CountQuery> pairs, const domain::Position& after, Deadline deadline,
+                 const tracing::TraceContext& trace, DoneMany done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 
  private:

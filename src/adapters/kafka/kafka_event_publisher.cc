@@ -47,7 +47,7 @@ struct KafkaEventPublisher::Client final : RdKafka::DeliveryReportCb {
     if (message.err() == RdKafka::ERR_NO_ERROR) {
       pending->span.Tag("messaging.kafka.partition", std::to_string(message.partition()));
       pending->span.End();
-      pending->done(absl::OkStatus());
+      pending->done(domain::PartitionOffset{message.partition(), message.offset() + 1});
     } else {
       produce_errors.Inc();
       pending->span.SetError(message.errstr());

@@ -60,6 +60,9 @@ LEFT JOIN page_clicks p ON p.pair_key = clickstream_pair_key(q.user_id, q.page_u
 ORDER BY q.n
 )sql";
 
+constexpr const char* kAppliedPosition =
+    "SELECT partition, next_offset FROM applied_offsets WHERE topic = $1 ORDER BY partition";
+
 // A PostgreSQL array literal of one field of `pairs`, passed as a parameter (never spliced into SQL): each element
 // quoted, with its backslashes and double quotes escaped, so any text (commas, braces, "NULL") stays one element,
 // exactly.
@@ -181,9 +184,10 @@ absl::Status PgEventStore::Ping() {
   }
 }
 
-PgCountStore::PgCountStore(const std::string& database_url, metrics::Registry* metrics,
+PgCountStore::PgCountStore(const std::string& database_url, std::string topic, metrics::Registry* metrics,
                            std::chrono::milliseconds statement_timeout)
     : database_url_(WithConnectTimeout(database_url)),
+      topic_(std::move(topic)),
       statement_timeout_(statement_timeout),
       read_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")),
       read_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")) {}
@@ -204,6 +208,7 @@ std::unique_ptr<Session> PgCountStore::Borrow() {
   pqxx::nontransaction(connection->connection)
       .exec0("SET statement_timeout = " + std::to_string(statement_timeout_.count()));
   connection->connection.prepare("get_many", kGetMany);
+  connection->connection.prepare("applied_position", kAppliedPosition);
   return connection;
 }
 
@@ -239,17 +244,38 @@ absl::StatusOr<std::vector<int64_t>> PgCountStore::GetMany(const std::vector<dom
     }
     return counts;
   } catch (const std::exception& error) {
-    read_errors_.Inc();
-    // The read ran out of its statement_timeout (57014, query_canceled; nothing else cancels our reads). That is
-    // DEADLINE_EXCEEDED, not UNAVAILABLE: the database is there but too slow, gRPC's retry policy retries only
-    // UNAVAILABLE and must not send the same slow read again and again, and the gateway answers 504 (a timeout)
-    // rather than 503 (unreachable).
-    if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error); sql != nullptr && sql->sqlstate() == "57014") {
-      return absl::DeadlineExceededError("postgres read exceeded its statement timeout of " +
-                                         std::to_string(statement_timeout_.count()) + " ms");
-    }
-    return ToStatus(error);  // the connection, if any, is dropped with the exception
+    return ReadFailed(error);  // the connection, if any, is dropped with the exception
   }
+}
+
+absl::StatusOr<domain::Position> PgCountStore::AppliedPosition() {
+  try {
+    auto connection = Borrow();
+    domain::Position position;
+    {
+      pqxx::nontransaction tx(connection->connection);
+      for (const auto& row : tx.exec_prepared("applied_position", topic_)) {
+        position.push_back({row[0].as<int32_t>(), row[1].as<int64_t>()});
+      }
+    }
+    Return(std::move(connection));
+    return position;
+  } catch (const std::exception& error) {
+    return ReadFailed(error);
+  }
+}
+
+absl::Status PgCountStore::ReadFailed(const std::exception& error) {
+  read_errors_.Inc();
+  // The read ran out of its statement_timeout (57014, query_canceled; nothing else cancels our reads). That is
+  // DEADLINE_EXCEEDED, not UNAVAILABLE: the database is there but too slow, gRPC's retry policy retries only
+  // UNAVAILABLE and must not send the same slow read again and again, and the gateway answers 504 (a timeout)
+  // rather than 503 (unreachable).
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error); sql != nullptr && sql->sqlstate() == "57014") {
+    return absl::DeadlineExceededError("postgres read exceeded its statement timeout of " +
+                                       std::to_string(statement_timeout_.count()) + " ms");
+  }
+  return ToStatus(error);
 }
 
 absl::Status PgCountStore::Ping() {

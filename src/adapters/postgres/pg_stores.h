@@ -37,22 +37,27 @@ class PgEventStore final : public ports::EventStore {
 
 class PgCountStore final : public ports::CountStore {
  public:
-  // Every read is bounded by `statement_timeout` (set on each connection it opens).
-  explicit PgCountStore(const std::string& database_url, metrics::Registry* metrics = nullptr,
-                        std::chrono::milliseconds statement_timeout = std::chrono::milliseconds(2000));
+  // Every read is bounded by `statement_timeout` (set on each connection it opens). `topic` is the one whose
+  // applied offsets AppliedPosition reads.
+  PgCountStore(const std::string& database_url, std::string topic, metrics::Registry* metrics = nullptr,
+               std::chrono::milliseconds statement_timeout = std::chrono::milliseconds(2000));
   ~PgCountStore() override;
 
   // ports::CountStore. Each call borrows an idle connection or opens one; callers bound the concurrency. GetCount
   // is GetMany of one pair.
   absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override;
   absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) override;
+  absl::StatusOr<domain::Position> AppliedPosition() override;
   absl::Status Ping() override;
 
  private:
   std::unique_ptr<Session> Borrow();
   void Return(std::unique_ptr<Session> connection);
+  // The status of a read that threw `error`, counted.
+  absl::Status ReadFailed(const std::exception& error);
 
   const std::string database_url_;
+  const std::string topic_;
   const std::chrono::milliseconds statement_timeout_;
   std::unique_ptr<metrics::Registry> own_metrics_;  // before its users
   metrics::Histogram& read_seconds_;

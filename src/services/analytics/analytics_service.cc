@@ -20,9 +20,12 @@ AnalyticsService::AnalyticsService(AnalyticsOptions options, std::unique_ptr<por
                         .GetCounter("clickstream_cache_errors_total",
                                     "look-ups answered from PostgreSQL because the cache was unreachable")) {
   for (std::size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
+  position_watch_ = std::make_unique<PositionWatch>(options_.position_watch,
+                                                    [store = store_.get()] { return store->AppliedPosition(); });
 }
 
 AnalyticsService::~AnalyticsService() {
+  position_watch_.reset();  // its waiters' look-ups are refused or queued before the workers stop
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -39,18 +42,28 @@ void AnalyticsService::GetCount(std::string user_id, std::string page_url, const
 }
 
 void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, const tracing::TraceContext& trace,
-                                 DoneMany done) {
+                                 DoneMany done, domain::Position after) {
   if (auto status = CheckCallSize(pairs.size()); !status.ok()) {
     done(std::vector<absl::StatusOr<int64_t>>(pairs.size(), status));
     return;
   }
   auto shared_done = std::make_shared<DoneMany>(std::move(done));
-  const std::size_t size = pairs.size();
-  if (Enqueue([this, pairs = std::move(pairs), trace, shared_done]() { (*shared_done)(LookUpMany(pairs, trace)); })) {
-    return;
-  }
-  (*shared_done)(std::vector<absl::StatusOr<int64_t>>(
-      size, absl::ResourceExhaustedError("too many look-ups waiting; retry later")));
+  const bool from_database = !after.empty();
+  // Runs once, so it hands its pairs on rather than copying them.
+  auto look_up = [this, pairs = std::move(pairs), trace, shared_done,
+                  from_database](const absl::Status& reached) mutable {
+    const std::size_t size = pairs.size();
+    if (!reached.ok()) return (*shared_done)(std::vector<absl::StatusOr<int64_t>>(size, reached));
+    if (Enqueue([this, pairs = std::move(pairs), trace, shared_done, from_database]() {
+          (*shared_done)(LookUpMany(pairs, trace, from_database));
+        })) {
+      return;
+    }
+    (*shared_done)(std::vector<absl::StatusOr<int64_t>>(
+        size, absl::ResourceExhaustedError("too many look-ups waiting; retry later")));
+  };
+  if (!from_database) return look_up(absl::OkStatus());
+  position_watch_->WaitFor(std::move(after), PositionWatch::Clock::now() + options_.position_wait, std::move(look_up));
 }
 
 void AnalyticsService::RecordRead(const tracing::TraceContext& trace, std::string_view name, std::string_view system,
@@ -90,7 +103,8 @@ void AnalyticsService::Work() {
 }
 
 std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs,
-                                                                  const tracing::TraceContext& trace) {
+                                                                  const tracing::TraceContext& trace,
+                                                                  bool from_database) {
   std::vector<absl::StatusOr<int64_t>> results(pairs.size(), absl::UnknownError("not looked up"));
   std::vector<domain::CountQuery> valid;
   std::vector<std::size_t> valid_at;  // index in `pairs` of each valid pair
@@ -105,8 +119,8 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
     }
   }
   const int64_t cache_start_us = tracing::WallMicros();
-  auto cached = cache_->GetMany(valid);
-  RecordRead(trace, "redis get counts", "redis", cache_start_us, valid.size(), cached.status());
+  auto cached = from_database ? std::vector<std::optional<int64_t>>(valid.size()) : cache_->GetMany(valid);
+  if (!from_database) RecordRead(trace, "redis get counts", "redis", cache_start_us, valid.size(), cached.status());
   if (!cached.ok()) {
     cache_errors_.Inc(valid.size());
     WarnDegraded(cached.status());
@@ -119,7 +133,7 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
       results[valid_at[v]] = *(*cached)[v];
       continue;
     }
-    if (cached.ok()) cache_misses_.Inc();
+    if (cached.ok() && !from_database) cache_misses_.Inc();
     misses.push_back(std::move(valid[v]));  // read by the cache above, not used again
     miss_at.push_back(valid_at[v]);
   }

@@ -23,6 +23,7 @@
 #include "domain/count_query.h"
 #include "ports/count_cache.h"
 #include "ports/event_store.h"
+#include "services/analytics/position_watch.h"
 
 namespace clickstream::analytics {
 
@@ -34,6 +35,9 @@ struct AnalyticsOptions {
   std::size_t max_pairs = 1000;          // per GetCounts call
   // When set, the cache and database reads of a call in a sampled trace are recorded in it; must outlive the service.
   const tracing::Tracer* tracer = nullptr;
+  // A call that names a position waits at most this long for the processor to apply it.
+  std::chrono::milliseconds position_wait{2000};
+  PositionWatchOptions position_watch = {};
 };
 
 class AnalyticsService {
@@ -54,15 +58,21 @@ class AnalyticsService {
   // `done` runs once with a result per pair in their order (INVALID_ARGUMENT for an invalid pair), on a worker
   // thread, or inline for every pair: RESOURCE_EXHAUSTED when the queue is full, INVALID_ARGUMENT when the call
   // holds more than max_pairs pairs (CheckCallSize). The reads are recorded under `trace` when it is sampled.
-  void GetCounts(std::vector<domain::CountQuery> pairs, const tracing::TraceContext& trace, DoneMany done);
+  //
+  // Read-your-writes: with a non-empty `after`, the look-ups wait (on the position watch, not on a worker) until
+  // the stored counts include `after`, then read the database, never the cache, which the processor raises only
+  // after its commit. Past position_wait every pair is UNAVAILABLE, carrying the position applied so far.
+  void GetCounts(std::vector<domain::CountQuery> pairs, const tracing::TraceContext& trace, DoneMany done,
+                 domain::Position after = {});
 
   // INVALID_ARGUMENT when a call of `pairs` pairs is beyond max_pairs: one call must not occupy a worker and the
   // database for long. A protocol handler refuses such a call whole with this status.
   absl::Status CheckCallSize(std::size_t pairs) const;
 
-  // The blocking look-ups themselves, each pair validated here once: cache, else database then refill.
+  // The blocking look-ups themselves, each pair validated here once: cache (unless `from_database`), else database
+  // then refill.
   std::vector<absl::StatusOr<int64_t>> LookUpMany(const std::vector<domain::CountQuery>& pairs,
-                                                  const tracing::TraceContext& trace);
+                                                  const tracing::TraceContext& trace, bool from_database = false);
   // Records a read of `pairs` pairs from `start_us` to now under `trace`, when it is sampled and a tracer is set.
   void RecordRead(const tracing::TraceContext& trace, std::string_view name, std::string_view system, int64_t start_us,
                   std::size_t pairs, const absl::Status& outcome) const;
@@ -89,7 +99,9 @@ class AnalyticsService {
   std::condition_variable work_ready_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
-  std::vector<std::thread> workers_;  // last: started after everything they use
+  std::vector<std::thread> workers_;  // started after everything they use
+  // Last: destroyed first, answering its waiters while the queue still takes their look-ups.
+  std::unique_ptr<PositionWatch> position_watch_;
 };
 
 }  // namespace clickstream::analytics

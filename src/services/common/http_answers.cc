@@ -5,6 +5,7 @@
 #include "common/json_text.h"
 #include "common/log.h"
 #include "domain/field_error.h"
+#include "domain/position.h"
 
 namespace clickstream::services {
 
@@ -13,6 +14,13 @@ ports::HttpResponse ErrorResponse(const absl::Status& status) {
   ports::HttpResponse response;
   response.status = error.status;
   response.body = common::ErrorJson(error.code, std::string(status.message()), domain::FieldOf(status));
+  // A wait for a position that ran out says how far the counts got, in the token format the client sent.
+  if (const std::string applied = domain::AppliedPositionOf(status); !applied.empty()) {
+    response.body.pop_back();
+    response.body += ",\"position\":";
+    common::AppendJsonString(response.body, applied);
+    response.body += '}';
+  }
   if (error.retryable) {
     // Whole seconds, rounded up so the client never comes back too early.
     const auto wait = common::RetryAfterOf(status).value_or(std::chrono::seconds(1));

@@ -31,7 +31,27 @@ CoalescingCountClient::CoalescingCountClient(CoalescingOptions options, std::uni
 
 CoalescingCountClient::~CoalescingCountClient() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return in_flight_ == 0; });
+  idle_.wait(lock, [this] { return in_flight_ == 0 && in_flight_after_ == 0; });
+}
+
+void CoalescingCountClient::LookUpAfter(const domain::Position& after, std::string_view user_id,
+                                        std::string_view page_url, Deadline deadline,
+                                        const tracing::TraceContext& trace, Done done) {
+  if (timer_->Now() >= deadline) return done(DeadlinePassed());
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_after_ >= options_.max_waiting) {
+      return done(absl::ResourceExhaustedError("too many look-ups waiting for analytics; retry later"));
+    }
+    ++in_flight_after_;
+  }
+  inner_->GetCounts({{std::string(user_id), std::string(page_url)}}, after, deadline, trace,
+                    [this, done = std::move(done)](std::vector<absl::StatusOr<int64_t>> results) {
+                      done(results.empty() ? absl::InternalError("analytics answered no result for the pair")
+                                           : std::move(results.front()));
+                      std::lock_guard lock(mutex_);
+                      if (--in_flight_after_ == 0) idle_.notify_all();
+                    });
 }
 
 void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline,
@@ -98,7 +118,7 @@ void CoalescingCountClient::Send(Batch batch) {
     if (!trace.sampled && waiter->trace.sampled) trace = waiter->trace;
   }
   const Deadline deadline = batch.deadline;
-  inner_->GetCounts(std::move(pairs), deadline, trace,
+  inner_->GetCounts(std::move(pairs), {}, deadline, trace,
                     [this, batch = std::move(batch)](std::vector<absl::StatusOr<int64_t>> results) mutable {
                       Finished(std::move(batch), std::move(results));
                     });

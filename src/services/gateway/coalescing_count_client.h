@@ -49,6 +49,12 @@ class CoalescingCountClient final {
   // `trace`, when sampled, may be the one its batch's call carries (a batch carries the first sampled one).
   void LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline,
               const tracing::TraceContext& trace, Done done);
+  // A look-up that must see the counts include `after` (read-your-writes): sent at once in a call of its own,
+  // since the service holds it until the processor applied `after`, and a batch waiting behind it would wait as
+  // long. Answered as LookUp answers, its deadline kept by the inner client; RESOURCE_EXHAUSTED inline when
+  // max_waiting such look-ups are out.
+  void LookUpAfter(const domain::Position& after, std::string_view user_id, std::string_view page_url,
+                   Deadline deadline, const tracing::TraceContext& trace, Done done);
   // The inner client's readiness.
   absl::Status CheckReady(std::chrono::milliseconds timeout);
   // Now, on the clock deadlines are measured with.
@@ -77,8 +83,9 @@ class CoalescingCountClient final {
   const std::unique_ptr<ports::CountClient> inner_;
   std::mutex mutex_;
   std::condition_variable idle_;
-  std::deque<WaiterPtr> waiting_;  // in arrival order, so in deadline order
-  std::size_t in_flight_ = 0;
+  std::deque<WaiterPtr> waiting_;    // in arrival order, so in deadline order
+  std::size_t in_flight_ = 0;        // batches
+  std::size_t in_flight_after_ = 0;  // LookUpAfter calls
   // Last: destroyed (its thread joined) first, while the state its pending tasks use still exists.
   const std::unique_ptr<ports::Timer> timer_;
 };

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/errors.h"
+#include "domain/position.h"
 
 namespace clickstream::gateway {
 
@@ -22,11 +23,17 @@ void GatewayService::Count(const QueryRequest& request, CountDone done) {
   }
   auto query = domain::ParseCountQuery(request.parameters, request.body, options_.limits);
   if (!query.ok()) return done(query.status());
-  lookups_->LookUp(query->user_id, query->page_url, deadline, request.trace,
-                   [done = std::move(done), query = *query](absl::StatusOr<int64_t> count) {
-                     if (!count.ok()) return done(count.status());
-                     done(CountAnswer{query, *count});
-                   });
+  auto answer = [done = std::move(done), query = *query](absl::StatusOr<int64_t> count) {
+    if (!count.ok()) return done(count.status());
+    done(CountAnswer{query, *count});
+  };
+  const auto position = request.parameters.find("position");
+  if (position == request.parameters.end()) {
+    return lookups_->LookUp(query->user_id, query->page_url, deadline, request.trace, std::move(answer));
+  }
+  auto after = domain::ParsePositionToken(position->second);
+  if (!after.ok()) return answer(after.status());
+  lookups_->LookUpAfter(*after, query->user_id, query->page_url, deadline, request.trace, std::move(answer));
 }
 
 absl::Status GatewayService::CheckReady() { return lookups_->CheckReady(std::chrono::milliseconds(1000)); }

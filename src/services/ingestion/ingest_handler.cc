@@ -53,6 +53,17 @@ void AppendResult(std::string& out, std::size_t index, std::string_view event_id
   out += "}}";
 }
 
+// The accepted event as the original service echoed it, with where it was stored beside its fields:
+// {...event...,"position":"<token>"}. A query passing the token back sees the event counted.
+ports::HttpResponse EventAnswer(const AcceptedEvent& accepted) {
+  std::string body = accepted.json;
+  body.pop_back();  // the event object's closing brace
+  body += ",\"position\":";
+  common::AppendJsonString(body, domain::PositionToken({accepted.position}));
+  body += '}';
+  return services::JsonResponse(std::move(body));
+}
+
 ports::HttpResponse BatchAnswer(const BatchOutcome& outcome) {
   std::string body;
   body.reserve(64 + outcome.events.size() * 72);
@@ -65,7 +76,12 @@ ports::HttpResponse BatchAnswer(const BatchOutcome& outcome) {
     if (i > 0) body += ',';
     AppendResult(body, i, outcome.EventIdOf(i), outcome.ResultOf(i));
   }
-  body += "]}";
+  body += ']';
+  if (!outcome.position.empty()) {  // nothing accepted, nothing to wait for
+    body += ",\"position\":";
+    common::AppendJsonString(body, domain::PositionToken(outcome.position));
+  }
+  body += '}';
   return services::JsonResponse(std::move(body));
 }
 
@@ -77,8 +93,8 @@ void HandleIngest(IngestionService& service, const ports::HttpRequest& request, 
         common::MakeError(common::ErrorKind::kUnsupportedMediaType, "content type must be application/json")));
     return;
   }
-  service.Ingest(IngestRequestOf(request), [respond = std::move(respond)](absl::StatusOr<std::string> event) {
-    respond(event.ok() ? services::JsonResponse(std::move(*event)) : ErrorResponse(event.status()));
+  service.Ingest(IngestRequestOf(request), [respond = std::move(respond)](absl::StatusOr<AcceptedEvent> event) {
+    respond(event.ok() ? EventAnswer(*event) : ErrorResponse(event.status()));
   });
 }
 

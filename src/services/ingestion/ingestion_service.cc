@@ -42,14 +42,19 @@ std::size_t HeldBytes(const domain::ClickEvent& event) {
 struct IngestionService::PendingBatch {
   IngestionService* service;
   BatchDone done;
-  BatchOutcome outcome;  // `published` slots are each written by their own publish's completion only
+  BatchOutcome outcome;  // `published` and `stored` slots are each written by their own publish's completion only
+  std::vector<domain::PartitionOffset> stored;  // by index: where an accepted event was stored
   std::atomic<std::size_t> pending;
   std::size_t bytes = 0;  // reserved in in_flight_bytes_ until the outcome goes
 
-  void Complete(std::size_t index, const absl::Status& status) {
+  void Complete(std::size_t index, const absl::StatusOr<domain::PartitionOffset>& position) {
     // Whatever made the publish fail (timeout, broker down, full producer queue), the client does the same thing:
     // send that event again, which event_id makes safe.
-    if (!status.ok()) outcome.published[index] = absl::UnavailableError(status.message());
+    if (position.ok()) {
+      stored[index] = *position;
+    } else {
+      outcome.published[index] = absl::UnavailableError(position.status().message());
+    }
     service->in_flight_.fetch_sub(1);
     Release();
   }
@@ -58,7 +63,7 @@ struct IngestionService::PendingBatch {
     // acq_rel: the last one sees every other completion's write to `published`.
     if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     BatchDone report = std::move(done);
-    absl::StatusOr<BatchOutcome> result = Conclude(std::move(outcome));
+    absl::StatusOr<BatchOutcome> result = Conclude(std::move(outcome), stored);
     service->in_flight_bytes_.fetch_sub(bytes);
     delete this;
     report(std::move(result));
@@ -66,12 +71,14 @@ struct IngestionService::PendingBatch {
 
   // When events were valid but the broker acknowledged none, nothing of the batch was stored: "try the whole batch
   // again" says so more plainly than an outcome listing only failures.
-  static absl::StatusOr<BatchOutcome> Conclude(BatchOutcome outcome) {
+  static absl::StatusOr<BatchOutcome> Conclude(BatchOutcome outcome,
+                                               const std::vector<domain::PartitionOffset>& stored) {
     const absl::Status* first_failure = nullptr;
     for (std::size_t i = 0; i < outcome.events.size(); ++i) {
       if (!outcome.events[i].event.ok()) continue;
       if (outcome.published[i].ok()) {
         ++outcome.accepted;
+        domain::Include(outcome.position, stored[i]);
       } else if (first_failure == nullptr) {
         first_failure = &outcome.published[i];
       }
@@ -129,13 +136,14 @@ void IngestionService::Ingest(const IngestRequest& request, EventDone done) {
   const std::size_t bytes = request.body.size() + 2 * normalized.size();
   if (auto refused = ReserveInFlight(1, bytes); !refused.ok()) return done(refused);
   // The publisher copies the value before Publish returns; the outcome keeps its own copy for the answer.
-  auto published = [this, done = std::move(done), body = normalized, bytes](const absl::Status& status) {
+  auto published = [this, done = std::move(done), body = normalized,
+                    bytes](const absl::StatusOr<domain::PartitionOffset>& position) {
     in_flight_.fetch_sub(1);
     in_flight_bytes_.fetch_sub(bytes);
-    if (status.ok()) {
-      done(body);
+    if (position.ok()) {
+      done(AcceptedEvent{body, *position});
     } else {
-      done(status);
+      done(position.status());
     }
   };
   publisher_->Publish(event->user_id, normalized, now_ms, request.trace, std::move(published));
@@ -164,7 +172,7 @@ void IngestionService::IngestBatch(const IngestRequest& request, BatchFormat for
   const auto valid = static_cast<std::size_t>(
       std::count_if(events->begin(), events->end(), [](const domain::BatchEvent& e) { return e.event.ok(); }));
   if (valid == 0) {
-    BatchOutcome outcome{std::move(*events), {}, 0};
+    BatchOutcome outcome{std::move(*events), {}, 0, {}};
     outcome.published.resize(outcome.events.size());
     return done(std::move(outcome));
   }
@@ -179,15 +187,17 @@ void IngestionService::IngestBatch(const IngestRequest& request, BatchFormat for
 void IngestionService::PublishBatch(BatchDone done, std::vector<domain::BatchEvent> events, std::size_t valid,
                                     std::size_t bytes, int64_t now_ms, const tracing::TraceContext& trace) {
   // Owned by the count in `pending`: freed by whichever Release brings it to zero.
-  auto* batch = new PendingBatch{this, std::move(done), {std::move(events), {}, 0}, {}, bytes};
+  auto* batch = new PendingBatch{this, std::move(done), {std::move(events), {}, 0, {}}, {}, {}, bytes};
   batch->outcome.published.resize(batch->outcome.events.size());
+  batch->stored.resize(batch->outcome.events.size());
   batch->pending.store(valid + 1);  // + the service's own hold, so no completion can report mid-loop
   for (std::size_t i = 0; i < batch->outcome.events.size(); ++i) {
     const auto& event = batch->outcome.events[i].event;
     if (!event.ok()) continue;
     // Two words, so std::function stores the callback without allocating.
-    publisher_->Publish(event->user_id, domain::ToJson(*event), now_ms, trace,
-                        [batch, i](const absl::Status& status) { batch->Complete(i, status); });
+    publisher_->Publish(
+        event->user_id, domain::ToJson(*event), now_ms, trace,
+        [batch, i](const absl::StatusOr<domain::PartitionOffset>& position) { batch->Complete(i, position); });
   }
   batch->Release();
 }

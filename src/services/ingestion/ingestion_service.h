@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "domain/click_event.h"
+#include "domain/position.h"
 #include "ports/event_publisher.h"
 #include "ports/timer.h"
 #include "services/common/access.h"
@@ -51,6 +52,8 @@ struct BatchOutcome {
   std::vector<domain::BatchEvent> events;
   std::vector<absl::Status> published;  // by index: a valid event's publish outcome (OK: acknowledged)
   std::size_t accepted = 0;
+  // Where the accepted events were stored: a query passing it back sees all of them counted (read-your-writes).
+  domain::Position position;
 
   // OK when event `i` was accepted, else why not.
   const absl::Status& ResultOf(std::size_t i) const {
@@ -62,10 +65,16 @@ struct BatchOutcome {
   }
 };
 
+// An accepted event: its normalized JSON, and where it was stored.
+struct AcceptedEvent {
+  std::string json;
+  domain::PartitionOffset position;
+};
+
 class IngestionService {
  public:
-  // The accepted event in its normalized JSON, or why it was refused.
-  using EventDone = std::function<void(absl::StatusOr<std::string>)>;
+  // The accepted event, or why it was refused.
+  using EventDone = std::function<void(absl::StatusOr<AcceptedEvent>)>;
   using BatchDone = std::function<void(absl::StatusOr<BatchOutcome>)>;
 
   // `now_us` is the wall clock events are validated against (and their records stamped with); `clock` the steady

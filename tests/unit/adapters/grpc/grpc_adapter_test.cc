@@ -74,11 +74,12 @@ struct Outcome {
   Clock::duration took;
 };
 
-std::future<Outcome> Call(ports::CountClient& client, std::vector<domain::CountQuery> pairs, Clock::duration within) {
+std::future<Outcome> Call(ports::CountClient& client, std::vector<domain::CountQuery> pairs, Clock::duration within,
+                          const domain::Position& after = {}) {
   auto promise = std::make_shared<std::promise<Outcome>>();
   auto outcome = promise->get_future();
   const auto start = Clock::now();
-  client.GetCounts(std::move(pairs), start + within, {}, [promise, start](Results results) {
+  client.GetCounts(std::move(pairs), after, start + within, {}, [promise, start](Results results) {
     promise->set_value({std::move(results), Clock::now() - start});
   });
   return outcome;
@@ -103,6 +104,7 @@ class GrpcAdapterTest : public testing::Test {
     store_->before_read = [this] { gate_.Pass(); };
     analytics::AnalyticsOptions options{2, 16, {}, nullptr};
     options.max_pairs = kMaxPairs;
+    options.position_wait = std::chrono::milliseconds(300);
     service_ = std::make_unique<analytics::AnalyticsService>(options, std::move(cache), std::move(store));
     auto server = GrpcAnalyticsServer::Start("127.0.0.1", 0, *service_);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -147,6 +149,30 @@ TEST_F(GrpcAdapterTest, AnswersEveryPairWithItsCountInOrder) {
   EXPECT_EQ(*outcome.results[2], 0);
   EXPECT_EQ(*outcome.results[3], 7'000'000'001);
   EXPECT_EQ(*outcome.results[4], 41);
+}
+
+// Read-your-writes over the wire: the position reaches the service, the count is the database's (the cache has
+// not caught up), and a wait that ran out comes back carrying the position applied so far.
+TEST_F(GrpcAdapterTest, APositionTravelsWithTheCallAndAWaitThatRanOutBringsBackTheAppliedPosition) {
+  const auto pair = RandomPair();
+  cache_->values[{pair.user_id, pair.page_url}] = 1;
+  store_->counts[{pair.user_id, pair.page_url}] = 2;
+  store_->SetApplied({{1, 7}, {4, 2}});
+  GrpcCountClient client(Target(), kPatience);
+
+  auto reached = Call(client, {pair}, kPatience, {{1, 7}});
+  const Outcome counted = Await(reached);
+  ASSERT_EQ(counted.results.size(), 1u);
+  ASSERT_TRUE(counted.results[0].ok()) << counted.results[0].status();
+  EXPECT_EQ(*counted.results[0], 2);
+
+  auto ahead = Call(client, {pair, pair}, kPatience, {{1, 8}});
+  const Outcome waited = Await(ahead);
+  ASSERT_EQ(waited.results.size(), 2u);
+  for (const auto& result : waited.results) {
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(domain::AppliedPositionOf(result.status()), "1-7.4-2");
+  }
 }
 
 TEST_F(GrpcAdapterTest, AnswersAnInvalidPairWithItsOwnErrorAndTheOthersWithTheirCounts) {
@@ -260,7 +286,7 @@ TEST_F(GrpcAdapterTest, DestroyingTheClientWaitsForItsCallsToEnd) {
   auto client = std::make_unique<GrpcCountClient>(Target(), milliseconds(300));
   gate_.Close();
   std::atomic<bool> done{false};
-  client->GetCounts({RandomPair()}, Clock::now() + milliseconds(60000), {}, [&](const Results&) { done = true; });
+  client->GetCounts({RandomPair()}, {}, Clock::now() + milliseconds(60000), {}, [&](const Results&) { done = true; });
   ASSERT_TRUE(gate_.WaitEntered(1));
   client.reset();  // returns once the call ended at the client's cap
   EXPECT_TRUE(done);

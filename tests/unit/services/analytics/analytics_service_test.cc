@@ -77,6 +77,43 @@ TEST(AnalyticsServiceTracing, RecordsTheReadsOfASampledCallUnderItsSpanAndNothin
             spans[1].tags.end());  // only the miss reached the database
 }
 
+// Read-your-writes. The processor raises the cache only after its commit: a call after a position reads the
+// database once the position is applied there, never a cached count that may not include it yet.
+TEST_F(AnalyticsServiceTest, ACallAfterAPositionWaitsForItThenReadsTheDatabaseNotTheCache) {
+  cache_->values[{"u", "/p"}] = 1;  // not yet raised by the processor
+  store_->counts[{"u", "/p"}] = 2;
+  store_->SetApplied({{0, 9}});
+  std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
+  auto future = answer.get_future();
+  service_->GetCounts({{"u", "/p"}}, {},
+                      [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); },
+                      {{0, 10}});
+  EXPECT_EQ(future.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  store_->SetApplied({{0, 10}});
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const auto counts = future.get();
+  EXPECT_EQ(*counts[0], 2);
+  EXPECT_EQ(*AskMany({{"u", "/p"}})[0], 2) << "the refill raised the cache";
+}
+
+TEST(AnalyticsPositionWait, APositionNotAppliedWithinTheWaitFailsEveryPairCarryingTheAppliedOne) {
+  auto store = std::make_unique<FakeCountStore>();
+  store->SetApplied({{0, 3}});
+  AnalyticsOptions options{2, 16, {}, nullptr};
+  options.position_wait = std::chrono::milliseconds(30);
+  AnalyticsService service(options, std::make_unique<FakeCountCache>(), std::move(store));
+  std::promise<std::vector<absl::StatusOr<int64_t>>> answer;
+  service.GetCounts({{"u", "/p"}, {"v", "/q"}}, {},
+                    [&](std::vector<absl::StatusOr<int64_t>> counts) { answer.set_value(std::move(counts)); },
+                    {{0, 4}});
+  const auto counts = answer.get_future().get();
+  ASSERT_EQ(counts.size(), 2u);
+  for (const auto& count : counts) {
+    EXPECT_EQ(count.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(domain::AppliedPositionOf(count.status()), "0-3");
+  }
+}
+
 TEST_F(AnalyticsServiceTest, MissReadsTheDatabaseAndRefillsTheCache) {
   store_->counts[{"u", "/p"}] = 7;
   EXPECT_EQ(*Ask("u", "/p"), 7);

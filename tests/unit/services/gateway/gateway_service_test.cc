@@ -86,5 +86,46 @@ TEST_F(GatewayServiceTest, AnalyticsUnavailableIs503AndDeadlineIs504) {
   EXPECT_EQ(Get({{"user_id", "u"}, {"page_url", "/p"}}).status, 504);
 }
 
+// Read-your-writes: the token goes to analytics with the pair, in a call of its own (never behind a coalesced
+// batch), and the answer is the count analytics read once the position was applied.
+TEST_F(GatewayServiceTest, APositionGoesToAnalyticsWithThePairInACallOfItsOwn) {
+  client_->hold_batches = true;
+  HandleQuery(*service_, {"GET", "/analytics/events", {{"user_id", "u"}, {"page_url", "/p"}}, "", "", "", ""},
+              [](const ports::HttpResponse&) {});  // a coalesced batch held in flight
+  client_->counts[{"u", "/q"}] = 5;
+  int status = kNoAnswer;
+  std::string body;
+  HandleQuery(
+      *service_,
+      {"GET", "/analytics/events", {{"user_id", "u"}, {"page_url", "/q"}, {"position", "0-12.3-4"}}, "", "", "", ""},
+      [&](ports::HttpResponse r) {
+        status = r.status;
+        body = r.body;
+      });
+  ASSERT_EQ(client_->afters.size(), 2u) << "sent at once, beside the batch in flight";
+  EXPECT_EQ(client_->afters[0], domain::Position{});
+  EXPECT_EQ(client_->afters[1], (domain::Position{{0, 12}, {3, 4}}));
+  client_->ReleaseOldest();
+  client_->ReleaseOldest();
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body, R"({"user_id":"u","page_url":"/q","count":5})");
+}
+
+TEST_F(GatewayServiceTest, APositionNotFromIngestionIs400NamingIt) {
+  const auto answer = Get({{"user_id", "u"}, {"page_url", "/p"}, {"position", "latest"}});
+  EXPECT_EQ(answer.status, 400);
+  EXPECT_NE(answer.body.find(R"("field":"position")"), std::string::npos) << answer.body;
+  EXPECT_TRUE(client_->asked.empty());
+}
+
+TEST_F(GatewayServiceTest, APositionNotAppliedInTimeIs503WithRetryAfterAndThePositionAppliedSoFar) {
+  client_->answer = domain::WithAppliedPosition(absl::UnavailableError("not applied yet"), {{0, 11}});
+  const auto answer = Get({{"user_id", "u"}, {"page_url", "/p"}, {"position", "0-12"}});
+  EXPECT_EQ(answer.status, 503);
+  EXPECT_EQ(answer.body, R"({"error":"unavailable","message":"not applied yet","position":"0-11"})");
+  ASSERT_EQ(answer.headers.size(), 1u);
+  EXPECT_EQ(answer.headers[0].first, "Retry-After");
+}
+
 }  // namespace
 }  // namespace clickstream::gateway

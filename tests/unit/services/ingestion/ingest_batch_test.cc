@@ -38,7 +38,11 @@ class InlinePublisher final : public ports::EventPublisher {
   explicit InlinePublisher(absl::Status outcome) : outcome_(std::move(outcome)) {}
   void Publish(std::string_view, std::string_view, int64_t, const tracing::TraceContext&, Done done) override {
     ++published;
-    done(outcome_);
+    if (outcome_.ok()) {
+      done(domain::PartitionOffset{0, published});
+    } else {
+      done(outcome_);
+    }
   }
   absl::Status CheckReady(std::chrono::milliseconds) override { return absl::OkStatus(); }
   void Drain(std::chrono::milliseconds) override {}
@@ -120,8 +124,8 @@ TEST_F(IngestBatchTest, JsonArrayIsAnsweredOnlyAfterEveryEventIsAcknowledged) {
   ASSERT_TRUE(answer->has_value());
   EXPECT_EQ((*answer)->status, 200);
   EXPECT_EQ((*answer)->content_type, "application/json");
-  EXPECT_EQ((*answer)->body,
-            R"({"accepted":2,"rejected":0,"results":[)" + Accepted(0, "e1") + "," + Accepted(1, "e2") + "]}");
+  EXPECT_EQ((*answer)->body, R"({"accepted":2,"rejected":0,"results":[)" + Accepted(0, "e1") + "," + Accepted(1, "e2") +
+                                 R"(],"position":"0-2"})");
   EXPECT_EQ(service_->InFlight(), 0u);
 }
 
@@ -137,6 +141,19 @@ TEST_F(IngestBatchTest, PublishesEachNormalizedEventKeyedByUserAsSingleIngestDoe
             domain::ToJson(*domain::ParseClickEvent(Event("e2", "u2", "/b"), {}, kNow)));
 }
 
+TEST_F(IngestBatchTest, ThePositionCoversEveryAcceptedEventInEveryPartitionAndNoRefusedOne) {
+  auto answer =
+      Post("[" + Event("e1") + "," + Event("e2", "u2") + "," + Event("e3", "u3") + "," + Event("e4", "u4") + "]");
+  ASSERT_EQ(publisher_->published.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) completed_.insert(i);  // completed by hand below
+  publisher_->CompleteAt(0, {2, 12});
+  publisher_->CompleteAt(1, {0, 8});
+  publisher_->published.at(2).done(absl::UnavailableError("not acknowledged"));  // would have been the furthest
+  publisher_->CompleteAt(3, {2, 9});
+  ASSERT_TRUE(answer->has_value());
+  EXPECT_NE((*answer)->body.find(R"(],"position":"0-8.2-12"})"), std::string::npos) << (*answer)->body;
+}
+
 TEST_F(IngestBatchTest, NdjsonTakesOneEventPerLineSkippingBlankLines) {
   auto answer =
       Post(Event("e1") + "\r\n\n   \n" + Event("e2") + "\n" + Event("e3"), "Application/X-NDJSON; charset=utf-8");
@@ -145,7 +162,7 @@ TEST_F(IngestBatchTest, NdjsonTakesOneEventPerLineSkippingBlankLines) {
   ASSERT_TRUE(answer->has_value());
   EXPECT_EQ((*answer)->status, 200);
   EXPECT_EQ((*answer)->body, R"({"accepted":3,"rejected":0,"results":[)" + Accepted(0, "e1") + "," + Accepted(1, "e2") +
-                                 "," + Accepted(2, "e3") + "]}");
+                                 "," + Accepted(2, "e3") + R"(],"position":"0-3"})");
 }
 
 TEST_F(IngestBatchTest, MixedBatchAnswersPerEventInOrderAndPublishesOnlyTheValidOnes) {
@@ -172,7 +189,7 @@ TEST_F(IngestBatchTest, MixedBatchAnswersPerEventInOrderAndPublishesOnlyTheValid
                 R"("message":"event must be a JSON object"}})"
                 R"(,{"index":3,"status":"rejected","error":{"code":"invalid_argument",)"
                 R"("message":"event_id must not be empty","field":"event_id"}},)" +
-                Accepted(4, "e5") + "]}");
+                Accepted(4, "e5") + R"(],"position":"0-2"})");
 }
 
 TEST_F(IngestBatchTest, NdjsonLineThatIsNotJsonRejectsOnlyThatEvent) {
@@ -214,7 +231,7 @@ TEST_F(IngestBatchTest, FailedPublishIsRejectedAsUnavailableForThatEventOnly) {
   EXPECT_EQ((*answer)->status, 200);
   EXPECT_EQ((*answer)->body, R"({"accepted":1,"rejected":2,"results":[)" + Accepted(0, "e1") + "," +
                                  Unavailable(1, "e2", "the broker did not acknowledge the event") + "," +
-                                 Unavailable(2, "e3", "the producer queue is full") + "]}");
+                                 Unavailable(2, "e3", "the producer queue is full") + R"(],"position":"0-1"})");
   EXPECT_EQ(service_->InFlight(), 0u);
 }
 

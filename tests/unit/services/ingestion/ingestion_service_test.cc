@@ -48,6 +48,15 @@ TEST_F(IngestionServiceTest, AnswersOnlyAfterTheBrokerAcknowledged) {
   EXPECT_NE((*answer)->body.find(R"("time_stamp":"2023-11-14T22:13:20Z")"), std::string::npos) << (*answer)->body;
 }
 
+TEST_F(IngestionServiceTest, TheAnswerSaysWhereTheEventWasStoredBesideItsFields) {
+  auto answer = Post(kEvent, "application/json");
+  ASSERT_EQ(publisher_->published.size(), 1u);
+  publisher_->CompleteAt(0, {3, 1235});
+  ASSERT_TRUE(answer->has_value());
+  EXPECT_EQ((*answer)->body, R"({"event_id":"e1","user_id":"u1","event_type":"click","page_url":"/home",)"
+                             R"("time_stamp":"2023-11-14T22:13:20Z","position":"3-1235"})");
+}
+
 TEST_F(IngestionServiceTest, PublishesTheNormalizedEventKeyedByUser) {
   Post(kEvent);
   ASSERT_EQ(publisher_->published.size(), 1u);
