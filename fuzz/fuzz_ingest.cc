@@ -1,7 +1,7 @@
 // Fuzzes POST /ingest as the HTTP adapter hands it over: ingestion::HandleIngest (the handler and IngestionService)
 // with a fake broker (tests/support/fakes.h). Whatever the request and the broker's answer: exactly one answer, a
 // documented status with a JSON body, a 200 only after the broker acknowledged, and then the published record is the
-// normalized request event keyed by its user_id and is what the 200 echoes.
+// normalized request event keyed by its user_id and is what the 200 echoes, with its position.
 //
 // Input: one control byte, the Content-Type up to the first newline, then the body. The control byte chooses the
 // broker's answer (bits 0-1: OK, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED) and whether the in-flight
@@ -99,6 +99,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   FUZZ_CHECK(record.key == event->user_id);
   FUZZ_CHECK(record.value == clickstream::domain::ToJson(*event));
   FUZZ_CHECK((answer->status == 200) == BrokerAnswer(control).ok());
-  if (answer->status == 200) FUZZ_CHECK(answer->body == record.value);
+  // The 200 echoes the record, with where the fake broker stored it (partition 0, the publish's index) beside.
+  if (answer->status == 200) {
+    FUZZ_CHECK(answer->body == record.value.substr(0, record.value.size() - 1) + ",\"position\":\"0-" +
+                                   std::to_string(published_before + 1) + "\"}");
+  }
   return 0;
 }
