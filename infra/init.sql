@@ -65,3 +65,6 @@ CREATE TABLE IF NOT EXISTS applied_offsets (
     updated_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (topic, partition)
 );
+-- The newest time_stamp among the events applied (through any partition's batches): answers say how current their
+-- counts are with it. NULL until a batch with events is applied.
+ALTER TABLE applied_offsets ADD COLUMN IF NOT EXISTS newest_event_time TIMESTAMPTZ;

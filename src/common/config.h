@@ -73,6 +73,7 @@ struct AnalyticsConfig {
   Millis position_wait{};      // read-your-writes: a query's longest wait for its position
   Millis position_poll{};
   std::size_t position_max_waiting = 0;
+  Millis log_end_interval{};  // for lag in answers
 };
 
 struct GatewayConfig {

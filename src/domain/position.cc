@@ -30,6 +30,16 @@ bool Reaches(const Position& applied, const Position& wanted) {
   });
 }
 
+int64_t RecordsBetween(const Position& from, const Position& to) {
+  int64_t records = 0;
+  for (const auto& end : to) {
+    auto at = std::lower_bound(from.begin(), from.end(), end.partition, ByPartition);
+    const int64_t start = at != from.end() && at->partition == end.partition ? at->next_offset : 0;
+    records += std::max<int64_t>(0, end.next_offset - start);
+  }
+  return records;
+}
+
 std::string PositionToken(const Position& position) {
   std::string token;
   for (const auto& entry : position) {

@@ -28,6 +28,10 @@ void Include(Position& position, const PartitionOffset& offset);
 // True when `applied` has reached `wanted` in every partition `wanted` names.
 bool Reaches(const Position& applied, const Position& wanted);
 
+// Records from `from` up to `to`, summed over the partitions of `to` (a partition `from` lacks counts from 0; one
+// where `from` is ahead counts 0): the records still waiting when `to` is the log's end.
+int64_t RecordsBetween(const Position& from, const Position& to);
+
 std::string PositionToken(const Position& position);
 
 // The position a token names; INVALID_ARGUMENT naming `field` when it is not a token PositionToken writes.

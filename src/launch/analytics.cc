@@ -1,5 +1,6 @@
 // Analytics: the Redis cache and PostgreSQL reader, the service, its gRPC server and its health server.
 #include "adapters/grpc/grpc_analytics_server.h"
+#include "adapters/kafka/kafka_log_end.h"
 #include "adapters/postgres/pg_stores.h"
 #include "adapters/redis/redis_count_cache.h"
 #include "launch/launch.h"
@@ -25,6 +26,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
   auto running = std::make_unique<RunningService>();
   running->tracer = TracerFor(config, "analytics", std::move(spans));
   auto parts = std::make_shared<AnalyticsParts>();
+  auto log_end = kafka::KafkaLogEnd::Create(config.kafka.brokers, config.kafka.topic);
+  if (!log_end.ok()) return log_end.status();
   parts->service = std::make_unique<analytics::AnalyticsService>(
       analytics::AnalyticsOptions{config.analytics.workers,
                                   config.analytics.queue_depth,
@@ -33,10 +36,12 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
                                   config.analytics.max_pairs,
                                   running->tracer.get(),
                                   config.analytics.position_wait,
-                                  {config.analytics.position_poll, config.analytics.position_max_waiting}},
+                                  {config.analytics.position_poll, config.analytics.position_max_waiting},
+                                  config.analytics.log_end_interval},
       std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)),
       std::make_unique<postgres::PgCountStore>(config.database_url, config.kafka.topic, &registry,
-                                               config.analytics.statement_timeout));
+                                               config.analytics.statement_timeout),
+      std::move(*log_end));
   running->parts = parts;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);

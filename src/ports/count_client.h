@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/tracing.h"
 #include "domain/count_query.h"
+#include "domain/freshness.h"
 #include "domain/position.h"
 
 namespace clickstream::ports {
@@ -17,7 +18,9 @@ namespace clickstream::ports {
 class CountClient {
  public:
   // One result per pair, in their order; a failure of the whole call gives every pair its status.
-  using DoneMany = std::function<void(std::vector<absl::StatusOr<int64_t>>)>;
+  // A pair's count with how fresh it is, or why there is none.
+  using Result = absl::StatusOr<domain::Reading>;
+  using DoneMany = std::function<void(std::vector<Result>)>;
   // A point on the steady clock (ports::Clock): the look-up's own deadline, fixed when its request arrived.
   using Deadline = std::chrono::steady_clock::time_point;
 

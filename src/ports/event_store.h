@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "domain/batch.h"
 #include "domain/count_query.h"
+#include "domain/freshness.h"
 #include "domain/position.h"
 
 namespace clickstream::ports {
@@ -31,6 +32,11 @@ class EventStore {
   virtual absl::Status Ping() = 0;
 };
 
+struct StoredCounts {
+  std::vector<int64_t> counts;  // one per pair asked
+  domain::Freshness freshness;  // read in the same snapshot as the counts; source kDatabase
+};
+
 class CountStore {
  public:
   virtual ~CountStore() = default;
@@ -39,10 +45,10 @@ class CountStore {
   virtual absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) = 0;
 
   // The stored counts of `pairs`, one per pair in their order (a pair may appear more than once; 0 for a pair never
-  // seen), read in one round trip. Blocking, on the caller's thread; thread-safe. All or nothing: DEADLINE_EXCEEDED
-  // when the read ran past the store's statement timeout, UNAVAILABLE when the database cannot be reached, INTERNAL
-  // otherwise.
-  virtual absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) = 0;
+  // seen), read in one round trip with the applied position, newest event time and age of the same snapshot.
+  // Blocking, on the caller's thread; thread-safe. All or nothing: DEADLINE_EXCEEDED when the read ran past the
+  // store's statement timeout, UNAVAILABLE when the database cannot be reached, INTERNAL otherwise.
+  virtual absl::StatusOr<StoredCounts> GetMany(const std::vector<domain::CountQuery>& pairs) = 0;
 
   // How far the stored counts reach in the event log (applied_offsets): every record before this position is
   // counted in every read that starts after this call returned. Empty before anything was applied. Errors as for

@@ -40,7 +40,7 @@ DATA_PORTS = {"postgres": 5432, "redis": 6379, "redpanda": 9092}
 DATA_CLIENTS = {
     "postgres": {"processor", "analytics"},
     "redis": {"processor", "analytics"},
-    "redpanda": {"ingestion", "processor"},
+    "redpanda": {"ingestion", "processor", "analytics"},
 }
 INIT_JOB_TARGET = {"schema-init": "postgres", "topics-init": "redpanda"}
 # Containers allowed a writable root filesystem, with the reason (the rule fails on any other).

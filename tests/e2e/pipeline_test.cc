@@ -10,12 +10,14 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "adapters/kafka/kafka_event_publisher.h"
 #include "analytics.grpc.pb.h"
+#include "domain/position.h"
 #include "support/http_client.h"
 #include "support/pipeline_client.h"
 #include "support/random_text.h"
@@ -107,7 +109,7 @@ TEST_F(PipelineTest, CountsEveryAcknowledgedEventOnceThroughGatewayAndGrpc) {
     auto result =
         gateway.Request("GET", "/analytics/events", "{\"user_id\":\"" + user + "\",\"page_url\":\"" + page + "\"}");
     EXPECT_EQ(result.status, 200);
-    EXPECT_NE(result.body.find("\"count\":" + std::to_string(expected[pairs[i]]) + "}"), std::string::npos)
+    EXPECT_NE(result.body.find("\"count\":" + std::to_string(expected[pairs[i]]) + ","), std::string::npos)
         << result.body;
   }
 
@@ -164,7 +166,7 @@ TEST_F(PipelineTest, BadRequestsGetJsonErrors) {
   EXPECT_EQ(no_page.Header("Content-Type"), "application/json");
   auto unknown = gateway.Request("GET", "/analytics/events?user_id=" + UniqueId("nobody") + "&page_url=%2F");
   EXPECT_EQ(unknown.status, 200);
-  EXPECT_NE(unknown.body.find("\"count\":0}"), std::string::npos) << unknown.body;
+  EXPECT_NE(unknown.body.find("\"count\":0,"), std::string::npos) << unknown.body;
 }
 
 TEST_F(PipelineTest, PoisonRecordsGoToTheDeadLetterTopicAndDoNotBlockThePartition) {
@@ -436,6 +438,53 @@ std::string StringField(const std::string& body, const std::string& name) {
   return body.substr(value, body.find('"', value) - value);
 }
 
+// The integer after "name": in a flat JSON answer; nullopt when absent or null.
+std::optional<int64_t> NumberField(const std::string& body, const std::string& name) {
+  const std::string key = "\"" + name + "\":";
+  const auto start = body.find(key);
+  if (start == std::string::npos || body.compare(start + key.size(), 4, "null") == 0) return std::nullopt;
+  return std::stoll(body.substr(start + key.size()));
+}
+
+// Every answer says how fresh its count is: read from the database after a position, the position it includes
+// reaches the posted event's; read from the cache once the processor raised it, the cache's own word.
+TEST_F(PipelineTest, AnswersSayWhereTheirCountWasReadAndHowCurrentItIs) {
+  HttpConnection ingest(ports_.ingestion);
+  HttpConnection gateway(ports_.gateway);
+  const std::string user = UniqueId("fresh-user");
+  const std::string target = "/analytics/events?user_id=" + user + "&page_url=/fresh";
+  auto posted = ingest.Request("POST", "/ingest", EventJson(UniqueId("fresh"), user, "/fresh"));
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  const auto wanted = domain::ParsePositionToken(StringField(posted.body, "position"));
+  ASSERT_TRUE(wanted.ok()) << posted.body;
+
+  auto counted = gateway.Request("GET", target + "&position=" + domain::PositionToken(*wanted));
+  ASSERT_EQ(counted.status, 200) << counted.body;
+  EXPECT_EQ(StringField(counted.body, "source"), "database") << counted.body;
+  const auto included = domain::ParsePositionToken(StringField(counted.body, "position"));
+  ASSERT_TRUE(included.ok()) << counted.body;
+  EXPECT_TRUE(domain::Reaches(*included, *wanted)) << counted.body;
+  EXPECT_GE(StringField(counted.body, "newest_event_time"), StringField(posted.body, "time_stamp")) << counted.body;
+  EXPECT_GE(NumberField(counted.body, "age_ms").value_or(-1), 0) << counted.body;
+
+  // The processor raises the cache just after its commit, then says how far it reaches: a plain query comes from
+  // the cache soon, with a position no older than the one posted, and lag known once the log's end was read.
+  const auto settled = [&wanted](const std::string& body) {
+    const auto position = domain::ParsePositionToken(StringField(body, "position"));
+    return StringField(body, "source") == "cache" && position.ok() && domain::Reaches(*position, *wanted) &&
+           NumberField(body, "lag").has_value();
+  };
+  std::string cached = gateway.Request("GET", target).body;
+  for (const auto deadline = Clock::now() + std::chrono::seconds(20); !settled(cached) && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    cached = gateway.Request("GET", target).body;
+  }
+  ASSERT_TRUE(settled(cached)) << cached;
+  EXPECT_NE(cached.find("\"count\":1,"), std::string::npos) << cached;
+  EXPECT_GE(NumberField(cached, "age_ms").value_or(-1), 0) << cached;
+  EXPECT_GE(NumberField(cached, "lag").value_or(-1), 0) << cached;
+}
+
 // Read-your-writes: a query passing the position from ingestion's answer sees its event counted, every time, with
 // no sleep and no polling in the client. The same pair over and over, so the cache holds the previous count when
 // each query comes: a count read from it would be one short.
@@ -452,7 +501,7 @@ TEST_F(PipelineTest, AQueryPassingThePositionFromIngestionAlwaysSeesItsEventCoun
     ASSERT_FALSE(position.empty()) << posted.body;
     auto counted = gateway.Request("GET", target + "&position=" + position);
     ASSERT_EQ(counted.status, 200) << counted.body;
-    ASSERT_NE(counted.body.find("\"count\":" + std::to_string(i) + "}"), std::string::npos)
+    ASSERT_NE(counted.body.find("\"count\":" + std::to_string(i) + ","), std::string::npos)
         << "post " << i << " (position " << position << ") not counted: " << counted.body;
   }
 
@@ -470,7 +519,7 @@ TEST_F(PipelineTest, AQueryPassingThePositionFromIngestionAlwaysSeesItsEventCoun
   for (const auto& batch_user : users) {
     auto counted = gateway.Request(
         "GET", "/analytics/events?user_id=" + batch_user + "&page_url=" + page + "&position=" + position);
-    EXPECT_NE(counted.body.find("\"count\":1}"), std::string::npos) << batch_user << ": " << counted.body;
+    EXPECT_NE(counted.body.find("\"count\":1,"), std::string::npos) << batch_user << ": " << counted.body;
   }
 
   // A position the processor will not reach: 503 after the wait, with Retry-After and how far it got.

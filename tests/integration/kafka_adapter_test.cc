@@ -12,6 +12,7 @@
 
 #include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_event_publisher.h"
+#include "adapters/kafka/kafka_log_end.h"
 #include "adapters/kafka/kafka_record_source.h"
 #include "support/test_infra.h"
 
@@ -85,6 +86,26 @@ TEST(KafkaEventPublisher, AcknowledgesAndTheRecordIsConsumable) {
   EXPECT_EQ(stored->partition, found->partition);
   EXPECT_EQ(stored->next_offset, found->offset + 1);
   EXPECT_GT(found->timestamp_ms, 0) << "the record carries its Kafka timestamp";
+}
+
+// The log's end covers every acknowledged record: what lag in answers is measured against.
+TEST(KafkaLogEnd, EndsPastEveryAcknowledgedRecordInEveryPartition) {
+  auto publisher = Publisher(TestInfra().kafka_broker);
+  const auto stored = PublishAndWait(*publisher, UniqueId("user"), UniqueId("value"));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  auto log_end = KafkaLogEnd::Create(TestInfra().kafka_broker, TestInfra().topic);
+  ASSERT_TRUE(log_end.ok()) << log_end.status();
+  auto end = (*log_end)->End(milliseconds(5000));
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_TRUE(domain::Reaches(*end, {*stored})) << domain::PositionToken(*end);
+  auto missing = KafkaLogEnd::Create(TestInfra().kafka_broker, UniqueId("no-such-topic"));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ((*missing)->End(milliseconds(2000)).status().code(), absl::StatusCode::kUnavailable);
+  auto unreachable = KafkaLogEnd::Create("127.0.0.1:1", TestInfra().topic);
+  ASSERT_TRUE(unreachable.ok());
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ((*unreachable)->End(milliseconds(500)).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(KafkaEventPublisher, SameKeySamePartition) {

@@ -182,10 +182,36 @@ TEST(PgCountStore, GetManyAnswersEveryPairInItsOrderWithNeverSeenPairsZero) {
                                 {awkward_user, awkward_page},
                                 {long_user + "x", long_page.substr(1)}});
   ASSERT_TRUE(counts.ok()) << counts.status();
-  EXPECT_EQ(*counts, (std::vector<int64_t>{3, 0, 1, 3, 2, 0}));
+  EXPECT_EQ(counts->counts, (std::vector<int64_t>{3, 0, 1, 3, 2, 0}));
   auto none = reader.GetMany({});
   ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_TRUE(none->empty());
+  EXPECT_TRUE(none->counts.empty());
+}
+
+// Counts come with the position, newest event time and age of their own snapshot: what the batches recorded.
+TEST(PgCountStore, CountsComeWithTheAppliedPositionAndNewestEventTimeOfTheirSnapshot) {
+  const std::string topic = UniqueId("topic");
+  PgEventStore store(TestInfra().database_url);
+  PgCountStore reader(TestInfra().database_url, topic);
+  const std::string user = UniqueId("user");
+  auto empty = reader.GetMany({{user, "/p"}});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->freshness.source, domain::CountSource::kDatabase);
+  EXPECT_TRUE(empty->freshness.position.empty());
+  EXPECT_EQ(empty->freshness.newest_event_time_us, 0);
+  EXPECT_EQ(empty->freshness.age_ms, -1);
+
+  auto older = testing_support::MakeEvent(UniqueId("evt"), user, "/p", 1'700'000'000'000'001);
+  auto newer = testing_support::MakeEvent(UniqueId("evt"), user, "/p", 1'700'000'000'654'321);
+  ASSERT_TRUE(store.ApplyBatch(topic, {newer, older}, {{0, 5}, {2, 3}}).ok());
+  ASSERT_TRUE(store.ApplyBatch(topic, {}, {{1, 4}}).ok());  // only poison in this one: no event time
+  auto read = reader.GetMany({{user, "/p"}, {UniqueId("nobody"), "/p"}});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->counts, (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(read->freshness.position, (domain::Position{{0, 5}, {1, 4}, {2, 3}}));
+  EXPECT_EQ(read->freshness.newest_event_time_us, 1'700'000'000'654'321);
+  EXPECT_GE(read->freshness.age_ms, 0);
+  EXPECT_LT(read->freshness.age_ms, 10'000);
 }
 
 // A read blocked behind a lock ends at the statement timeout, as DEADLINE_EXCEEDED, instead of holding an analytics

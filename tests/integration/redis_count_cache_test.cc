@@ -59,7 +59,7 @@ TEST(RedisCountCache, AnswersMissesWhileAnInvalidationIsUnderway) {
   auto single = cache.Get(user, "/p");
   Raw({"DEL", std::string(kInvalidatingKey)});
   ASSERT_TRUE(during.ok()) << during.status();
-  EXPECT_FALSE(during->front().has_value()) << "a cached count served during an invalidation";
+  EXPECT_FALSE(during->counts.front().has_value()) << "a cached count served during an invalidation";
   ASSERT_TRUE(single.ok()) << single.status();
   EXPECT_FALSE(single->has_value());
   EXPECT_EQ(**cache.Get(user, "/p"), 5);  // and served again once it is over
@@ -130,14 +130,38 @@ TEST(RedisCountCache, GetManyAnswersEveryPairInOrderInOneCall) {
   ASSERT_TRUE(cache.RaiseTo({{user, "/a", 3}, {user, "/c", 5}}).ok());
   auto counts = cache.GetMany({{user, "/a"}, {user, "/b"}, {user, "/c"}, {user, "/a"}});
   ASSERT_TRUE(counts.ok()) << counts.status();
-  ASSERT_EQ(counts->size(), 4u);
-  EXPECT_EQ((*counts)[0], 3);
-  EXPECT_FALSE((*counts)[1].has_value());
-  EXPECT_EQ((*counts)[2], 5);
-  EXPECT_EQ((*counts)[3], 3);
+  ASSERT_EQ(counts->counts.size(), 4u);
+  EXPECT_EQ(counts->counts[0], 3);
+  EXPECT_FALSE(counts->counts[1].has_value());
+  EXPECT_EQ(counts->counts[2], 5);
+  EXPECT_EQ(counts->counts[3], 3);
   auto none = cache.GetMany({});
   ASSERT_TRUE(none.ok());
-  EXPECT_TRUE(none->empty());
+  EXPECT_TRUE(none->counts.empty());
+}
+
+// The processor's word on how far the cache reaches comes back with every read: each partition's offset and the
+// newest event time only ever raised (two processors with their own partitions, a late writer), its age by Redis'
+// clock.
+TEST(RedisCountCache, ReadsReportHowFarTheProcessorSaidTheCacheReaches) {
+  RedisCountCache cache(Options());
+  Raw({"DEL", std::string(kAppliedKey)});
+  auto before = cache.GetMany({{UniqueId("u"), "/p"}});
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->freshness.source, domain::CountSource::kCache);
+  EXPECT_TRUE(before->freshness.position.empty());
+  EXPECT_EQ(before->freshness.age_ms, -1);
+
+  ASSERT_TRUE(cache.RecordApplied({{0, 40}, {1, 7}}, 1'700'000'000'000'123).ok());
+  ASSERT_TRUE(cache.RecordApplied({{2, 9}}, 1'600'000'000'000'000).ok());  // another processor, older events
+  ASSERT_TRUE(cache.RecordApplied({{0, 39}}, 0).ok());                     // late: moves nothing back
+  auto after = cache.GetMany({{UniqueId("u"), "/p"}});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->freshness.position, (domain::Position{{0, 40}, {1, 7}, {2, 9}}));
+  EXPECT_EQ(after->freshness.newest_event_time_us, 1'700'000'000'000'123);
+  EXPECT_GE(after->freshness.age_ms, 0);
+  EXPECT_LT(after->freshness.age_ms, 10'000);
+  Raw({"DEL", std::string(kAppliedKey)});
 }
 
 TEST(RedisCountCache, ClosedPortFailsFastAsUnavailable) {
@@ -148,6 +172,7 @@ TEST(RedisCountCache, ClosedPortFailsFastAsUnavailable) {
   EXPECT_EQ(cache.Get("u", "/p").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(cache.RaiseTo({{"u", "/p", 1}}).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(cache.GetMany({{"u", "/p"}}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(cache.RecordApplied({{0, 1}}, 0).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(cache.Ping().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }

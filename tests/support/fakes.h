@@ -16,6 +16,7 @@
 #include "ports/count_client.h"
 #include "ports/event_publisher.h"
 #include "ports/event_store.h"
+#include "ports/log_end.h"
 #include "ports/record_source.h"
 #include "ports/timer.h"
 
@@ -130,19 +131,22 @@ class FakeCountStore final : public ports::CountStore {
   absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override {
     auto counts = GetMany({{std::string(user_id), std::string(page_url)}});
     if (!counts.ok()) return counts.status();
-    return counts->front();
+    return counts->counts.front();
   }
-  absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) override {
+  absl::StatusOr<ports::StoredCounts> GetMany(const std::vector<domain::CountQuery>& pairs) override {
     if (before_read) before_read();
     std::lock_guard lock(mutex);
     ++round_trips;
     reads += static_cast<int>(pairs.size());
     if (!available) return absl::UnavailableError("database down");
-    std::vector<int64_t> out;
+    ports::StoredCounts out;
     for (const auto& pair : pairs) {
       auto it = counts.find({pair.user_id, pair.page_url});
-      out.push_back(it == counts.end() ? 0 : it->second);
+      out.counts.push_back(it == counts.end() ? 0 : it->second);
     }
+    out.freshness.position = applied;
+    out.freshness.newest_event_time_us = newest_event_time_us;
+    out.freshness.age_ms = 7;
     return out;
   }
   absl::StatusOr<domain::Position> AppliedPosition() override {
@@ -160,12 +164,32 @@ class FakeCountStore final : public ports::CountStore {
 
   std::function<void()> before_read;  // set before the first read
   domain::Position applied;
+  int64_t newest_event_time_us = 0;
   int position_reads = 0;
   std::mutex mutex;
   bool available = true;
   int reads = 0;
   int round_trips = 0;
   std::map<Pair, int64_t> counts;
+};
+
+// The log's end as the test sets it; `available = false` makes End UNAVAILABLE.
+class FakeLogEnd final : public ports::LogEnd {
+ public:
+  absl::StatusOr<domain::Position> End(std::chrono::milliseconds) override {
+    std::lock_guard lock(mutex);
+    if (!available) return absl::UnavailableError("brokers down");
+    return end;
+  }
+  void Set(domain::Position position, bool up = true) {
+    std::lock_guard lock(mutex);
+    end = std::move(position);
+    available = up;
+  }
+
+  std::mutex mutex;
+  domain::Position end;
+  bool available = true;
 };
 
 // Monotonic max, like the Redis script; `available = false` makes every call UNAVAILABLE.
@@ -187,6 +211,25 @@ class FakeCountCache final : public ports::CountCache {
     }
     return absl::OkStatus();
   }
+  absl::Status RecordApplied(const domain::Position& position, int64_t newest_event_time_us) override {
+    std::lock_guard lock(mutex);
+    ++applied_records;
+    if (!available) return absl::UnavailableError("cache down");
+    for (const auto& offset : position) domain::Include(applied, offset);
+    newest_us = std::max(newest_us, newest_event_time_us);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ports::CachedCounts> GetMany(const std::vector<domain::CountQuery>& pairs) override {
+    ports::CachedCounts cached;
+    for (const auto& pair : pairs) {
+      auto count = Get(pair.user_id, pair.page_url);
+      if (!count.ok()) return count.status();
+      cached.counts.push_back(*count);
+    }
+    std::lock_guard lock(mutex);
+    cached.freshness = {domain::CountSource::kCache, applied, newest_us, 3, -1};
+    return cached;
+  }
   absl::Status InvalidateAll() override {
     std::lock_guard lock(mutex);
     if (!available) return absl::UnavailableError("cache down");
@@ -200,6 +243,9 @@ class FakeCountCache final : public ports::CountCache {
   bool available = true;
   int invalidations = 0;
   std::map<Pair, int64_t> values;
+  domain::Position applied;  // as RecordApplied raised it
+  int64_t newest_us = 0;
+  int applied_records = 0;  // RecordApplied calls, the failed ones included
 };
 
 // Answers each pair with its entry in `counts`, else `answer`. With `hold_batches`, GetCounts keeps each batch
@@ -211,7 +257,7 @@ class FakeCountClient final : public ports::CountClient {
                  const tracing::TraceContext& trace, DoneMany done) override {
     traces.push_back(trace);
     afters.push_back(after);
-    std::vector<absl::StatusOr<int64_t>> results;
+    std::vector<Result> results;
     for (auto& pair : pairs) {
       asked.push_back({pair.user_id, pair.page_url});
       results.push_back(AnswerFor(asked.back()));
@@ -235,19 +281,23 @@ class FakeCountClient final : public ports::CountClient {
   void ReleaseOldestWith(const absl::Status& status) {
     Held batch = std::move(held.front());
     held.erase(held.begin());
-    batch.done(std::vector<absl::StatusOr<int64_t>>(batch.results.size(), status));
+    batch.done(std::vector<Result>(batch.results.size(), status));
   }
 
-  absl::StatusOr<int64_t> AnswerFor(const Pair& pair) const {
+  // The pair's entry in `counts`, else `answer`; a count comes with `freshness`.
+  Result AnswerFor(const Pair& pair) const {
     auto it = counts.find(pair);
-    return it == counts.end() ? answer : absl::StatusOr<int64_t>(it->second);
+    const absl::StatusOr<int64_t> count = it == counts.end() ? answer : absl::StatusOr<int64_t>(it->second);
+    if (!count.ok()) return count.status();
+    return domain::Reading{*count, freshness};
   }
 
   struct Held {
     DoneMany done;
-    std::vector<absl::StatusOr<int64_t>> results;
+    std::vector<Result> results;
   };
   absl::StatusOr<int64_t> answer = 0;
+  std::shared_ptr<const domain::Freshness> freshness;  // null: none sent
   std::map<Pair, int64_t> counts;
   std::vector<Pair> asked;
   std::vector<std::size_t> batch_sizes;

@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "adapters/grpc/freshness_conversion.h"
 #include "adapters/grpc/status_conversion.h"
 #include "adapters/grpc/trace_metadata.h"
 #include "analytics.grpc.pb.h"
@@ -63,6 +64,17 @@ std::shared_ptr<tracing::Span> ServerSpan(const tracing::Tracer* tracer, const g
       tracer->StartChild(kGetEventCountsMethod, tracing::SpanKind::kServer, *caller));
 }
 
+// GetEventCount's answer: the count, its pair and how fresh it is, or the look-up's error.
+grpc::Status AnswerOne(const analytics::AnalyticsService::Result& count, const ::analytics::EventCountRequest& request,
+                       ::analytics::EventCountResponse& response) {
+  if (!count.ok()) return ToGrpcStatus(count.status());
+  response.set_count(count->count);
+  response.set_user_id(request.user_id());
+  response.set_page_url(request.page_url());
+  if (count->freshness) ToProto(*count->freshness, *response.mutable_freshness());
+  return grpc::Status::OK;
+}
+
 class CountService final : public ::analytics::AnalyticsService::CallbackService {
  public:
   CountService(analytics::AnalyticsService& service, const tracing::Tracer* tracer)
@@ -75,14 +87,8 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     if (!request->position().empty()) return GetEventCountAfter(reactor, *request, response);
     // `request` and `response` stay valid until the call finishes; Answer touches them only if it finishes it.
     service_.GetCount(request->user_id(), request->page_url(),
-                      [reactor, request, response](const absl::StatusOr<int64_t>& count) {
-                        reactor->Answer([&] {
-                          if (!count.ok()) return ToGrpcStatus(count.status());
-                          response->set_count(*count);
-                          response->set_user_id(request->user_id());
-                          response->set_page_url(request->page_url());
-                          return grpc::Status::OK;
-                        });
+                      [reactor, request, response](const analytics::AnalyticsService::Result& count) {
+                        reactor->Answer([&] { return AnswerOne(count, *request, *response); });
                       });
     return reactor.get();
   }
@@ -98,14 +104,8 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     }
     service_.GetCounts(
         {{request.user_id(), request.page_url()}}, {},
-        [reactor, &request, response](const std::vector<absl::StatusOr<int64_t>>& counts) {
-          reactor->Answer([&] {
-            if (!counts.front().ok()) return ToGrpcStatus(counts.front().status());
-            response->set_count(*counts.front());
-            response->set_user_id(request.user_id());
-            response->set_page_url(request.page_url());
-            return grpc::Status::OK;
-          });
+        [reactor, &request, response](const std::vector<analytics::AnalyticsService::Result>& counts) {
+          reactor->Answer([&] { return AnswerOne(counts.front(), request, *response); });
         },
         std::move(*after));
     return reactor.get();
@@ -137,14 +137,15 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     const tracing::TraceContext trace = span ? span->context() : tracing::TraceContext{};
     service_.GetCounts(
         std::move(pairs), trace,
-        [reactor, response, span](const std::vector<absl::StatusOr<int64_t>>& counts) {
+        [reactor, response, span](const std::vector<analytics::AnalyticsService::Result>& counts) {
           if (span) span->End();
           reactor->Answer([&] {
             response->mutable_results()->Reserve(static_cast<int>(counts.size()));
             for (const auto& count : counts) {
               auto* result = response->add_results();
               if (count.ok()) {
-                result->set_count(*count);
+                result->set_count(count->count);
+                if (count->freshness) ToProto(*count->freshness, *result->mutable_freshness());
               } else {
                 result->set_status_code(ToCodeNumber(count.status().code()));
                 result->set_status_message(std::string(count.status().message()));

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "adapters/grpc/freshness_conversion.h"
 #include "adapters/grpc/status_conversion.h"
 #include "adapters/grpc/trace_metadata.h"
 #include "analytics.grpc.pb.h"
@@ -38,19 +39,26 @@ struct BatchCall {
   tracing::Span span;  // not recording unless the call's trace is sampled
 };
 
-std::vector<absl::StatusOr<int64_t>> ResultsOf(const BatchCall& call, const grpc::Status& status) {
+std::vector<ports::CountClient::Result> ResultsOf(const BatchCall& call, const grpc::Status& status) {
+  using Results = std::vector<ports::CountClient::Result>;
   const std::size_t size = static_cast<std::size_t>(call.request.pairs_size());
-  if (!status.ok()) return std::vector<absl::StatusOr<int64_t>>(size, FromGrpcStatus(status));
+  if (!status.ok()) return Results(size, FromGrpcStatus(status));
   if (static_cast<std::size_t>(call.response.results_size()) != size) {
-    return std::vector<absl::StatusOr<int64_t>>(
-        size, absl::InternalError("analytics answered " + std::to_string(call.response.results_size()) +
-                                  " results for " + std::to_string(size) + " pairs"));
+    return Results(size, absl::InternalError("analytics answered " + std::to_string(call.response.results_size()) +
+                                             " results for " + std::to_string(size) + " pairs"));
   }
-  std::vector<absl::StatusOr<int64_t>> results;
+  Results results;
   results.reserve(size);
+  // Pairs read in one snapshot share one freshness: convert each distinct one once, as they arrive in a row.
+  std::shared_ptr<const domain::Freshness> freshness;
+  const ::analytics::Freshness* converted = nullptr;
   for (const auto& result : call.response.results()) {
     if (result.status_code() == 0) {
-      results.emplace_back(result.count());
+      if (converted == nullptr || !SameFreshness(*converted, result.freshness())) {
+        converted = &result.freshness();
+        freshness = std::make_shared<const domain::Freshness>(FromProto(result.freshness()));
+      }
+      results.emplace_back(domain::Reading{result.count(), freshness});
     } else if (result.applied_position().empty()) {
       results.emplace_back(FromCodeNumber(result.status_code(), result.status_message()));
     } else {

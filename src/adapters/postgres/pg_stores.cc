@@ -1,5 +1,7 @@
 #include "adapters/postgres/pg_stores.h"
 
+#include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include <pqxx/pqxx>
@@ -45,17 +47,29 @@ FROM (SELECT user_id, page_url FROM staging_events EXCEPT SELECT user_id, page_u
 JOIN page_clicks p ON p.pair_key = clickstream_pair_key(s.user_id, s.page_url)
 )sql";
 
+// $4: the newest time_stamp of the batch, NULL when it applied no event (GREATEST ignores NULLs).
 constexpr const char* kRecordOffset =
-    "INSERT INTO applied_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
+    "INSERT INTO applied_offsets (topic, partition, next_offset, newest_event_time) VALUES ($1, $2, $3, $4)"
     " ON CONFLICT (topic, partition) DO UPDATE"
-    " SET next_offset = GREATEST(applied_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()";
+    " SET next_offset = GREATEST(applied_offsets.next_offset, EXCLUDED.next_offset), updated_at = now(),"
+    " newest_event_time = GREATEST(applied_offsets.newest_event_time, EXCLUDED.newest_event_time)";
 
 // Every pair of a batch in one statement: the two arrays zipped in their order, each pair looked up by its key
 // (page_clicks is keyed on the digest pair_key, see infra/init.sql), a pair never seen answering 0. Duplicates
 // keep their places: the answer has one row per pair asked, in the order asked.
+// The same statement reads the topic's applied position ("partition-next_offset" joined by '.'), newest event time
+// (microseconds since the epoch) and the milliseconds since the last batch: one snapshot, so the counts include
+// exactly that position. On every row; the first one's are taken.
 constexpr const char* kGetMany = R"sql(
-SELECT coalesce(p.click_count, 0)
+WITH applied AS (
+  SELECT coalesce(string_agg(partition || '-' || next_offset, '.' ORDER BY partition), '') AS position,
+         coalesce((extract(epoch FROM max(newest_event_time)) * 1000000)::bigint, 0) AS newest_us,
+         coalesce((extract(epoch FROM now() - max(updated_at)) * 1000)::bigint, -1) AS age_ms
+  FROM applied_offsets WHERE topic = $3
+)
+SELECT coalesce(p.click_count, 0), a.position, a.newest_us, a.age_ms
 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(user_id, page_url, n)
+CROSS JOIN applied a
 LEFT JOIN page_clicks p ON p.pair_key = clickstream_pair_key(q.user_id, q.page_url)
 ORDER BY q.n
 )sql";
@@ -79,6 +93,14 @@ std::string ArrayLiteral(const std::vector<domain::CountQuery>& pairs, std::stri
   }
   literal += '}';
   return literal;
+}
+
+// The position kGetMany aggregates, "" when nothing was applied: the token format, which it is written in.
+absl::StatusOr<domain::Position> StoredPosition(const std::string& text) {
+  if (text.empty()) return domain::Position{};
+  auto position = domain::ParsePositionToken(text, "applied_offsets");
+  if (!position.ok()) return absl::InternalError(std::string(position.status().message()));
+  return position;
 }
 
 // A dead server must not hang a caller: bound the connect unless the URL says otherwise.
@@ -161,8 +183,14 @@ absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(std::string_view to
       }
       if (!rows.empty()) applied.inserted = rows[0][3].as<int64_t>();
     }
+    std::optional<std::string> newest;  // NULL when the batch applied no event
+    if (!events.empty()) {
+      const auto latest = std::max_element(
+          events.begin(), events.end(), [](const auto& a, const auto& b) { return a.time_stamp_us < b.time_stamp_us; });
+      newest = domain::FormatTimestamp(latest->time_stamp_us);
+    }
     for (const auto& offset : next_offsets) {
-      tx.exec_prepared0("record_offset", std::string(topic), offset.partition, offset.next_offset);
+      tx.exec_prepared0("record_offset", std::string(topic), offset.partition, offset.next_offset, newest);
     }
     tx.commit();
     apply_seconds_.Observe(metrics::SecondsSince(start));
@@ -218,31 +246,38 @@ void PgCountStore::Return(std::unique_ptr<Session> connection) {
 }
 
 absl::StatusOr<int64_t> PgCountStore::GetCount(std::string_view user_id, std::string_view page_url) {
-  auto counts = GetMany({{std::string(user_id), std::string(page_url)}});
-  if (!counts.ok()) return counts.status();
-  return counts->front();
+  auto stored = GetMany({{std::string(user_id), std::string(page_url)}});
+  if (!stored.ok()) return stored.status();
+  return stored->counts.front();
 }
 
-absl::StatusOr<std::vector<int64_t>> PgCountStore::GetMany(const std::vector<domain::CountQuery>& pairs) {
-  if (pairs.empty()) return std::vector<int64_t>();
+absl::StatusOr<ports::StoredCounts> PgCountStore::GetMany(const std::vector<domain::CountQuery>& pairs) {
+  if (pairs.empty()) return ports::StoredCounts();
   const auto start = std::chrono::steady_clock::now();
   try {
     auto connection = Borrow();
-    std::vector<int64_t> counts;
-    counts.reserve(pairs.size());
+    ports::StoredCounts stored;
+    stored.counts.reserve(pairs.size());
     {
       pqxx::nontransaction tx(connection->connection);
       const pqxx::result rows = tx.exec_prepared("get_many", ArrayLiteral(pairs, &domain::CountQuery::user_id),
-                                                 ArrayLiteral(pairs, &domain::CountQuery::page_url));
-      for (const auto& row : rows) counts.push_back(row[0].as<int64_t>());
+                                                 ArrayLiteral(pairs, &domain::CountQuery::page_url), topic_);
+      for (const auto& row : rows) stored.counts.push_back(row[0].as<int64_t>());
+      if (!rows.empty()) {
+        auto position = StoredPosition(rows[0][1].as<std::string>());
+        if (!position.ok()) return position.status();
+        stored.freshness.position = *position;
+        stored.freshness.newest_event_time_us = rows[0][2].as<int64_t>();
+        stored.freshness.age_ms = rows[0][3].as<int64_t>();
+      }
     }
     Return(std::move(connection));
     read_seconds_.Observe(metrics::SecondsSince(start));
-    if (counts.size() != pairs.size()) {
-      return absl::InternalError("postgres answered " + std::to_string(counts.size()) + " counts for " +
+    if (stored.counts.size() != pairs.size()) {
+      return absl::InternalError("postgres answered " + std::to_string(stored.counts.size()) + " counts for " +
                                  std::to_string(pairs.size()) + " pairs");
     }
-    return counts;
+    return stored;
   } catch (const std::exception& error) {
     return ReadFailed(error);  // the connection, if any, is dropped with the exception
   }

@@ -46,7 +46,7 @@ class PgCountStore final : public ports::CountStore {
   // ports::CountStore. Each call borrows an idle connection or opens one; callers bound the concurrency. GetCount
   // is GetMany of one pair.
   absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override;
-  absl::StatusOr<std::vector<int64_t>> GetMany(const std::vector<domain::CountQuery>& pairs) override;
+  absl::StatusOr<ports::StoredCounts> GetMany(const std::vector<domain::CountQuery>& pairs) override;
   absl::StatusOr<domain::Position> AppliedPosition() override;
   absl::Status Ping() override;
 

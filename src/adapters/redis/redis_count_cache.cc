@@ -2,6 +2,9 @@
 
 #include <sys/time.h>
 
+#include <array>
+#include <utility>
+
 #include <hiredis/hiredis.h>
 
 #include "common/log.h"
@@ -22,6 +25,21 @@ for i, key in ipairs(KEYS) do
     redis.call('SET', key, ARGV[i + 1], 'EX', ttl)
   end
 end
+return 0
+)lua";
+
+// KEYS[1]: the applied hash (kAppliedKey); ARGV[1]: the newest event time in microseconds; then partition and next
+// offset pairs. Each number is only ever raised, so processors that share the hash (each with its own partitions)
+// and late writers cannot move it back. written_ms is Redis' clock, which readers compare with its TIME.
+constexpr const char* kAppliedScript = R"lua(
+local function raise(field, value)
+  local current = tonumber(redis.call('HGET', KEYS[1], field))
+  if current == nil or current < tonumber(value) then redis.call('HSET', KEYS[1], field, value) end
+end
+raise('newest_us', ARGV[1])
+for i = 2, #ARGV, 2 do raise('p' .. ARGV[i], ARGV[i + 1]) end
+local now = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'written_ms', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
 return 0
 )lua";
 
@@ -49,6 +67,19 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
+// Runs a script loaded as `sha` with `args` (numkeys first), or by its source when the server forgot it (a restart),
+// which also caches it again.
+Reply RunScript(redisContext* context, const std::string& sha, const char* source, std::vector<std::string> args) {
+  args.insert(args.begin(), {"EVALSHA", sha});
+  Reply reply = Command(context, args);
+  if (reply && reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
+    args[0] = "EVAL";
+    args[1] = source;
+    reply = Command(context, args);
+  }
+  return reply;
+}
+
 int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -60,7 +91,8 @@ struct RedisCountCache::Connection {
   explicit Connection(redisContext* c) : context(c) {}
   ~Connection() { redisFree(context); }
   redisContext* context;
-  std::string raise_sha;  // SHA1 of kRaiseScript as loaded on this server
+  std::string raise_sha;    // SHA1 of kRaiseScript as loaded on this server
+  std::string applied_sha;  // of kAppliedScript
 };
 
 RedisCountCache::RedisCountCache(RedisOptions options)
@@ -96,11 +128,14 @@ absl::StatusOr<std::unique_ptr<RedisCountCache::Connection>> RedisCountCache::Bo
   auto connection = std::make_unique<Connection>(context);
   if (context->err != 0) return Failed("connect", context->errstr);
   redisSetTimeout(context, timeout);
-  Reply loaded = Command(context, {"SCRIPT", "LOAD", kRaiseScript});
-  if (!loaded || loaded->type != REDIS_REPLY_STRING) {
-    return Failed("script load", loaded ? std::string(loaded->str, loaded->len) : context->errstr);
+  for (auto [source, sha] :
+       {std::pair{kRaiseScript, &connection->raise_sha}, std::pair{kAppliedScript, &connection->applied_sha}}) {
+    Reply loaded = Command(context, {"SCRIPT", "LOAD", source});
+    if (!loaded || loaded->type != REDIS_REPLY_STRING) {
+      return Failed("script load", loaded ? std::string(loaded->str, loaded->len) : context->errstr);
+    }
+    sha->assign(loaded->str, loaded->len);
   }
-  connection->raise_sha.assign(loaded->str, loaded->len);
   return connection;
 }
 
@@ -120,59 +155,118 @@ absl::StatusOr<std::optional<int64_t>> CountOf(const redisReply& reply, const ch
   return std::strtoll(std::string(reply.str, reply.len).c_str(), nullptr, 10);
 }
 
+// The freshness the applied hash and Redis' TIME give, read before the counts.
+domain::Freshness FreshnessOf(const redisReply& time, const redisReply& applied) {
+  domain::Freshness freshness;
+  freshness.source = domain::CountSource::kCache;
+  int64_t written_ms = -1;
+  for (std::size_t i = 0; i + 1 < applied.elements; i += 2) {
+    const std::string_view field(applied.element[i]->str, applied.element[i]->len);
+    const int64_t value =
+        std::strtoll(std::string(applied.element[i + 1]->str, applied.element[i + 1]->len).c_str(), nullptr, 10);
+    if (field == "newest_us") {
+      freshness.newest_event_time_us = value;
+    } else if (field == "written_ms") {
+      written_ms = value;
+    } else if (field.starts_with("p")) {
+      domain::Include(freshness.position, {static_cast<int32_t>(std::strtol(field.data() + 1, nullptr, 10)), value});
+    }
+  }
+  if (written_ms >= 0 && time.type == REDIS_REPLY_ARRAY && time.elements == 2) {
+    const int64_t seconds = std::strtoll(time.element[0]->str, nullptr, 10);
+    const int64_t micros = std::strtoll(time.element[1]->str, nullptr, 10);
+    freshness.age_ms = std::max<int64_t>(0, seconds * 1000 + micros / 1000 - written_ms);
+  }
+  return freshness;
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<int64_t>> RedisCountCache::GetUntimed(std::string_view user_id,
                                                                    std::string_view page_url) {
-  auto counts = GetManyUntimed({{std::string(user_id), std::string(page_url)}});
-  if (!counts.ok()) return counts.status();
-  return counts->front();
+  auto cached = GetManyUntimed({{std::string(user_id), std::string(page_url)}});
+  if (!cached.ok()) return cached.status();
+  return cached->counts.front();
 }
 
-absl::StatusOr<std::vector<std::optional<int64_t>>> RedisCountCache::GetManyUntimed(
-    const std::vector<domain::CountQuery>& pairs) {
-  std::vector<std::optional<int64_t>> counts;
-  if (pairs.empty()) return counts;
+absl::StatusOr<ports::CachedCounts> RedisCountCache::GetManyUntimed(const std::vector<domain::CountQuery>& pairs) {
+  ports::CachedCounts cached;
+  cached.freshness.source = domain::CountSource::kCache;
+  if (pairs.empty()) return cached;
   auto connection = Borrow();
   if (!connection.ok()) return connection.status();
-  // The invalidation marker comes in the same round trip as the counts.
+  redisContext* context = (*connection)->context;
+  // One round trip, executed in this order: Redis' clock, how far the processor said the cache reaches, then the
+  // invalidation marker and the counts. Read after that word, every count includes at least what it says.
   std::vector<std::string> args;
   args.reserve(pairs.size() + 2);
   args.emplace_back("MGET");
   args.emplace_back(kInvalidatingKey);
   for (const auto& pair : pairs) args.push_back(domain::CountCacheKey(pair.user_id, pair.page_url));
-  Reply reply = Command((*connection)->context, args);
-  if (!reply) return Failed("MGET", (*connection)->context->errstr);
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != pairs.size() + 1) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const auto& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  const std::string applied_key(kAppliedKey);
+  redisAppendCommand(context, "TIME");
+  redisAppendCommand(context, "HGETALL %b", applied_key.data(), applied_key.size());
+  redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data());
+  std::array<Reply, 3> replies = {Reply(nullptr, freeReplyObject), Reply(nullptr, freeReplyObject),
+                                  Reply(nullptr, freeReplyObject)};
+  for (auto& reply : replies) {
+    void* raw = nullptr;
+    if (redisGetReply(context, &raw) != REDIS_OK) return Failed("MGET", context->errstr);
+    reply.reset(static_cast<redisReply*>(raw));
+  }
+  const redisReply& counts = *replies[2];
+  if (counts.type != REDIS_REPLY_ARRAY || counts.elements != pairs.size() + 1 ||
+      replies[1]->type != REDIS_REPLY_ARRAY) {
     return absl::InternalError("redis MGET answered an unexpected reply");
   }
   Return(std::move(*connection));
+  cached.freshness = FreshnessOf(*replies[0], *replies[1]);
   // An invalidation in progress: any key may still hold a count older than the database's.
-  if (reply->element[0]->type != REDIS_REPLY_NIL) return std::vector<std::optional<int64_t>>(pairs.size());
-  counts.reserve(pairs.size());
-  for (std::size_t i = 1; i < reply->elements; ++i) {
-    auto count = CountOf(*reply->element[i], "MGET");
-    if (!count.ok()) return count.status();
-    counts.push_back(*count);
+  if (counts.element[0]->type != REDIS_REPLY_NIL) {
+    cached.counts.resize(pairs.size());
+    return cached;
   }
-  return counts;
+  cached.counts.reserve(pairs.size());
+  for (std::size_t i = 1; i < counts.elements; ++i) {
+    auto count = CountOf(*counts.element[i], "MGET");
+    if (!count.ok()) return count.status();
+    cached.counts.push_back(*count);
+  }
+  return cached;
+}
+
+absl::Status RedisCountCache::RecordAppliedUntimed(const domain::Position& applied, int64_t newest_event_time_us) {
+  auto connection = Borrow();
+  if (!connection.ok()) return connection.status();
+  std::vector<std::string> args = {"1", std::string(kAppliedKey), std::to_string(newest_event_time_us)};
+  for (const auto& offset : applied) {
+    args.push_back(std::to_string(offset.partition));
+    args.push_back(std::to_string(offset.next_offset));
+  }
+  Reply reply = RunScript((*connection)->context, (*connection)->applied_sha, kAppliedScript, std::move(args));
+  if (!reply) return Failed("EVALSHA", (*connection)->context->errstr);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return absl::InternalError("redis applied script: " + std::string(reply->str, reply->len));
+  }
+  Return(std::move(*connection));
+  return absl::OkStatus();
 }
 
 absl::Status RedisCountCache::RaiseChunk(Connection& connection, const std::vector<domain::PageCount>& counts,
                                          std::size_t begin, std::size_t end) {
-  std::vector<std::string> args = {"EVALSHA", connection.raise_sha, std::to_string(end - begin)};
-  args.reserve(3 + 2 * (end - begin) + 1);
+  std::vector<std::string> args = {std::to_string(end - begin)};
+  args.reserve(1 + 2 * (end - begin) + 1);
   for (std::size_t i = begin; i < end; ++i)
     args.push_back(domain::CountCacheKey(counts[i].user_id, counts[i].page_url));
   args.push_back(std::to_string(options_.ttl.count()));
   for (std::size_t i = begin; i < end; ++i) args.push_back(std::to_string(counts[i].count));
-  Reply reply = Command(connection.context, args);
-  if (reply && reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
-    // The server restarted and forgot the script: run it by source, which also caches it again.
-    args[0] = "EVAL";
-    args[1] = kRaiseScript;
-    reply = Command(connection.context, args);
-  }
+  Reply reply = RunScript(connection.context, connection.raise_sha, kRaiseScript, std::move(args));
   if (!reply) return Failed("EVALSHA", connection.context->errstr);
   if (reply->type == REDIS_REPLY_ERROR) {
     return absl::InternalError("redis raise script: " + std::string(reply->str, reply->len));
@@ -257,12 +351,16 @@ absl::StatusOr<std::optional<int64_t>> RedisCountCache::Get(std::string_view use
   return value;
 }
 
-absl::StatusOr<std::vector<std::optional<int64_t>>> RedisCountCache::GetMany(
-    const std::vector<domain::CountQuery>& pairs) {
+absl::StatusOr<ports::CachedCounts> RedisCountCache::GetMany(const std::vector<domain::CountQuery>& pairs) {
   const auto start = std::chrono::steady_clock::now();
-  auto counts = GetManyUntimed(pairs);
-  Timed("mget", start, counts.status()).IgnoreError();  // the status is returned in `counts`
-  return counts;
+  auto cached = GetManyUntimed(pairs);
+  Timed("mget", start, cached.status()).IgnoreError();  // the status is returned in `cached`
+  return cached;
+}
+
+absl::Status RedisCountCache::RecordApplied(const domain::Position& applied, int64_t newest_event_time_us) {
+  const auto start = std::chrono::steady_clock::now();
+  return Timed("record_applied", start, RecordAppliedUntimed(applied, newest_event_time_us));
 }
 
 absl::Status RedisCountCache::RaiseTo(const std::vector<domain::PageCount>& counts) {

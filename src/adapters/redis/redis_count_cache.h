@@ -30,6 +30,10 @@ struct RedisOptions {
 // keys' prefix, so the SCAN of InvalidateAll never matches it.
 inline constexpr std::string_view kInvalidatingKey = "clickstream:cache-invalidating";
 
+// The hash in which the processor records how far the cache reaches (RecordApplied): a field "p<partition>" per
+// partition with its next offset, "newest_us" and "written_ms" (Redis' own clock). Outside the count keys' prefix.
+inline constexpr std::string_view kAppliedKey = "clickstream:cache-applied";
+
 class RedisCountCache final : public ports::CountCache {
  public:
   explicit RedisCountCache(RedisOptions options);
@@ -37,15 +41,17 @@ class RedisCountCache final : public ports::CountCache {
 
   // ports::CountCache. Thread-safe: each call borrows a connection of its own.
   absl::StatusOr<std::optional<int64_t>> Get(std::string_view user_id, std::string_view page_url) override;
-  absl::StatusOr<std::vector<std::optional<int64_t>>> GetMany(const std::vector<domain::CountQuery>& pairs) override;
+  absl::StatusOr<ports::CachedCounts> GetMany(const std::vector<domain::CountQuery>& pairs) override;
   absl::Status RaiseTo(const std::vector<domain::PageCount>& counts) override;
+  absl::Status RecordApplied(const domain::Position& applied, int64_t newest_event_time_us) override;
   absl::Status InvalidateAll() override;
   absl::Status Ping() override;
 
  private:
   struct Connection;
   absl::StatusOr<std::optional<int64_t>> GetUntimed(std::string_view user_id, std::string_view page_url);
-  absl::StatusOr<std::vector<std::optional<int64_t>>> GetManyUntimed(const std::vector<domain::CountQuery>& pairs);
+  absl::StatusOr<ports::CachedCounts> GetManyUntimed(const std::vector<domain::CountQuery>& pairs);
+  absl::Status RecordAppliedUntimed(const domain::Position& applied, int64_t newest_event_time_us);
   absl::Status RaiseToUntimed(const std::vector<domain::PageCount>& counts);
   absl::Status InvalidateAllUntimed();
   absl::StatusOr<std::unique_ptr<Connection>> Borrow();

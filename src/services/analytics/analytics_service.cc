@@ -8,7 +8,7 @@
 namespace clickstream::analytics {
 
 AnalyticsService::AnalyticsService(AnalyticsOptions options, std::unique_ptr<ports::CountCache> cache,
-                                   std::unique_ptr<ports::CountStore> store)
+                                   std::unique_ptr<ports::CountStore> store, std::unique_ptr<ports::LogEnd> log_end)
     : options_(options),
       cache_(std::move(cache)),
       store_(std::move(store)),
@@ -19,6 +19,7 @@ AnalyticsService::AnalyticsService(AnalyticsOptions options, std::unique_ptr<por
       cache_errors_(metrics::GivenOrOwn(options_.metrics, own_metrics_)
                         .GetCounter("clickstream_cache_errors_total",
                                     "look-ups answered from PostgreSQL because the cache was unreachable")) {
+  if (log_end) log_end_watch_ = std::make_unique<LogEndWatch>(std::move(log_end), options_.log_end_interval);
   for (std::size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
   position_watch_ = std::make_unique<PositionWatch>(options_.position_watch,
                                                     [store = store_.get()] { return store->AppliedPosition(); });
@@ -44,7 +45,7 @@ void AnalyticsService::GetCount(std::string user_id, std::string page_url, const
 void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, const tracing::TraceContext& trace,
                                  DoneMany done, domain::Position after) {
   if (auto status = CheckCallSize(pairs.size()); !status.ok()) {
-    done(std::vector<absl::StatusOr<int64_t>>(pairs.size(), status));
+    done(std::vector<Result>(pairs.size(), status));
     return;
   }
   auto shared_done = std::make_shared<DoneMany>(std::move(done));
@@ -53,14 +54,13 @@ void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, const tr
   auto look_up = [this, pairs = std::move(pairs), trace, shared_done,
                   from_database](const absl::Status& reached) mutable {
     const std::size_t size = pairs.size();
-    if (!reached.ok()) return (*shared_done)(std::vector<absl::StatusOr<int64_t>>(size, reached));
+    if (!reached.ok()) return (*shared_done)(std::vector<Result>(size, reached));
     if (Enqueue([this, pairs = std::move(pairs), trace, shared_done, from_database]() {
           (*shared_done)(LookUpMany(pairs, trace, from_database));
         })) {
       return;
     }
-    (*shared_done)(std::vector<absl::StatusOr<int64_t>>(
-        size, absl::ResourceExhaustedError("too many look-ups waiting; retry later")));
+    (*shared_done)(std::vector<Result>(size, absl::ResourceExhaustedError("too many look-ups waiting; retry later")));
   };
   if (!from_database) return look_up(absl::OkStatus());
   position_watch_->WaitFor(std::move(after), PositionWatch::Clock::now() + options_.position_wait, std::move(look_up));
@@ -102,10 +102,10 @@ void AnalyticsService::Work() {
   }
 }
 
-std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs,
-                                                                  const tracing::TraceContext& trace,
-                                                                  bool from_database) {
-  std::vector<absl::StatusOr<int64_t>> results(pairs.size(), absl::UnknownError("not looked up"));
+std::vector<AnalyticsService::Result> AnalyticsService::LookUpMany(const std::vector<domain::CountQuery>& pairs,
+                                                                   const tracing::TraceContext& trace,
+                                                                   bool from_database) {
+  std::vector<Result> results(pairs.size(), absl::UnknownError("not looked up"));
   std::vector<domain::CountQuery> valid;
   std::vector<std::size_t> valid_at;  // index in `pairs` of each valid pair
   valid.reserve(pairs.size());
@@ -119,18 +119,23 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
     }
   }
   const int64_t cache_start_us = tracing::WallMicros();
-  auto cached = from_database ? std::vector<std::optional<int64_t>>(valid.size()) : cache_->GetMany(valid);
+  auto cached = from_database ? ports::CachedCounts{std::vector<std::optional<int64_t>>(valid.size()), {}}
+                              : cache_->GetMany(valid);
   if (!from_database) RecordRead(trace, "redis get counts", "redis", cache_start_us, valid.size(), cached.status());
   if (!cached.ok()) {
     cache_errors_.Inc(valid.size());
     WarnDegraded(cached.status());
   }
   std::vector<domain::CountQuery> misses;
-  std::vector<std::size_t> miss_at;  // index in `pairs` of each miss
+  std::vector<std::size_t> miss_at;                          // index in `pairs` of each miss
+  std::shared_ptr<const domain::Freshness> cache_freshness;  // shared by the hits
+  if (cached.ok() && !from_database) {
+    cache_freshness = Shared(std::move(cached->freshness));
+  }
   for (std::size_t v = 0; v < valid.size(); ++v) {
-    if (cached.ok() && (*cached)[v].has_value()) {
+    if (cached.ok() && cached->counts[v].has_value()) {
       cache_hits_.Inc();
-      results[valid_at[v]] = *(*cached)[v];
+      results[valid_at[v]] = domain::Reading{*cached->counts[v], cache_freshness};
       continue;
     }
     if (cached.ok() && !from_database) cache_misses_.Inc();
@@ -141,19 +146,22 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
   std::vector<domain::PageCount> refills;
   if (!misses.empty()) {
     const int64_t store_start_us = tracing::WallMicros();
-    auto counts = store_->GetMany(misses);
-    RecordRead(trace, "postgres get counts", "postgresql", store_start_us, misses.size(), counts.status());
-    if (counts.ok() && counts->size() != misses.size()) {
-      counts = absl::InternalError("the store answered " + std::to_string(counts->size()) + " counts for " +
+    auto stored = store_->GetMany(misses);
+    RecordRead(trace, "postgres get counts", "postgresql", store_start_us, misses.size(), stored.status());
+    if (stored.ok() && stored->counts.size() != misses.size()) {
+      stored = absl::InternalError("the store answered " + std::to_string(stored->counts.size()) + " counts for " +
                                    std::to_string(misses.size()) + " pairs");
     }
+    std::shared_ptr<const domain::Freshness> store_freshness;  // shared by the misses
+    if (stored.ok()) store_freshness = Shared(std::move(stored->freshness));
     for (std::size_t m = 0; m < misses.size(); ++m) {
-      if (!counts.ok()) {
-        results[miss_at[m]] = counts.status();
+      if (!stored.ok()) {
+        results[miss_at[m]] = stored.status();
         continue;
       }
-      results[miss_at[m]] = (*counts)[m];
-      if (cached.ok()) refills.push_back({misses[m].user_id, misses[m].page_url, (*counts)[m]});
+      const int64_t count = stored->counts[m];
+      results[miss_at[m]] = domain::Reading{count, store_freshness};
+      if (cached.ok()) refills.push_back({misses[m].user_id, misses[m].page_url, count});
     }
   }
   // Max-writes: a count the processor wrote meanwhile is never replaced by these.
@@ -161,6 +169,13 @@ std::vector<absl::StatusOr<int64_t>> AnalyticsService::LookUpMany(const std::vec
     if (auto status = cache_->RaiseTo(refills); !status.ok()) WarnDegraded(status);
   }
   return results;
+}
+
+std::shared_ptr<const domain::Freshness> AnalyticsService::Shared(domain::Freshness freshness) const {
+  if (log_end_watch_) {
+    if (const auto end = log_end_watch_->Latest()) freshness.lag = domain::RecordsBetween(freshness.position, *end);
+  }
+  return std::make_shared<const domain::Freshness>(std::move(freshness));
 }
 
 void AnalyticsService::WarnDegraded(const absl::Status& status) {

@@ -21,8 +21,11 @@
 #include "common/tracing.h"
 #include "domain/click_event.h"
 #include "domain/count_query.h"
+#include "domain/freshness.h"
 #include "ports/count_cache.h"
 #include "ports/event_store.h"
+#include "ports/log_end.h"
+#include "services/analytics/log_end_watch.h"
 #include "services/analytics/position_watch.h"
 
 namespace clickstream::analytics {
@@ -38,15 +41,19 @@ struct AnalyticsOptions {
   // A call that names a position waits at most this long for the processor to apply it.
   std::chrono::milliseconds position_wait{2000};
   PositionWatchOptions position_watch = {};
+  std::chrono::milliseconds log_end_interval{500};  // how often the event log's end is read, for lag
 };
 
 class AnalyticsService {
  public:
-  using Done = std::function<void(absl::StatusOr<int64_t>)>;
-  using DoneMany = std::function<void(std::vector<absl::StatusOr<int64_t>>)>;
+  // A count with how fresh it is, or why there is none.
+  using Result = absl::StatusOr<domain::Reading>;
+  using Done = std::function<void(Result)>;
+  using DoneMany = std::function<void(std::vector<Result>)>;
 
+  // Without `log_end`, answers say their lag is unknown.
   AnalyticsService(AnalyticsOptions options, std::unique_ptr<ports::CountCache> cache,
-                   std::unique_ptr<ports::CountStore> store);
+                   std::unique_ptr<ports::CountStore> store, std::unique_ptr<ports::LogEnd> log_end = nullptr);
   // Finishes the queued look-ups, then joins the workers.
   ~AnalyticsService();
 
@@ -71,8 +78,8 @@ class AnalyticsService {
 
   // The blocking look-ups themselves, each pair validated here once: cache (unless `from_database`), else database
   // then refill.
-  std::vector<absl::StatusOr<int64_t>> LookUpMany(const std::vector<domain::CountQuery>& pairs,
-                                                  const tracing::TraceContext& trace, bool from_database = false);
+  std::vector<Result> LookUpMany(const std::vector<domain::CountQuery>& pairs, const tracing::TraceContext& trace,
+                                 bool from_database = false);
   // Records a read of `pairs` pairs from `start_us` to now under `trace`, when it is sampled and a tracer is set.
   void RecordRead(const tracing::TraceContext& trace, std::string_view name, std::string_view system, int64_t start_us,
                   std::size_t pairs, const absl::Status& outcome) const;
@@ -85,6 +92,8 @@ class AnalyticsService {
   bool Enqueue(std::function<void()> task);  // false when the queue is full or the service stops
   void Work();
   void WarnDegraded(const absl::Status& status);
+  // `freshness` with its lag behind the log's latest known end, to be shared by the counts read with it.
+  std::shared_ptr<const domain::Freshness> Shared(domain::Freshness freshness) const;
 
   const AnalyticsOptions options_;
   const std::unique_ptr<ports::CountCache> cache_;
@@ -99,7 +108,8 @@ class AnalyticsService {
   std::condition_variable work_ready_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
-  std::vector<std::thread> workers_;  // started after everything they use
+  std::vector<std::thread> workers_;            // started after everything they use
+  std::unique_ptr<LogEndWatch> log_end_watch_;  // null without a LogEnd
   // Last: destroyed first, answering its waiters while the queue still takes their look-ups.
   std::unique_ptr<PositionWatch> position_watch_;
 };

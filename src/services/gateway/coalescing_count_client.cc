@@ -46,7 +46,7 @@ void CoalescingCountClient::LookUpAfter(const domain::Position& after, std::stri
     ++in_flight_after_;
   }
   inner_->GetCounts({{std::string(user_id), std::string(page_url)}}, after, deadline, trace,
-                    [this, done = std::move(done)](std::vector<absl::StatusOr<int64_t>> results) {
+                    [this, done = std::move(done)](std::vector<Result> results) {
                       done(results.empty() ? absl::InternalError("analytics answered no result for the pair")
                                            : std::move(results.front()));
                       std::lock_guard lock(mutex_);
@@ -119,12 +119,12 @@ void CoalescingCountClient::Send(Batch batch) {
   }
   const Deadline deadline = batch.deadline;
   inner_->GetCounts(std::move(pairs), {}, deadline, trace,
-                    [this, batch = std::move(batch)](std::vector<absl::StatusOr<int64_t>> results) mutable {
+                    [this, batch = std::move(batch)](std::vector<Result> results) mutable {
                       Finished(std::move(batch), std::move(results));
                     });
 }
 
-void CoalescingCountClient::Finished(Batch batch, std::vector<absl::StatusOr<int64_t>> results) {
+void CoalescingCountClient::Finished(Batch batch, std::vector<Result> results) {
   const Deadline now = timer_->Now();
   // The batch carried its earliest look-up's deadline. When that cut it short, the look-ups with time left were
   // failed by someone else's deadline: they go out again (first in line, keeping deadline order) rather than
@@ -133,9 +133,8 @@ void CoalescingCountClient::Finished(Batch batch, std::vector<absl::StatusOr<int
   std::vector<WaiterPtr> again;
   for (std::size_t i = 0; i < batch.waiters.size(); ++i) {
     const WaiterPtr& waiter = batch.waiters[i];
-    absl::StatusOr<int64_t> result = i < results.size()
-                                         ? std::move(results[i])
-                                         : absl::InternalError("analytics answered fewer results than pairs asked");
+    Result result = i < results.size() ? std::move(results[i])
+                                       : absl::InternalError("analytics answered fewer results than pairs asked");
     if (cut_by_deadline && result.status().code() == absl::StatusCode::kDeadlineExceeded && waiter->deadline > now &&
         !waiter->answered.load()) {
       again.push_back(waiter);
@@ -156,7 +155,7 @@ void CoalescingCountClient::Expire(const WaiterPtr& waiter) {
   while (!waiting_.empty() && waiting_.front()->answered.load()) waiting_.pop_front();
 }
 
-void CoalescingCountClient::Answer(const WaiterPtr& waiter, absl::StatusOr<int64_t> result, bool cancel_timer) {
+void CoalescingCountClient::Answer(const WaiterPtr& waiter, Result result, bool cancel_timer) {
   if (waiter->answered.exchange(true)) return;  // the deadline or the batch answered it first
   if (cancel_timer) timer_->Cancel(waiter->expiry);
   waiter->done(std::move(result));

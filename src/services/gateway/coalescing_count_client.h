@@ -34,7 +34,8 @@ struct CoalescingOptions {
 
 class CoalescingCountClient final {
  public:
-  using Done = std::function<void(absl::StatusOr<int64_t>)>;
+  using Result = ports::CountClient::Result;
+  using Done = std::function<void(Result)>;
   using Deadline = ports::CountClient::Deadline;
 
   // `timer` answers look-ups at their deadlines; its clock is the one deadlines are measured with.
@@ -74,10 +75,10 @@ class CoalescingCountClient final {
   // Sends the next batch in the slot the caller holds, or frees the slot when no look-up waits. Unlocks.
   void SendNextOrRelease(std::unique_lock<std::mutex> lock);
   void Send(Batch batch);
-  void Finished(Batch batch, std::vector<absl::StatusOr<int64_t>> results);
+  void Finished(Batch batch, std::vector<Result> results);
   void Expire(const WaiterPtr& waiter);
   // Answers the look-up unless it was answered already (by its deadline or its batch): exactly once.
-  void Answer(const WaiterPtr& waiter, absl::StatusOr<int64_t> result, bool cancel_timer = true);
+  void Answer(const WaiterPtr& waiter, Result result, bool cancel_timer = true);
 
   const CoalescingOptions options_;
   const std::unique_ptr<ports::CountClient> inner_;

@@ -23,9 +23,9 @@ void GatewayService::Count(const QueryRequest& request, CountDone done) {
   }
   auto query = domain::ParseCountQuery(request.parameters, request.body, options_.limits);
   if (!query.ok()) return done(query.status());
-  auto answer = [done = std::move(done), query = *query](absl::StatusOr<int64_t> count) {
-    if (!count.ok()) return done(count.status());
-    done(CountAnswer{query, *count});
+  auto answer = [done = std::move(done), query = *query](CoalescingCountClient::Result reading) {
+    if (!reading.ok()) return done(reading.status());
+    done(CountAnswer{query, reading->count, std::move(reading->freshness)});
   };
   const auto position = request.parameters.find("position");
   if (position == request.parameters.end()) {

@@ -42,6 +42,7 @@ struct QueryRequest {
 struct CountAnswer {
   domain::CountQuery query;
   int64_t count = 0;
+  std::shared_ptr<const domain::Freshness> freshness;  // null when analytics sent none
 };
 
 class GatewayService {

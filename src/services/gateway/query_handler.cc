@@ -4,18 +4,43 @@
 
 #include "common/errors.h"
 #include "common/json_text.h"
+#include "domain/freshness.h"
 #include "services/common/http_answers.h"
 
 namespace clickstream::gateway {
 namespace {
 
-// {"user_id":"...","page_url":"...","count":n}
+// A number, or null when unknown (negative).
+std::string NumberOrNull(int64_t value) { return value < 0 ? "null" : std::to_string(value); }
+
+// "freshness":{"source","position","newest_event_time","age_ms","lag"}, each unknown value null.
+void AppendFreshness(std::string& body, const domain::Freshness& freshness) {
+  body += ",\"freshness\":{\"source\":";
+  common::AppendJsonString(body, domain::SourceName(freshness.source));
+  body += ",\"position\":";
+  if (freshness.position.empty()) {
+    body += "null";
+  } else {
+    common::AppendJsonString(body, domain::PositionToken(freshness.position));
+  }
+  body += ",\"newest_event_time\":";
+  if (freshness.newest_event_time_us <= 0) {
+    body += "null";
+  } else {
+    common::AppendJsonString(body, domain::FormatTimestamp(freshness.newest_event_time_us));
+  }
+  body += ",\"age_ms\":" + NumberOrNull(freshness.age_ms) + ",\"lag\":" + NumberOrNull(freshness.lag) + "}";
+}
+
+// {"user_id":"...","page_url":"...","count":n,"freshness":{...}}; the original clients read the first three.
 std::string CountJson(const CountAnswer& answer) {
   std::string body = "{\"user_id\":";
   common::AppendJsonString(body, answer.query.user_id);
   body += ",\"page_url\":";
   common::AppendJsonString(body, answer.query.page_url);
-  body += ",\"count\":" + std::to_string(answer.count) + "}";
+  body += ",\"count\":" + std::to_string(answer.count);
+  if (answer.freshness) AppendFreshness(body, *answer.freshness);
+  body += '}';
   return body;
 }
 

@@ -118,6 +118,7 @@ void ProcessorService::FinishBatch(Finish finish) {
     auto& next = uncommitted_[offset.partition];
     next = std::max(next, offset.next_offset);
   }
+  uncommitted_newest_us_ = std::max(uncommitted_newest_us_, finish.newest_event_time_us);
   // Offsets are committed only once the cache holds the counts below them: until then the records stay
   // uncommitted, so a restart gets them again and raises the cache to their counts (the store counts none twice).
   const int64_t cache_start_us = tracing::WallMicros();
@@ -132,6 +133,11 @@ void ProcessorService::FinishBatch(Finish finish) {
   if (!cached || uncommitted_.empty()) return;
   std::vector<domain::PartitionOffset> next_offsets;
   for (const auto& [partition, next] : uncommitted_) next_offsets.push_back({partition, next});
+  // The cache now holds every count below these offsets: say so, for the freshness of answers read from it. A
+  // failure only leaves the cache's word older than it could be, which stays true.
+  if (auto status = cache_->RecordApplied(next_offsets, uncommitted_newest_us_); !status.ok()) {
+    log->warn("cache position not recorded (answers from the cache will say they are older): {}", status.message());
+  }
   // The offsets are committed only now, after the transaction that stored these records committed. A failed
   // commit is harmless: the records come back and the store recognises every event_id.
   if (auto status = source_->Commit(next_offsets); !status.ok()) {
@@ -139,6 +145,7 @@ void ProcessorService::FinishBatch(Finish finish) {
     return;
   }
   uncommitted_.clear();
+  uncommitted_newest_us_ = 0;
 }
 
 bool ProcessorService::Backoff(std::chrono::milliseconds& delay) {
@@ -173,7 +180,9 @@ std::size_t ProcessorService::ProcessOnce() {
   MarkProgress();
   Record(*records, batch, *stored);
   auto traces = Trace(*records, *stored, start_us, store_start_us);
-  HandOver({std::move(stored->applied.counts), batch.next_offsets, std::move(traces)});
+  int64_t newest_us = 0;
+  for (const auto& event : batch.events) newest_us = std::max(newest_us, event.time_stamp_us);
+  HandOver({std::move(stored->applied.counts), batch.next_offsets, std::move(traces), newest_us});
   log->debug("batch applied records={} events={} dead_letters={} refused={}", records->size(), batch.events.size(),
              batch.poison.size(), stored->refused);
   return records->size();

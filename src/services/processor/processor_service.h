@@ -92,6 +92,7 @@ class ProcessorService {
     std::vector<domain::PageCount> counts;
     std::vector<domain::PartitionOffset> next_offsets;
     std::vector<tracing::TraceContext> traces;  // the batch's apply spans in sampled traces
+    int64_t newest_event_time_us = 0;           // the newest time_stamp among its events; 0 when none
   };
   // A batch as stored: its counts, the events counted for the first time and the events refused for good.
   struct Stored {
@@ -139,6 +140,7 @@ class ProcessorService {
   bool invalidate_cache_ = false;
   // Offsets stored but not committed because the cache does not yet hold their counts; finishing thread only.
   std::map<int32_t, int64_t> uncommitted_;
+  int64_t uncommitted_newest_us_ = 0;  // the newest time_stamp among their events
 
   std::atomic<int64_t> last_progress_us_;  // when a batch was last applied or a poll found nothing
 

@@ -28,6 +28,14 @@ TEST(Position, ReachesOnlyWhenEveryWantedPartitionIsAppliedThatFar) {
   EXPECT_FALSE(Reaches({}, {{0, 1}}));
 }
 
+TEST(Position, RecordsBetweenCountsWhatWaitsPerPartitionNeverBelowZero) {
+  const Position end{{0, 100}, {1, 50}, {2, 7}};
+  EXPECT_EQ(RecordsBetween({{0, 90}, {1, 50}, {2, 9}}, end), 10);  // partition 2's end was read before its apply
+  EXPECT_EQ(RecordsBetween({{0, 90}}, end), 10 + 50 + 7);
+  EXPECT_EQ(RecordsBetween(end, end), 0);
+  EXPECT_EQ(RecordsBetween({{0, 1}}, {}), 0);
+}
+
 TEST(Position, TokensRoundTrip) {
   const Position position{{0, 1235}, {3, 100}, {2147483647, 9223372036854775807}};
   EXPECT_EQ(PositionToken(position), "0-1235.3-100.2147483647-9223372036854775807");

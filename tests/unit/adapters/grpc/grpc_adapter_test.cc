@@ -24,7 +24,7 @@ namespace {
 
 using namespace testing_support;
 using Clock = std::chrono::steady_clock;
-using Results = std::vector<absl::StatusOr<int64_t>>;
+using Results = std::vector<ports::CountClient::Result>;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxPairs = 5;
@@ -144,11 +144,11 @@ TEST_F(GrpcAdapterTest, AnswersEveryPairWithItsCountInOrder) {
   const Outcome outcome = Await(call);
   ASSERT_EQ(outcome.results.size(), 5u);
   for (const auto& result : outcome.results) ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(*outcome.results[0], 41);
-  EXPECT_EQ(*outcome.results[1], 12);
-  EXPECT_EQ(*outcome.results[2], 0);
-  EXPECT_EQ(*outcome.results[3], 7'000'000'001);
-  EXPECT_EQ(*outcome.results[4], 41);
+  EXPECT_EQ(outcome.results[0]->count, 41);
+  EXPECT_EQ(outcome.results[1]->count, 12);
+  EXPECT_EQ(outcome.results[2]->count, 0);
+  EXPECT_EQ(outcome.results[3]->count, 7'000'000'001);
+  EXPECT_EQ(outcome.results[4]->count, 41);
 }
 
 // Read-your-writes over the wire: the position reaches the service, the count is the database's (the cache has
@@ -164,7 +164,7 @@ TEST_F(GrpcAdapterTest, APositionTravelsWithTheCallAndAWaitThatRanOutBringsBackT
   const Outcome counted = Await(reached);
   ASSERT_EQ(counted.results.size(), 1u);
   ASSERT_TRUE(counted.results[0].ok()) << counted.results[0].status();
-  EXPECT_EQ(*counted.results[0], 2);
+  EXPECT_EQ(counted.results[0]->count, 2);
 
   auto ahead = Call(client, {pair, pair}, kPatience, {{1, 8}});
   const Outcome waited = Await(ahead);
@@ -187,12 +187,12 @@ TEST_F(GrpcAdapterTest, AnswersAnInvalidPairWithItsOwnErrorAndTheOthersWithTheir
   auto call = Call(client, {first, empty_user, long_page, last}, kPatience);
   const Outcome outcome = Await(call);
   ASSERT_EQ(outcome.results.size(), 4u);
-  EXPECT_EQ(*outcome.results[0], 3);
+  EXPECT_EQ(outcome.results[0]->count, 3);
   EXPECT_EQ(outcome.results[1].status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(outcome.results[1].status().message().find("user_id"), std::string::npos) << outcome.results[1].status();
   EXPECT_EQ(outcome.results[2].status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(outcome.results[2].status().message().find("page_url"), std::string::npos) << outcome.results[2].status();
-  EXPECT_EQ(*outcome.results[3], 5);
+  EXPECT_EQ(outcome.results[3]->count, 5);
 }
 
 TEST_F(GrpcAdapterTest, FailsEveryPairOfACallOverThePairLimitWithoutReading) {

@@ -30,7 +30,7 @@ class CoalescingTest : public testing::Test {
     answers_.resize(size, absl::UnknownError("no answer yet"));
     times_.resize(size, 0);
     client_->LookUp("u" + std::to_string(i), "/p", timer_->Now() + within, trace,
-                    [this, i](absl::StatusOr<int64_t> count) {
+                    [this, i](CoalescingCountClient::Result count) {
                       answers_[i] = count;
                       ++times_[i];
                     });
@@ -56,7 +56,7 @@ class CoalescingTest : public testing::Test {
   FakeCountClient* inner_ = nullptr;
   FakeTimer* timer_ = nullptr;
   std::unique_ptr<CoalescingCountClient> client_;
-  std::vector<absl::StatusOr<int64_t>> answers_;
+  std::vector<CoalescingCountClient::Result> answers_;
   std::vector<int> times_;
 };
 
@@ -66,7 +66,7 @@ TEST_F(CoalescingTest, ALookUpAtLowLoadLeavesAtOnceAlone) {
   Ask(0);
   ASSERT_EQ(inner_->batch_sizes, std::vector<std::size_t>{1});
   ReleaseAll();
-  EXPECT_EQ(*answers_[0], 7);
+  EXPECT_EQ(answers_[0]->count, 7);
   ExpectEachAnsweredOnce();
 }
 
@@ -80,7 +80,7 @@ TEST_F(CoalescingTest, LookUpsWaitingBehindFullBatchesLeaveTogetherWithTheirOwnA
   inner_->ReleaseOldest();
   ASSERT_EQ(inner_->batch_sizes, (std::vector<std::size_t>{1, 5}));
   ReleaseAll();
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(*answers_[i], 100 + i) << i;
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(answers_[i]->count, 100 + i) << i;
   ExpectEachAnsweredOnce();
 }
 
@@ -218,7 +218,7 @@ TEST_F(CoalescingTest, LookUpsWithTimeLeftWhenTheirBatchHitsAnEarlierDeadlineAre
   ASSERT_EQ(inner_->deadlines.size(), 3u);
   EXPECT_EQ(inner_->deadlines[2], start + 5000ms);
   ReleaseAll();
-  EXPECT_EQ(*answers_[2], 9);
+  EXPECT_EQ(answers_[2]->count, 9);
   ExpectEachAnsweredOnce();
 }
 

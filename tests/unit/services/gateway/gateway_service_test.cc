@@ -59,6 +59,19 @@ TEST_F(GatewayServiceTest, AnswersFromQueryString) {
   EXPECT_EQ(answer.body, R"({"user_id":"u\"1","page_url":"/a b","count":12})");
 }
 
+TEST_F(GatewayServiceTest, AnswersSayHowFreshTheirCountIsBesideTheOriginalFields) {
+  client_->answer = 12;
+  client_->freshness = std::make_shared<const domain::Freshness>(
+      domain::Freshness{domain::CountSource::kCache, {{0, 40}, {2, 7}}, 1'700'000'000'123'456, 15, 3});
+  EXPECT_EQ(Get({{"user_id", "u"}, {"page_url", "/p"}}).body,
+            R"({"user_id":"u","page_url":"/p","count":12,"freshness":{"source":"cache","position":"0-40.2-7",)"
+            R"("newest_event_time":"2023-11-14T22:13:20.123456Z","age_ms":15,"lag":3}})");
+  client_->freshness = std::make_shared<const domain::Freshness>();  // nothing applied, nothing known
+  EXPECT_EQ(Get({{"user_id", "u"}, {"page_url", "/p"}}).body,
+            R"({"user_id":"u","page_url":"/p","count":12,"freshness":{"source":"database","position":null,)"
+            R"("newest_event_time":null,"age_ms":null,"lag":null}})");
+}
+
 TEST_F(GatewayServiceTest, AnswersFromJsonBodyOnGet) {
   client_->answer = 3;
   auto answer = Get({}, R"({"user_id":"u","page_url":"/p"})", "application/json");

@@ -147,6 +147,24 @@ TEST_F(ProcessorServiceTest, RepairsTheCacheWhenItComesBackAndOnlyThenCommits) {
   EXPECT_EQ(source_->committed, (std::map<int32_t, int64_t>{{0, 2}, {1, 1}}));
 }
 
+// The cache's word on how far it reaches (the freshness of answers read from it) never runs ahead of it: not said
+// while counts are missing from it, and said for every offset held back once it is repaired.
+TEST_F(ProcessorServiceTest, TellsTheCacheHowFarItReachesOnlyOnceItHoldsTheCounts) {
+  source_->pending = {Event(0, 4, "a")};
+  Process();
+  EXPECT_EQ(cache_->applied, (domain::Position{{0, 5}}));
+  EXPECT_GT(cache_->newest_us, 0);
+  EXPECT_EQ(cache_->applied_records, 1);
+  cache_->available = false;
+  source_->pending = {Event(1, 0, "b")};
+  Process();
+  EXPECT_EQ(cache_->applied_records, 1) << "said while the cache missed counts";
+  cache_->available = true;
+  Process();  // idle poll: the repair
+  EXPECT_EQ(cache_->applied, (domain::Position{{0, 5}, {1, 1}}));
+  EXPECT_EQ(cache_->applied_records, 2);
+}
+
 TEST_F(ProcessorServiceTest, DeadLettersAnEventTheDatabaseRefusesForGoodAndCountsTheRest) {
   store_->refused_ids = {"too-long"};
   source_->pending = {Event(0, 0, "a"), Event(0, 1, "b", "u2"), Event(0, 2, "too-long", "u3"), Event(0, 3, "c"),
