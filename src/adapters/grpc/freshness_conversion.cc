@@ -25,9 +25,4 @@ domain::Freshness FromProto(const ::analytics::Freshness& freshness) {
   return out;
 }
 
-bool SameFreshness(const ::analytics::Freshness& a, const ::analytics::Freshness& b) {
-  return a.source() == b.source() && a.position() == b.position() &&
-         a.newest_event_time_us() == b.newest_event_time_us() && a.age_ms() == b.age_ms() && a.lag() == b.lag();
-}
-
 }  // namespace clickstream::grpc_adapter

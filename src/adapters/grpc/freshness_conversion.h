@@ -10,6 +10,5 @@ void ToProto(const domain::Freshness& freshness, ::analytics::Freshness& out);
 // A position that does not parse (a newer server's format) is left empty: the count stays good, only its position
 // unknown.
 domain::Freshness FromProto(const ::analytics::Freshness& freshness);
-bool SameFreshness(const ::analytics::Freshness& a, const ::analytics::Freshness& b);
 
 }  // namespace clickstream::grpc_adapter

@@ -1,5 +1,6 @@
 #include "adapters/grpc/grpc_analytics_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -141,11 +142,19 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
           if (span) span->End();
           reactor->Answer([&] {
             response->mutable_results()->Reserve(static_cast<int>(counts.size()));
+            // Each distinct freshness goes once; a call has one or two (its cache hits, its database reads).
+            std::vector<const domain::Freshness*> sent;
             for (const auto& count : counts) {
               auto* result = response->add_results();
               if (count.ok()) {
                 result->set_count(count->count);
-                if (count->freshness) ToProto(*count->freshness, *result->mutable_freshness());
+                if (!count->freshness) continue;
+                auto at = std::find(sent.begin(), sent.end(), count->freshness.get());
+                if (at == sent.end()) {
+                  ToProto(*count->freshness, *response->add_freshness());
+                  at = sent.insert(at, count->freshness.get());
+                }
+                result->set_freshness_index(static_cast<int32_t>(at - sent.begin()));
               } else {
                 result->set_status_code(ToCodeNumber(count.status().code()));
                 result->set_status_message(std::string(count.status().message()));

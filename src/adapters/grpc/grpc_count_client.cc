@@ -49,16 +49,16 @@ std::vector<ports::CountClient::Result> ResultsOf(const BatchCall& call, const g
   }
   Results results;
   results.reserve(size);
-  // Pairs read in one snapshot share one freshness: convert each distinct one once, as they arrive in a row.
-  std::shared_ptr<const domain::Freshness> freshness;
-  const ::analytics::Freshness* converted = nullptr;
+  // Each distinct freshness comes once and is shared by the counts that name it.
+  std::vector<std::shared_ptr<const domain::Freshness>> freshness;
+  freshness.reserve(static_cast<std::size_t>(call.response.freshness_size()));
+  for (const auto& sent : call.response.freshness()) {
+    freshness.push_back(std::make_shared<const domain::Freshness>(FromProto(sent)));
+  }
   for (const auto& result : call.response.results()) {
     if (result.status_code() == 0) {
-      if (converted == nullptr || !SameFreshness(*converted, result.freshness())) {
-        converted = &result.freshness();
-        freshness = std::make_shared<const domain::Freshness>(FromProto(result.freshness()));
-      }
-      results.emplace_back(domain::Reading{result.count(), freshness});
+      const auto index = static_cast<std::size_t>(result.freshness_index());
+      results.emplace_back(domain::Reading{result.count(), index < freshness.size() ? freshness[index] : nullptr});
     } else if (result.applied_position().empty()) {
       results.emplace_back(FromCodeNumber(result.status_code(), result.status_message()));
     } else {

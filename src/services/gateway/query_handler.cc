@@ -1,5 +1,6 @@
 #include "services/gateway/query_handler.h"
 
+#include <memory>
 #include <string>
 
 #include "common/errors.h"
@@ -32,6 +33,20 @@ void AppendFreshness(std::string& body, const domain::Freshness& freshness) {
   body += ",\"age_ms\":" + NumberOrNull(freshness.age_ms) + ",\"lag\":" + NumberOrNull(freshness.lag) + "}";
 }
 
+// The answers of one batch share their freshness and are written one after another on the same thread: render it
+// once per thread and batch rather than once per answer (timestamp formatting included), keeping it alive so a
+// later one cannot reuse its address.
+const std::string& FreshnessJson(const std::shared_ptr<const domain::Freshness>& freshness) {
+  thread_local std::shared_ptr<const domain::Freshness> rendered_for;
+  thread_local std::string rendered;
+  if (freshness != rendered_for) {
+    rendered.clear();
+    AppendFreshness(rendered, *freshness);
+    rendered_for = freshness;
+  }
+  return rendered;
+}
+
 // {"user_id":"...","page_url":"...","count":n,"freshness":{...}}; the original clients read the first three.
 std::string CountJson(const CountAnswer& answer) {
   std::string body = "{\"user_id\":";
@@ -39,7 +54,7 @@ std::string CountJson(const CountAnswer& answer) {
   body += ",\"page_url\":";
   common::AppendJsonString(body, answer.query.page_url);
   body += ",\"count\":" + std::to_string(answer.count);
-  if (answer.freshness) AppendFreshness(body, *answer.freshness);
+  if (answer.freshness) body += FreshnessJson(answer.freshness);
   body += '}';
   return body;
 }

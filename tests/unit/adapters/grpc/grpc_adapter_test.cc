@@ -151,6 +151,33 @@ TEST_F(GrpcAdapterTest, AnswersEveryPairWithItsCountInOrder) {
   EXPECT_EQ(outcome.results[4]->count, 41);
 }
 
+// Freshness over the wire: each count with its source's, each distinct one sent once and shared on arrival.
+TEST_F(GrpcAdapterTest, EachCountComesWithTheFreshnessOfTheSourceItWasReadFrom) {
+  const auto hit = RandomPair();
+  const auto miss = RandomPair();
+  cache_->values[{hit.user_id, hit.page_url}] = 3;
+  ASSERT_TRUE(cache_->RecordApplied({{0, 8}}, 1'700'000'000'000'001).ok());
+  store_->counts[{miss.user_id, miss.page_url}] = 5;
+  store_->SetApplied({{0, 9}, {1, 2}});
+  GrpcCountClient client(Target(), kPatience);
+  auto call = Call(client, {hit, miss, hit, miss}, kPatience);
+  const Outcome outcome = Await(call);
+  ASSERT_EQ(outcome.results.size(), 4u);
+  for (const auto& result : outcome.results) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_NE(result->freshness, nullptr);
+  }
+  const domain::Freshness& cached = *outcome.results[0]->freshness;
+  EXPECT_EQ(cached.source, domain::CountSource::kCache);
+  EXPECT_EQ(cached.position, (domain::Position{{0, 8}}));
+  EXPECT_EQ(cached.newest_event_time_us, 1'700'000'000'000'001);
+  const domain::Freshness& stored = *outcome.results[1]->freshness;
+  EXPECT_EQ(stored.source, domain::CountSource::kDatabase);
+  EXPECT_EQ(stored.position, (domain::Position{{0, 9}, {1, 2}}));
+  EXPECT_EQ(outcome.results[2]->freshness, outcome.results[0]->freshness);
+  EXPECT_EQ(outcome.results[3]->freshness, outcome.results[1]->freshness);
+}
+
 // Read-your-writes over the wire: the position reaches the service, the count is the database's (the cache has
 // not caught up), and a wait that ran out comes back carrying the position applied so far.
 TEST_F(GrpcAdapterTest, APositionTravelsWithTheCallAndAWaitThatRanOutBringsBackTheAppliedPosition) {
