@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartIngestion(const common::Con
                                                                std::shared_ptr<tracing::SpanSink> spans) {
   auto options = IngestionOptionsFrom(config);
   if (!options.ok()) return options.status();
+  options->metrics = &registry;
   auto running = std::make_unique<RunningService>();
   running->tracer = TracerFor(config, "ingestion", std::move(spans));
   auto publisher = kafka::KafkaEventPublisher::Create(

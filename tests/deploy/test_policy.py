@@ -64,6 +64,7 @@ SCALARS = {
     "clickstream_cache_hits_total", "clickstream_cache_misses_total", "clickstream_cache_errors_total",
     "clickstream_processor_stalled_seconds", "clickstream_processor_refused_events_total",
     "clickstream_processor_late_events_total", "clickstream_processor_invalid_events_total",
+    "clickstream_ingest_invalid_events_total",
 }
 KNOWN_METRICS = SCALARS | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 DASHBOARD_TOPICS = {

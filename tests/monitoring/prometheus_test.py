@@ -173,6 +173,7 @@ def main():
                 'clickstream_processor_events_counted_total{app="processor"}',
                 'clickstream_processor_late_events_total{app="processor"}',
                 'clickstream_processor_invalid_events_total{app="processor",reason="time_stamp_too_old"}',
+                'clickstream_ingest_invalid_events_total{app="ingestion",reason="time_stamp_too_far_ahead"}',
                 'clickstream_consumer_lag_records{app="processor"}',
                 'clickstream_processor_stalled_seconds{app="processor"}',
                 'clickstream_freshness_seconds_count{app="processor"}',

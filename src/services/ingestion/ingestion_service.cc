@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "common/thread_timer.h"
+#include "domain/field_error.h"
 
 namespace clickstream::ingestion {
 namespace {
@@ -32,6 +33,14 @@ std::size_t HeldBytes(const domain::ClickEvent& event) {
   constexpr std::size_t kJsonOverhead = 128;  // names, quotes, time_stamp; escapes are counted by their fields
   return 2 * (kJsonOverhead + event.event_id.size() + event.user_id.size() + event.event_type.size() +
               event.page_url.size());
+}
+
+// Events refused as invalid (400 for a single post, "rejected" in a batch), by reason code.
+metrics::Counter& InvalidCounter(metrics::Registry& registry, std::string_view reason) {
+  return registry.GetCounter("clickstream_ingest_invalid_events_total",
+                             "events ingestion refused as invalid, by reason (time_stamp_too_old, "
+                             "time_stamp_too_far_ahead, invalid)",
+                             {{"reason", std::string(reason)}});
 }
 
 }  // namespace
@@ -99,7 +108,17 @@ IngestionService::IngestionService(IngestionOptions options, std::unique_ptr<por
       keys_(options_.api_keys),
       limiter_(std::max<std::size_t>(1, options_.api_keys.size()), options_.events_per_second_per_key,
                options_.burst_per_key, *clock_),
-      publisher_(std::move(publisher)) {}
+      metrics_(metrics::GivenOrOwn(options_.metrics, own_metrics_)),
+      publisher_(std::move(publisher)) {
+  // Every reason shows from the start, at 0, so a rate over it never starts from nothing.
+  for (const auto reason : {domain::kReasonInvalid, domain::kReasonTooOld, domain::kReasonTooFarAhead}) {
+    InvalidCounter(metrics_, reason);
+  }
+}
+
+void IngestionService::CountInvalid(const absl::Status& refusal) {
+  InvalidCounter(metrics_, domain::ReasonOf(refusal)).Inc();
+}
 
 absl::Status IngestionService::TakeRate(std::size_t key, std::size_t events) {
   auto wait = limiter_.TryTake(key, static_cast<double>(events));
@@ -130,7 +149,10 @@ void IngestionService::Ingest(const IngestRequest& request, EventDone done) {
   if (request.body.size() > options_.max_body_bytes) return done(TooLarge("body", options_.max_body_bytes));
   const int64_t now_ms = NowMillis();
   auto event = domain::ParseClickEvent(request.body, options_.limits, now_ms * 1000);
-  if (!event.ok()) return done(event.status());
+  if (!event.ok()) {
+    CountInvalid(event.status());
+    return done(event.status());
+  }
   std::string normalized = domain::ToJson(*event);
   // Held until the answer: the request (its body), the answer's copy of the event and librdkafka's.
   const std::size_t bytes = request.body.size() + 2 * normalized.size();
@@ -169,8 +191,14 @@ void IngestionService::IngestBatch(const IngestRequest& request, BatchFormat for
                               "batches"));
   }
   if (auto limited = TakeRate(*key, events->size()); !limited.ok()) return done(limited);
-  const auto valid = static_cast<std::size_t>(
-      std::count_if(events->begin(), events->end(), [](const domain::BatchEvent& e) { return e.event.ok(); }));
+  std::size_t valid = 0;
+  for (const auto& event : *events) {
+    if (event.event.ok()) {
+      ++valid;
+    } else {
+      CountInvalid(event.event.status());
+    }
+  }
   if (valid == 0) {
     BatchOutcome outcome{std::move(*events), {}, 0, {}};
     outcome.published.resize(outcome.events.size());

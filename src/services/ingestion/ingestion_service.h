@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/metrics.h"
 #include "domain/click_event.h"
 #include "domain/position.h"
 #include "ports/event_publisher.h"
@@ -37,6 +38,7 @@ struct IngestionOptions {
   std::vector<std::string> api_keys;     // empty: no key needed
   double events_per_second_per_key = 0;  // 0: no rate limit
   double burst_per_key = 0;
+  metrics::Registry* metrics = nullptr;  // refused events by reason go here when set; must outlive the service
 };
 
 // What a client sent: the API key it presented (empty: none) and the body, both read before the call returns; and
@@ -111,6 +113,8 @@ class IngestionService {
   void PublishBatch(BatchDone done, std::vector<domain::BatchEvent> events, std::size_t valid, std::size_t bytes,
                     int64_t now_ms, const tracing::TraceContext& trace);
   int64_t NowMillis() const;
+  // Counts an event refused as invalid, by the reason code its status carries (domain/field_error.h).
+  void CountInvalid(const absl::Status& refusal);
 
   const IngestionOptions options_;
   const std::function<int64_t()> now_us_;
@@ -119,6 +123,8 @@ class IngestionService {
   services::RateLimiter limiter_;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<std::size_t> in_flight_bytes_{0};
+  std::unique_ptr<metrics::Registry> own_metrics_;  // used when the options bring none
+  metrics::Registry& metrics_;
   // Declared last, so destroyed first: its destructor fails every publish still pending, and their callbacks use
   // the members above.
   const std::unique_ptr<ports::EventPublisher> publisher_;

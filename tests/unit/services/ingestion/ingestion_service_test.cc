@@ -159,6 +159,43 @@ TEST(IngestionMemory, ARequestLargerThanTheWholeBudgetIs413) {
   EXPECT_EQ(answer->status, 413);
 }
 
+// Refusals are counted by reason, single posts and batch events alike, each reason shown from the start.
+TEST(IngestionRefusals, AreCountedByReason) {
+  metrics::Registry registry;
+  IngestionOptions options;
+  options.metrics = &registry;
+  IngestionService service(options, std::make_unique<FakePublisher>(), [] { return kNow; });
+  const auto count = [&registry](const std::string& reason) {
+    const std::string series = "clickstream_ingest_invalid_events_total{reason=\"" + reason + "\"} ";
+    const std::string text = registry.Render();
+    const auto at = text.find("\n" + series);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + 1 + series.size()));
+  };
+  EXPECT_EQ(count("time_stamp_too_old"), 0);
+  EXPECT_EQ(count("time_stamp_too_far_ahead"), 0);
+  EXPECT_EQ(count("invalid"), 0);
+  const auto post = [&service](const std::string& body) {
+    HandleIngest(service, {"POST", "/ingest", {}, "application/json", body, "", ""},
+                 [](const ports::HttpResponse& r) { EXPECT_EQ(r.status, 400) << r.body; });
+  };
+  const std::string head = R"({"event_id":"e","user_id":"u","event_type":"click","page_url":"/p","time_stamp":")";
+  post(head + R"(1970-01-01T00:00:00Z"})");
+  post(head + R"(2100-01-01T00:00:00Z"})");
+  post(R"({"event_id":"e","user_id":"u","event_type":"click"})");
+  HandleIngestBatch(service,
+                    {"POST",
+                     "/ingest/batch",
+                     {},
+                     "application/json",
+                     "[" + head + R"(1971-01-01T00:00:00Z"},{"event_id":"f"}])",
+                     "",
+                     ""},
+                    [](const ports::HttpResponse& r) { EXPECT_EQ(r.status, 200) << r.body; });
+  EXPECT_EQ(count("time_stamp_too_old"), 2);
+  EXPECT_EQ(count("time_stamp_too_far_ahead"), 1);
+  EXPECT_EQ(count("invalid"), 2);
+}
+
 TEST_F(IngestionServiceTest, InvalidEventIs400NamingTheField) {
   auto answer = Post(R"({"event_id":"e1","user_id":"u1","event_type":"click"})");
   ASSERT_TRUE(answer->has_value());
