@@ -49,17 +49,25 @@ constexpr int kInvalidatingSeconds = 300;
 
 using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
 
-Reply Command(redisContext* context, const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const auto& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
+// hiredis' argv form of `args`: pointers and lengths, valid while `args` lives.
+struct Argv {
+  explicit Argv(const std::vector<std::string>& args) {
+    pointers.reserve(args.size());
+    lengths.reserve(args.size());
+    for (const auto& arg : args) {
+      pointers.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
   }
+  int count() const { return static_cast<int>(pointers.size()); }
+  std::vector<const char*> pointers;
+  std::vector<size_t> lengths;
+};
+
+Reply Command(redisContext* context, const std::vector<std::string>& args) {
+  Argv argv(args);  // hiredis takes the pointers as non-const
   auto* raw =
-      static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data()));
+      static_cast<redisReply*>(redisCommandArgv(context, argv.count(), argv.pointers.data(), argv.lengths.data()));
   return Reply(raw, freeReplyObject);
 }
 
@@ -203,16 +211,11 @@ absl::StatusOr<ports::CachedCounts> RedisCountCache::GetManyUntimed(const std::v
   args.emplace_back("MGET");
   args.emplace_back(kInvalidatingKey);
   for (const auto& pair : pairs) args.push_back(domain::CountCacheKey(pair.user_id, pair.page_url));
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  for (const auto& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
+  Argv argv(args);  // hiredis takes the pointers as non-const
   const std::string applied_key(kAppliedKey);
   redisAppendCommand(context, "TIME");
   redisAppendCommand(context, "HGETALL %b", applied_key.data(), applied_key.size());
-  redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data());
+  redisAppendCommandArgv(context, argv.count(), argv.pointers.data(), argv.lengths.data());
   std::array<Reply, 3> replies = {Reply(nullptr, freeReplyObject), Reply(nullptr, freeReplyObject),
                                   Reply(nullptr, freeReplyObject)};
   for (auto& reply : replies) {
