@@ -104,18 +104,25 @@ env_get() {
 # Something accepts TCP connections on 127.0.0.1:$1.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Sets REPLY to a free TCP port on 127.0.0.1 that is not among the ports already chosen in this run
-# ($@). The kernel picks it via bind(0) when python3 is available, else we probe random ports.
+# Sets REPLY to a free TCP port that is not among the ports already chosen in this run ($@). It comes
+# from below the kernel's ephemeral range, never from bind(0): a port from that range can be taken a
+# moment later as the local end of an outgoing connection, and the server meant to listen there then
+# fails to start.
 pick_free_port() {
-  local _ port
-  for _ in {1..50}; do
+  local _ port low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+  ((low > 11000)) || low=32768
+  for _ in {1..200}; do
+    port=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+    [[ " $* " == *" $port "* ]] && continue
     if command -v python3 >/dev/null; then
-      port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+      python3 -c 'import socket, sys; socket.socket().bind(("0.0.0.0", int(sys.argv[1])))' "$port" \
+        2>/dev/null || continue
     else
-      port=$((20000 + RANDOM % 12000))
       port_open "$port" && continue
     fi
-    [[ " $* " == *" $port "* ]] || { REPLY=$port; return 0; }
+    REPLY=$port
+    return 0
   done
   die "could not find a free TCP port"
 }

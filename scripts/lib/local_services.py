@@ -3,6 +3,7 @@ what the Python tests (tests/e2e/smoke_test.py, tests/monitoring/prometheus_test
 Python 3 standard library only.
 """
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -13,10 +14,30 @@ import urllib.request
 SERVICES = ("analytics", "processor", "gateway", "ingestion")  # start order: the data flow backwards
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port no listener holds, from below the kernel's ephemeral range and never handed out twice: a port
+    from bind(0) may be taken a moment later as the local end of an outgoing connection (a service's own to
+    Kafka, say), and the service meant to listen there then fails to start."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            end = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        end = 32768
+    for _ in range(1000):
+        port = random.randrange(10000, max(end, 11000))
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("cannot find a free port below the ephemeral range")
 
 
 def read_infra_env(state_dir):

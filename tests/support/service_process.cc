@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <thread>
 
@@ -77,7 +78,21 @@ bool ServiceProcess::WaitReady(uint16_t http_port, std::chrono::seconds timeout)
     if (connection.Request("GET", "/readyz", "", "", 1000).status == 200) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // CI keeps only the test's output, not the log file: show why the service did not come up.
+  std::fprintf(stderr, "--- last lines of %s ---\n%s--- end of log ---\n", log_path_.c_str(), LogTail(40).c_str());
   return false;
+}
+
+std::string ServiceProcess::LogTail(size_t lines) const {
+  std::ifstream log(log_path_);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(log, line);) {
+    tail.push_back(std::move(line));
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string text;
+  for (const auto& line : tail) text += line + "\n";
+  return text;
 }
 
 int ServiceProcess::Signal(int signal, std::chrono::seconds timeout) {

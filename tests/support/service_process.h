@@ -47,6 +47,8 @@ class ServiceProcess {
   // Resident memory of the process in KiB (VmRSS), -1 when it does not run.
   int64_t ResidentKib() const;
   const std::string& log_path() const { return log_path_; }
+  // The last `lines` lines of the process' log.
+  std::string LogTail(size_t lines) const;
   pid_t pid() const { return pid_; }
 
  private:

@@ -9,6 +9,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <stdexcept>
 
 namespace clickstream::testing_support {
@@ -51,6 +54,26 @@ int RunInfra(const std::string& verb, const std::string& component) {
   return std::system(command.c_str());
 }
 
+// The first port of the kernel's ephemeral range (ip_local_port_range), from which outgoing connections take
+// their local ports.
+uint16_t EphemeralRangeStart() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  return range >> low && low > 0 && low < 65536 ? static_cast<uint16_t>(low) : 32768;
+}
+
+bool Bindable(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  address.sin_port = htons(port);
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return bound;
+}
+
 }  // namespace
 
 const Infra& TestInfra() {
@@ -61,20 +84,27 @@ const Infra& TestInfra() {
 int StopComponent(const std::string& component) { return RunInfra("stop-one", component); }
 int StartComponent(const std::string& component) { return RunInfra("start-one", component); }
 
+// Not bind(0): the kernel answers that from the ephemeral range, and the port it names may be taken a moment
+// later as the local end of any outgoing connection (the service's own to Kafka or PostgreSQL, say), so the
+// service meant to listen there dies at start. Below that range only listeners compete, a bind checks for them,
+// and this process never hands out the same port twice.
 uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot find a free port");
+  static std::mutex mutex;
+  static std::set<uint16_t> handed_out;
+  static std::mt19937 random(std::random_device{}());
+  constexpr uint16_t kLowest = 10000;
+  const uint16_t end = EphemeralRangeStart();
+  if (end <= kLowest + 1000) throw std::runtime_error("the ephemeral port range leaves no room for test ports");
+  std::uniform_int_distribution<int> pick(kLowest, end - 1);
+  const std::lock_guard lock(mutex);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<uint16_t>(pick(random));
+    if (handed_out.count(port) == 0 && Bindable(port)) {
+      handed_out.insert(port);
+      return port;
+    }
   }
-  close(fd);
-  return ntohs(address.sin_port);
+  throw std::runtime_error("cannot find a free port below the ephemeral range");
 }
 
 std::string UniqueId(const std::string& prefix) {
