@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "cli/dead_letters.h"
+#include "cli/reconcile.h"
 #include "cli/verify.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   // Commands that check a running stack take options of their own, not the services' settings.
   if (!args.empty() && args[0] == "verify") return cli::RunVerify({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "reconcile") return cli::RunReconcile({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "dead-letters") return cli::RunDeadLetters({args.begin() + 1, args.end()});
   auto invocation = common::ParseInvocation(args, common::ProcessEnvironment());
   if (!invocation.ok()) {
     std::fprintf(stderr, "clickstream: %s\n", std::string(invocation.status().message()).c_str());

@@ -11,8 +11,8 @@
 #include <set>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/flags.h"
 #include "cli/http_client.h"
 #include "common/json_text.h"
 
@@ -54,29 +54,16 @@ struct Options {
   std::string database_url;
 };
 
-// Flags as `--name value` or `--name=value`; an error message, or nullopt with `options` filled.
+// An error message, or nullopt with `options` filled.
 std::optional<std::string> Parse(const std::vector<std::string>& args, Options& options, bool& help) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string name = args[i], value;
-    if (name == "--help" || name == "-h") {
-      help = true;
-      continue;
-    }
-    if (const auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return "option " + name + " needs a value";
-    }
-    const auto count = [&](std::size_t& field, std::size_t min) -> std::optional<std::string> {
-      uint64_t parsed = 0;
-      if (!absl::SimpleAtoi(value, &parsed) || parsed < min || parsed > 10'000'000) {
-        return absl::StrCat(name, " takes a whole number from ", min, ", not '", value, "'");
-      }
-      field = parsed;
-      return std::nullopt;
+  auto flags = SplitFlags(args);
+  if (!flags.ok()) return std::string(flags.status().message());
+  help = flags->help;
+  for (const auto& [name, value] : flags->values) {
+    const auto count = [&, &name = name, &value = value](std::size_t& field, std::size_t min) {
+      auto parsed = CountFlag(name, value, min);
+      if (parsed.ok()) field = *parsed;
+      return parsed.ok() ? std::nullopt : std::optional<std::string>(parsed.status().message());
     };
     std::optional<std::string> error;
     if (name == "--ingest") {
@@ -216,14 +203,8 @@ std::vector<std::string> CheckDatabase(const std::string& url, const Stream& str
 int RunVerify(const std::vector<std::string>& args) {
   Options options;
   bool help = false;
-  if (auto error = Parse(args, options, help)) {
-    std::fprintf(stderr, "clickstream verify: %s\n", error->c_str());
-    return 2;
-  }
-  if (help) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
+  const auto error = Parse(args, options, help);  // before `help` is read
+  if (auto exit = EarlyExit("verify", error, help, kUsage)) return *exit;
   const std::size_t duplicates = options.duplicates.value_or(options.events / 10);
   std::vector<std::string> headers;
   if (!options.api_key.empty()) headers.push_back("X-API-Key: " + options.api_key);

@@ -232,6 +232,13 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_POSITION_MAX_WAITING", "position-max-waiting", "10000", Kind::kCount,
      "queries waiting for a position at once; beyond it analytics answers RESOURCE_EXHAUSTED (503 through the gateway)",
      &kIn<&Config::analytics, &AnalyticsConfig::position_max_waiting>},
+    {"CLICKSTREAM_RECONCILE_INTERVAL_MS", "reconcile-interval-ms", "60000", Kind::kCountOrZero,
+     "how often analytics compares a random sample of counters with their raw rows, logging and counting any "
+     "drift (clickstream_reconcile_drift_pairs_total); 0: never",
+     &kIn<&Config::analytics, &AnalyticsConfig::reconcile_interval>},
+    {"CLICKSTREAM_RECONCILE_SAMPLE", "reconcile-sample", "100", Kind::kCount,
+     "counters each background drift check compares (one index look-up each)",
+     &kIn<&Config::analytics, &AnalyticsConfig::reconcile_sample>},
     {"CLICKSTREAM_GATEWAY_PORT", "gateway-port", "8081", Kind::kPort,
      "HTTP port of the gateway (PORT when running the gateway alone)", &kIn<&Config::gateway, &GatewayConfig::port>},
     {"CLICKSTREAM_ANALYTICS_ADDR", "analytics-addr", "127.0.0.1:50051", Kind::kText, "gRPC address the gateway calls",
@@ -488,7 +495,9 @@ std::string HelpText() {
       "  analytics   gRPC GetEventCount over Redis and PostgreSQL\n"
       "  gateway     GET /analytics/events -> analytics over gRPC\n"
       "  all         the four services in one process (default)\n"
-      "  verify      check a running stack counts exactly (options of its own: clickstream verify --help)\n\n"
+      "  verify      check a running stack counts exactly (options of its own: clickstream verify --help)\n"
+      "  reconcile   check counters against their raw events (clickstream reconcile --help)\n"
+      "  dead-letters  list and replay the records the processor could not count (clickstream dead-letters --help)\n\n"
       "Settings (flag > environment > default); PORT sets the port of the one service run alone:\n";
   for (const Setting& s : kSettings) {
     absl::StrAppend(&text, "  --", s.flag, " (", s.env, ", default ", s.default_value, ")\n      ", s.help, "\n");

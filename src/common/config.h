@@ -73,7 +73,9 @@ struct AnalyticsConfig {
   Millis position_wait{};      // read-your-writes: a query's longest wait for its position
   Millis position_poll{};
   std::size_t position_max_waiting = 0;
-  Millis log_end_interval{};  // for lag in answers
+  Millis log_end_interval{};    // for lag in answers
+  Millis reconcile_interval{};  // the background drift check's; 0: none
+  std::size_t reconcile_sample = 0;
 };
 
 struct GatewayConfig {

@@ -77,12 +77,11 @@ bool HasRfc3339Shape(std::string_view text) {
 }
 
 absl::StatusOr<int64_t> ParseTimestamp(std::string_view text, const EventLimits& limits, int64_t now_us) {
-  absl::Time parsed;
-  std::string error;
-  if (!HasRfc3339Shape(text) || !absl::ParseTime(absl::RFC3339_full, std::string(text), &parsed, &error)) {
+  const auto parsed = ParseRfc3339(text);
+  if (!parsed) {
     return InvalidField("time_stamp", "time_stamp must be an RFC 3339 date-time such as 2024-05-01T12:00:00Z");
   }
-  const int64_t us = absl::ToUnixMicros(parsed);
+  const int64_t us = *parsed;
   const int64_t max_age_us = std::chrono::duration_cast<std::chrono::microseconds>(limits.max_age).count();
   const int64_t max_skew_us = std::chrono::duration_cast<std::chrono::microseconds>(limits.max_skew).count();
   if (us < now_us - max_age_us) return InvalidField("time_stamp", "time_stamp is too far in the past", kReasonTooOld);
@@ -199,6 +198,17 @@ absl::StatusOr<ClickEvent> ParseClickEvent(std::string_view json, const EventLim
   auto values = ReadStringFields(json, kEventFields);
   if (!values.ok()) return values.status();
   return EventFromFields(std::move(*values), limits, now_us);
+}
+
+bool IsUtf8(std::string_view bytes) { return simdjson::validate_utf8(bytes.data(), bytes.size()); }
+
+std::optional<int64_t> ParseRfc3339(std::string_view text) {
+  absl::Time parsed;
+  std::string error;
+  if (!HasRfc3339Shape(text) || !absl::ParseTime(absl::RFC3339_full, std::string(text), &parsed, &error)) {
+    return std::nullopt;
+  }
+  return absl::ToUnixMicros(parsed);
 }
 
 std::string FormatTimestamp(int64_t time_stamp_us) {

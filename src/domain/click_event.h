@@ -62,6 +62,10 @@ std::string ToJson(const ClickEvent& event);
 
 // RFC 3339 in UTC with microseconds when they are not zero: "2024-05-01T12:00:00.25Z".
 std::string FormatTimestamp(int64_t time_stamp_us);
+// Whether `bytes` are valid UTF-8 (a record's bytes need not be).
+bool IsUtf8(std::string_view bytes);
+// An RFC 3339 date-time (the grammar exactly, as time_stamp takes it) in microseconds since the epoch.
+std::optional<int64_t> ParseRfc3339(std::string_view text);
 
 int64_t NowMicros();
 

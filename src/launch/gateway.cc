@@ -3,11 +3,21 @@
 #include "common/thread_timer.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/gateway/dead_letter_routes.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/query_handler.h"
 
 namespace clickstream::launch {
 namespace {
+
+// The parts the routes call: the look-ups' service and the dead-letter calls' client.
+struct GatewayParts {
+  std::shared_ptr<gateway::GatewayService> service;
+  std::shared_ptr<grpc_adapter::GrpcCountClient> dead_letters;
+};
+
+// An operator's dead-letter call: a replay publishes every letter it selects and waits for each acknowledgement.
+constexpr std::chrono::milliseconds kDeadLetterDeadline{60000};
 
 absl::StatusOr<gateway::GatewayOptions> GatewayOptionsFrom(const common::Config& config) {
   gateway::GatewayOptions options;
@@ -43,12 +53,18 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
       std::make_unique<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, config.gateway.query_deadline, tls,
                                                       running->tracer.get()),
       std::make_unique<common::ThreadTimer>());
-  running->parts = service;
+  // The dead-letter calls go on a channel of their own: an operator's replay never queues behind look-ups.
+  auto dead_letters =
+      std::make_shared<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, kDeadLetterDeadline, tls);
+  auto routes = gateway::QueryRoutes(*service);
+  for (auto& route : gateway::DeadLetterRoutes(*dead_letters, {options->api_keys, kDeadLetterDeadline})) {
+    routes.push_back(std::move(route));
+  }
+  running->parts = std::make_shared<GatewayParts>(GatewayParts{service, dead_letters});
   running->probe = std::make_unique<services::ReadinessProbe>(
       "gateway", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
-  auto server =
-      Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, gateway::QueryRoutes(*service),
-            *running->probe, registry, Exposure::kPublic, running->tracer.get());
+  auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, std::move(routes),
+                      *running->probe, registry, Exposure::kPublic, running->tracer.get());
   if (!server.ok()) return server.status();
   running->server = std::move(*server);
   // Look-ups in flight are answered by their deadline (at most the query deadline from now).

@@ -1,11 +1,13 @@
-// Processor: the Kafka consumer and dead-letter producer, the PostgreSQL store, the Redis cache, the service, its
-// lag and stall gauges and its health server.
+// Processor: the Kafka consumer, the dead-letter ledger and producer, the PostgreSQL store, the Redis cache, the
+// service, its lag and stall gauges and its health server.
 #include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_record_source.h"
+#include "adapters/postgres/pg_dead_letters.h"
 #include "adapters/postgres/pg_stores.h"
 #include "adapters/redis/redis_count_cache.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/processor/dead_letter_sinks.h"
 #include "services/processor/processor_service.h"
 
 namespace clickstream::launch {
@@ -47,8 +49,11 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartProcessor(const common::Con
   auto dead_letters = kafka::KafkaDeadLetters::Create(config.kafka.brokers, config.kafka.dlq_topic, config.kafka.topic,
                                                       options.dead_letter_timeout);
   if (!dead_letters.ok()) return dead_letters.status();
+  std::vector<std::unique_ptr<ports::DeadLetters>> sinks;
+  sinks.push_back(std::make_unique<postgres::PgDeadLetters>(config.database_url, config.kafka.topic));
+  sinks.push_back(std::move(*dead_letters));
   auto service = std::make_shared<processor::ProcessorService>(
-      options, std::move(*source), std::move(*dead_letters),
+      options, std::move(*source), std::make_unique<processor::DeadLetterSinks>(std::move(sinks)),
       std::make_unique<postgres::PgEventStore>(config.database_url, &registry),
       std::make_unique<redis::RedisCountCache>(CacheOptions(config, registry)));
   running->parts = service;

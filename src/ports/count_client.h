@@ -12,6 +12,7 @@
 #include "domain/count_query.h"
 #include "domain/freshness.h"
 #include "domain/position.h"
+#include "domain/reconciliation.h"
 
 namespace clickstream::ports {
 
@@ -35,6 +36,11 @@ class CountClient {
   // (domain::AppliedPositionOf) when the bound passed first.
   virtual void GetCounts(std::vector<domain::CountQuery> pairs, const domain::Position& after, Deadline deadline,
                          const tracing::TraceContext& trace, DoneMany done) = 0;
+
+  // Reconciliation of one pair (AnalyticsService::Reconcile), in a call of its own that ends by `deadline`. `done`
+  // runs exactly once, on a client thread, and must not block.
+  using ReconcileDone = std::function<void(absl::StatusOr<domain::Reconciliation>)>;
+  virtual void Reconcile(domain::CountQuery pair, Deadline deadline, ReconcileDone done) = 0;
 
   // OK when the service answers its health check within `timeout`.
   virtual absl::Status CheckReady(std::chrono::milliseconds timeout) = 0;

@@ -1,6 +1,7 @@
 // Ports over PostgreSQL: the processor's write side and analytics' read side.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "domain/count_query.h"
 #include "domain/freshness.h"
 #include "domain/position.h"
+#include "domain/reconciliation.h"
 
 namespace clickstream::ports {
 
@@ -37,6 +39,11 @@ struct StoredCounts {
   domain::Freshness freshness;  // read in the same snapshot as the counts; source kDatabase
 };
 
+struct StoreAudit {
+  std::vector<domain::Reconciliation> pairs;
+  domain::Freshness freshness;  // of the snapshot; source kDatabase
+};
+
 class CountStore {
  public:
   virtual ~CountStore() = default;
@@ -54,6 +61,14 @@ class CountStore {
   // counted in every read that starts after this call returned. Empty before anything was applied. Errors as for
   // GetMany.
   virtual absl::StatusOr<domain::Position> AppliedPosition() = 0;
+
+  // Reconciliation: each pair's counter with its raw rows, in one snapshot whose position, newest event time and
+  // age are in `freshness`. Audit reads `pairs`, in their order; AuditSample reads up to `size` pairs that have a
+  // counter, the first ones at or after `start` (a pair key, see infra/init.sql) in key order, wrapping around: a
+  // random start gives a random sample for the cost of an index range scan. Neither reads the cache (`cached` is
+  // unset). Blocking and thread-safe; errors as for GetMany.
+  virtual absl::StatusOr<StoreAudit> Audit(const std::vector<domain::CountQuery>& pairs) = 0;
+  virtual absl::StatusOr<StoreAudit> AuditSample(std::size_t size, const std::string& start) = 0;
 
   virtual absl::Status Ping() = 0;
 };

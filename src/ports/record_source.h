@@ -35,10 +35,10 @@ class DeadLetters {
  public:
   virtual ~DeadLetters() = default;
 
-  // Writes the record, unchanged, to the dead-letter topic with `reason` in a header, and blocks until the broker
-  // acknowledged it (OK) or `timeout` passed (UNAVAILABLE).
-  virtual absl::Status Send(const domain::Record& record, std::string_view reason,
-                            std::chrono::milliseconds timeout) = 0;
+  // Writes the letter's record, unchanged, with its reason (code and message), and blocks until it is stored
+  // durably (OK) or `timeout` passed (UNAVAILABLE). The processor sends a letter again after a failure or a
+  // restart: a sink keeps one copy per source record where it can.
+  virtual absl::Status Send(const domain::PoisonRecord& letter, std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace clickstream::ports

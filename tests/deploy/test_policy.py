@@ -64,7 +64,8 @@ SCALARS = {
     "clickstream_cache_hits_total", "clickstream_cache_misses_total", "clickstream_cache_errors_total",
     "clickstream_processor_stalled_seconds", "clickstream_processor_refused_events_total",
     "clickstream_processor_late_events_total", "clickstream_processor_invalid_events_total",
-    "clickstream_ingest_invalid_events_total",
+    "clickstream_ingest_invalid_events_total", "clickstream_reconcile_checked_pairs_total",
+    "clickstream_reconcile_drift_pairs_total", "clickstream_reconcile_drift_pairs", "clickstream_reconcile_errors_total",
 }
 KNOWN_METRICS = SCALARS | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 DASHBOARD_TOPICS = {

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <pqxx/pqxx>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <future>
 #include <map>
@@ -17,6 +20,7 @@
 
 #include "adapters/kafka/kafka_event_publisher.h"
 #include "analytics.grpc.pb.h"
+#include "domain/click_event.h"
 #include "domain/position.h"
 #include "support/http_client.h"
 #include "support/pipeline_client.h"
@@ -528,6 +532,210 @@ TEST_F(PipelineTest, AQueryPassingThePositionFromIngestionAlwaysSeesItsEventCoun
   EXPECT_FALSE(ahead.Header("Retry-After").empty());
   EXPECT_FALSE(StringField(ahead.body, "position").empty()) << ahead.body;
   EXPECT_EQ(gateway.Request("GET", target + "&position=latest").status, 400);
+}
+
+// The output and exit status of the clickstream executable run with `arguments` (each one shell-safe).
+std::pair<std::string, int> RunCommand(const std::string& arguments) {
+  const std::string command = std::string(CLICKSTREAM_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {"popen failed", -1};
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  return {output, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// Reconciliation on the real stack: the route reports a pair's counter and raw rows; a counter changed behind the
+// processor's back is reported by the route, by the background drift check (its metric and its log line) and by
+// the command in both its modes; undone, the pair is consistent again.
+TEST(PipelineReconcile, ACounterChangedBehindTheProcessorsBackIsFoundByTheRouteTheDriftCheckAndTheCommand) {
+  const ServicePorts ports = ServicePorts::FreePorts();
+  // Every counter in every check, so the changed one is found whatever the database holds.
+  ServiceProcess process("all",
+                         ServiceEnvironment(ports, {{"CLICKSTREAM_RECONCILE_INTERVAL_MS", "300"},
+                                                    {"CLICKSTREAM_RECONCILE_SAMPLE", "10000000"}}),
+                         "e2e-reconcile");
+  process.Start();
+  for (uint16_t port : {ports.ingestion, ports.gateway, ports.analytics_health}) {
+    ASSERT_TRUE(process.WaitReady(port)) << process.log_path();
+  }
+  HttpConnection ingest(ports.ingestion);
+  HttpConnection gateway(ports.gateway);
+  const std::string user = UniqueId("reconciled-user");
+  const std::string page = "/reconcile/" + UniqueId("page");
+  std::string position;
+  for (int i = 0; i < 5; ++i) {
+    auto posted = ingest.Request("POST", "/ingest", EventJson(UniqueId("rec"), user, page));
+    ASSERT_EQ(posted.status, 200) << posted.body;
+    position = StringField(posted.body, "position");
+  }
+  const std::string pair = "user_id=" + user + "&page_url=" + page;
+  ASSERT_NE(gateway.Request("GET", "/analytics/events?" + pair + "&position=" + position).body.find("\"count\":5,"),
+            std::string::npos);
+
+  auto consistent = gateway.Request("GET", "/analytics/reconcile?" + pair);
+  ASSERT_EQ(consistent.status, 200) << consistent.body;
+  EXPECT_NE(consistent.body.find("\"consistent\":true,\"counter\":5,\"raw_rows\":5,"), std::string::npos)
+      << consistent.body;
+  EXPECT_NE(consistent.body.find("\"source\":\"database\""), std::string::npos) << consistent.body;
+  const std::string gateway_url = "http://127.0.0.1:" + std::to_string(ports.gateway);
+  const std::string pair_arguments =
+      "reconcile --gateway " + gateway_url + " --user-id " + user + " --page-url " + page;
+  auto [pair_output, pair_status] = RunCommand(pair_arguments);
+  EXPECT_EQ(pair_status, 0) << pair_output;
+  EXPECT_NE(pair_output.find("result: consistent (counter 5, raw rows 5)"), std::string::npos) << pair_output;
+
+  {
+    pqxx::connection connection(TestInfra().database_url);
+    pqxx::nontransaction(connection)
+        .exec_params0(
+            "UPDATE page_clicks SET click_count = click_count + 1 WHERE pair_key = clickstream_pair_key($1, $2)", user,
+            page);
+  }
+  auto drifted = gateway.Request("GET", "/analytics/reconcile?" + pair);
+  ASSERT_EQ(drifted.status, 200) << drifted.body;
+  EXPECT_NE(drifted.body.find("\"consistent\":false,\"counter\":6,\"raw_rows\":5,"), std::string::npos) << drifted.body;
+  std::tie(pair_output, pair_status) = RunCommand(pair_arguments);
+  EXPECT_EQ(pair_status, 1) << pair_output;
+  EXPECT_NE(pair_output.find("result: DRIFT (counter 6, raw rows 5)"), std::string::npos) << pair_output;
+  auto [table_output, table_status] =
+      RunCommand("reconcile --database-url '" + TestInfra().database_url + "' --list 10000000");
+  EXPECT_EQ(table_status, 1) << table_output.substr(0, 4000);
+  EXPECT_NE(table_output.find("user_id \"" + user + "\" page_url \"" + page + "\": counter 6, raw rows 5"),
+            std::string::npos)
+      << table_output.substr(0, 4000);
+
+  // The background check: its metric and a log line naming the pair.
+  HttpConnection health(ports.analytics_health);
+  double drift_total = -1;
+  std::string log_text;
+  for (int i = 0; i < 300; ++i) {
+    drift_total = SeriesValue(health.Request("GET", "/metrics").body, "clickstream_reconcile_drift_pairs_total");
+    std::ifstream log(process.log_path());
+    log_text.assign(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
+    if (drift_total >= 1 && log_text.find("count drift: user_id=" + user) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(drift_total, 1);
+  EXPECT_NE(log_text.find("count drift: user_id=" + user + " page_url=" + page + " counter=6 raw_rows=5"),
+            std::string::npos);
+
+  {
+    pqxx::connection connection(TestInfra().database_url);
+    pqxx::nontransaction(connection)
+        .exec_params0(
+            "UPDATE page_clicks SET click_count = click_count - 1 WHERE pair_key = clickstream_pair_key($1, $2)", user,
+            page);
+  }
+  std::tie(pair_output, pair_status) = RunCommand(pair_arguments);
+  EXPECT_EQ(pair_status, 0) << pair_output;
+  std::tie(table_output, table_status) =
+      RunCommand("reconcile --database-url '" + TestInfra().database_url + "' --list 10000000");
+  EXPECT_EQ(table_output.find(user), std::string::npos) << table_output.substr(0, 4000);
+  EXPECT_NE(table_output.find("database: "), std::string::npos) << table_output.substr(0, 4000);
+  auto [usage, usage_status] = RunCommand("reconcile --user-id " + user);
+  EXPECT_EQ(usage_status, 2) << usage;
+  EXPECT_NE(usage.find("--page-url"), std::string::npos) << usage;
+  EXPECT_EQ(process.Signal(SIGTERM), 0) << process.log_path();
+}
+
+// The id of the dead letter in a GET /dead-letters answer whose record holds `marker`; -1 when none does.
+int64_t LetterIdHolding(const std::string& body, const std::string& marker) {
+  const auto at = body.find(marker);
+  if (at == std::string::npos) return -1;
+  const auto id = body.rfind("{\"id\":", at);
+  return id == std::string::npos ? -1 : std::stoll(body.substr(id + 6));
+}
+
+// Dead letters on the real stack: an event the processor refuses as too old and a record that is not JSON are
+// listed through the gateway with their reasons; replayed under the same limits the event is still refused;
+// once the limits are widened (the stack restarted) it is replayed and counted, and a second replay counts it no
+// more, while the letter says it was replayed twice. The command does the same through the gateway.
+TEST(PipelineDeadLetters, ListedThroughTheGatewayAndReplayedOnceTheLimitsAllowCountedOnceIfReplayedTwice) {
+  const Infra& infra = TestInfra();
+  const ServicePorts ports = ServicePorts::FreePorts();
+  auto start = [&](const std::string& max_age_s) {
+    auto process = std::make_unique<ServiceProcess>(
+        "all", ServiceEnvironment(ports, {{"CLICKSTREAM_EVENT_MAX_AGE_S", max_age_s}}), "e2e-dead-letters");
+    process->Start();
+    for (uint16_t port : {ports.ingestion, ports.gateway, ports.processor, ports.analytics_health}) {
+      EXPECT_TRUE(process->WaitReady(port)) << process->log_path();
+    }
+    return process;
+  };
+  auto process = start("3600");
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::string since = domain::FormatTimestamp(now_us - 60'000'000);
+  const std::string user = UniqueId("dlq-user");
+  const std::string page = "/dlq/" + UniqueId("page");
+  const std::string event_id = UniqueId("dlq-evt");
+  // Two hours before the instant it is published at: too old under a limit of one hour.
+  const std::string old_event = R"({"event_id":")" + event_id + R"(","user_id":")" + user +
+                                R"(","event_type":"click","page_url":")" + page + R"(","time_stamp":")" +
+                                domain::FormatTimestamp(now_us - 7'200'000'000) + R"("})";
+  const std::string garbage = "{not json " + UniqueId("garbage");
+  {
+    kafka::PublisherOptions options;
+    options.brokers = infra.kafka_broker;
+    options.topic = infra.topic;
+    auto publisher = kafka::KafkaEventPublisher::Create(options);
+    ASSERT_TRUE(publisher.ok());
+    for (const std::string* value : {&old_event, &garbage}) {
+      std::promise<absl::Status> acked;
+      (*publisher)->Publish(user, *value, now_us / 1000, {}, [&](absl::StatusOr<domain::PartitionOffset> s) {
+        acked.set_value(s.status());
+      });
+      ASSERT_TRUE(acked.get_future().get().ok());
+    }
+  }
+  HttpConnection gateway(ports.gateway);
+  const std::string recent = "&since=" + since + "&limit=1000";
+  int64_t old_id = -1, garbage_id = -1;
+  std::string listed;
+  for (int i = 0; i < 300 && (old_id < 0 || garbage_id < 0); ++i) {
+    listed = gateway.Request("GET", "/dead-letters?reason=time_stamp_too_old" + recent).body;
+    old_id = LetterIdHolding(listed, event_id);
+    garbage_id = LetterIdHolding(gateway.Request("GET", "/dead-letters?reason=invalid" + recent).body, garbage);
+    if (old_id < 0 || garbage_id < 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GT(old_id, 0) << listed;
+  ASSERT_GT(garbage_id, 0);
+  EXPECT_NE(listed.find(R"("reason":"time_stamp is too far in the past")"), std::string::npos) << listed;
+
+  const std::string ids = "/dead-letters/replay?ids=" + std::to_string(old_id);
+  auto refused = gateway.Request("POST", ids);
+  EXPECT_EQ(refused.status, 200) << refused.body;
+  EXPECT_NE(refused.body.find(R"("replayed":0,"invalid":1)"), std::string::npos) << refused.body;
+
+  EXPECT_EQ(process->Signal(SIGTERM), 0);
+  process = start("316224000");
+  HttpConnection widened(ports.gateway);
+  const std::string counted = "/analytics/events?user_id=" + user + "&page_url=" + page + "&position=";
+  for (int replay = 1; replay <= 2; ++replay) {
+    auto replayed = widened.Request("POST", ids);
+    ASSERT_EQ(replayed.status, 200) << replayed.body;
+    ASSERT_NE(replayed.body.find(R"("replayed":1,"invalid":0,"failed":0)"), std::string::npos) << replayed.body;
+    const std::string position = StringField(replayed.body.substr(replayed.body.find("\"results\"")), "position");
+    ASSERT_FALSE(position.empty()) << replayed.body;
+    auto count = widened.Request("GET", counted + position);
+    EXPECT_NE(count.body.find("\"count\":1,"), std::string::npos) << "replay " << replay << ": " << count.body;
+  }
+  auto letter = widened.Request("GET", "/dead-letters?ids=" + std::to_string(old_id));
+  EXPECT_NE(letter.body.find("\"replays\":2,"), std::string::npos) << letter.body;
+
+  const std::string gateway_url = "--gateway http://127.0.0.1:" + std::to_string(ports.gateway);
+  auto [list_output, list_status] = RunCommand("dead-letters list " + gateway_url + " --ids " + std::to_string(old_id));
+  EXPECT_EQ(list_status, 0) << list_output;
+  EXPECT_NE(list_output.find(std::to_string(old_id) + " "), std::string::npos) << list_output;
+  EXPECT_NE(list_output.find("time_stamp_too_old replays=2"), std::string::npos) << list_output;
+  auto [replay_output, replay_status] =
+      RunCommand("dead-letters replay " + gateway_url + " --ids " + std::to_string(garbage_id));
+  EXPECT_EQ(replay_status, 1) << replay_output;
+  EXPECT_NE(replay_output.find("result: 0 replayed, 1 still invalid, 0 failed"), std::string::npos) << replay_output;
+  EXPECT_EQ(process->Signal(SIGTERM), 0) << process->log_path();
 }
 
 }  // namespace

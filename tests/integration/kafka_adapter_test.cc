@@ -279,7 +279,7 @@ TEST(KafkaDeadLetters, WritesTheRecordWithItsReason) {
       KafkaDeadLetters::Create(TestInfra().kafka_broker, TestInfra().dlq_topic, TestInfra().topic, milliseconds(10000));
   ASSERT_TRUE(letters.ok()) << letters.status();
   const std::string value = UniqueId("poison");
-  ASSERT_TRUE((*letters)->Send({2, 42, "user-7", value}, "body is not valid JSON", milliseconds(10000)).ok());
+  ASSERT_TRUE((*letters)->Send({{2, 42, "user-7", value}, "body is not valid JSON"}, milliseconds(10000)).ok());
 
   std::string error;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -316,7 +316,7 @@ TEST(KafkaDeadLetters, SendWaitsForTheProducersVerdictOnAnUnreachableBroker) {
   auto letters = KafkaDeadLetters::Create("127.0.0.1:1", "dlq", "clicks", milliseconds(2000));
   ASSERT_TRUE(letters.ok()) << letters.status();
   const auto start = std::chrono::steady_clock::now();
-  const absl::Status status = (*letters)->Send({0, 1, "k", "v"}, "reason", milliseconds(100));
+  const absl::Status status = (*letters)->Send({{0, 1, "k", "v"}, "reason"}, milliseconds(100));
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_GE(took, milliseconds(1900));

@@ -178,6 +178,8 @@ def main():
                 'clickstream_processor_stalled_seconds{app="processor"}',
                 'clickstream_freshness_seconds_count{app="processor"}',
                 'clickstream_cache_hits_total{app="analytics"}',
+                'clickstream_reconcile_checked_pairs_total{app="analytics"}',
+                'clickstream_reconcile_drift_pairs_total{app="analytics"}',
                 'clickstream_db_duration_seconds_count{app="processor"}'):
             wait_until(f"series {expression}", lambda e=expression: prometheus.query(e), timeout=20)
         wait_until("the processor's counted events to reach the 60 posted",

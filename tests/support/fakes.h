@@ -2,6 +2,7 @@
 // (the store's effectively-once counting, the cache's monotonic max) so the services are tested against them.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
@@ -80,11 +81,13 @@ class FakeRecordSource final : public ports::RecordSource {
 
 class FakeDeadLetters final : public ports::DeadLetters {
  public:
-  absl::Status Send(const domain::Record& record, std::string_view reason, std::chrono::milliseconds) override {
-    sent.emplace_back(record, std::string(reason));
+  absl::Status Send(const domain::PoisonRecord& letter, std::chrono::milliseconds) override {
+    sent.emplace_back(letter.record, letter.reason);
+    codes.push_back(letter.reason_code);
     return absl::OkStatus();
   }
   std::vector<std::pair<domain::Record, std::string>> sent;
+  std::vector<std::string> codes;  // each letter's reason code, in order
 };
 
 // Effectively-once by event_id, like PgEventStore; fails the next `failures_left` calls with UNAVAILABLE, and
@@ -155,6 +158,35 @@ class FakeCountStore final : public ports::CountStore {
     if (!available) return absl::UnavailableError("database down");
     return applied;
   }
+  // A pair's raw rows are its entry in `raw_rows`, else its count: consistent unless a test says otherwise.
+  absl::StatusOr<ports::StoreAudit> Audit(const std::vector<domain::CountQuery>& pairs) override {
+    std::lock_guard lock(mutex);
+    if (!available) return absl::UnavailableError("database down");
+    ports::StoreAudit audit;
+    for (const auto& pair : pairs) audit.pairs.push_back(AuditOf(pair));
+    audit.freshness.position = applied;
+    return audit;
+  }
+  // The pairs of `counts` from the first whose user_id is at least `start`, in order, wrapping around.
+  absl::StatusOr<ports::StoreAudit> AuditSample(std::size_t size, const std::string& start) override {
+    std::lock_guard lock(mutex);
+    sample_starts.push_back(start);
+    if (!available) return absl::UnavailableError("database down");
+    ports::StoreAudit audit;
+    auto it = counts.lower_bound({start, ""});
+    for (std::size_t i = 0; i < std::min(size, counts.size()); ++i, ++it) {
+      if (it == counts.end()) it = counts.begin();
+      audit.pairs.push_back(AuditOf({it->first.first, it->first.second}));
+    }
+    audit.freshness.position = applied;
+    return audit;
+  }
+  domain::Reconciliation AuditOf(const domain::CountQuery& pair) const {
+    const auto count = counts.find({pair.user_id, pair.page_url});
+    const auto raw = raw_rows.find({pair.user_id, pair.page_url});
+    const int64_t counter = count == counts.end() ? 0 : count->second;
+    return {pair, counter, raw == raw_rows.end() ? counter : raw->second, std::nullopt, {}};
+  }
   absl::Status Ping() override { return available ? absl::OkStatus() : absl::UnavailableError("down"); }
   // What AppliedPosition answers from now on; safe while other threads read.
   void SetApplied(domain::Position position) {
@@ -171,6 +203,8 @@ class FakeCountStore final : public ports::CountStore {
   int reads = 0;
   int round_trips = 0;
   std::map<Pair, int64_t> counts;
+  std::map<Pair, int64_t> raw_rows;
+  std::vector<std::string> sample_starts;  // AuditSample's, in call order
 };
 
 // The log's end as the test sets it; `available = false` makes End UNAVAILABLE.
@@ -270,6 +304,15 @@ class FakeCountClient final : public ports::CountClient {
     }
     done(std::move(results));
   }
+  // Answers `reconciliation` with the pair asked, at once; records the pair and deadline.
+  void Reconcile(domain::CountQuery pair, Deadline deadline, ReconcileDone done) override {
+    reconciled.push_back({pair.user_id, pair.page_url});
+    deadlines.push_back(deadline);
+    if (!reconciliation.ok()) return done(reconciliation.status());
+    domain::Reconciliation answer = *reconciliation;
+    answer.pair = std::move(pair);
+    done(std::move(answer));
+  }
   absl::Status CheckReady(std::chrono::milliseconds) override { return absl::OkStatus(); }
 
   void ReleaseOldest() {
@@ -298,6 +341,8 @@ class FakeCountClient final : public ports::CountClient {
   };
   absl::StatusOr<int64_t> answer = 0;
   std::shared_ptr<const domain::Freshness> freshness;  // null: none sent
+  absl::StatusOr<domain::Reconciliation> reconciliation = domain::Reconciliation{};
+  std::vector<Pair> reconciled;
   std::map<Pair, int64_t> counts;
   std::vector<Pair> asked;
   std::vector<std::size_t> batch_sizes;

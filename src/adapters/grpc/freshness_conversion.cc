@@ -25,4 +25,26 @@ domain::Freshness FromProto(const ::analytics::Freshness& freshness) {
   return out;
 }
 
+void ToProto(const domain::Reconciliation& reconciliation, ::analytics::ReconcileResponse& out) {
+  out.set_user_id(reconciliation.pair.user_id);
+  out.set_page_url(reconciliation.pair.page_url);
+  out.set_consistent(reconciliation.Consistent());
+  out.set_counter(reconciliation.counter);
+  out.set_raw_rows(reconciliation.raw_rows);
+  out.set_cached(reconciliation.cached.has_value());
+  out.set_cache_count(reconciliation.cached.value_or(0));
+  ToProto(reconciliation.freshness, *out.mutable_freshness());
+}
+
+domain::Reconciliation FromProto(const ::analytics::ReconcileResponse& reconciliation) {
+  domain::Reconciliation out{{reconciliation.user_id(), reconciliation.page_url()},
+                             reconciliation.counter(),
+                             reconciliation.raw_rows(),
+                             std::nullopt,
+                             {}};
+  if (reconciliation.cached()) out.cached = reconciliation.cache_count();
+  out.freshness = FromProto(reconciliation.freshness());
+  return out;
+}
+
 }  // namespace clickstream::grpc_adapter

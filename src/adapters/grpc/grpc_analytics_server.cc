@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "adapters/grpc/dead_letter_conversion.h"
 #include "adapters/grpc/freshness_conversion.h"
 #include "adapters/grpc/status_conversion.h"
 #include "adapters/grpc/trace_metadata.h"
@@ -78,8 +79,9 @@ grpc::Status AnswerOne(const analytics::AnalyticsService::Result& count, const :
 
 class CountService final : public ::analytics::AnalyticsService::CallbackService {
  public:
-  CountService(analytics::AnalyticsService& service, const tracing::Tracer* tracer)
-      : service_(service), tracer_(tracer) {}
+  CountService(analytics::AnalyticsService& service, const tracing::Tracer* tracer,
+               analytics::DeadLetterService* dead_letters)
+      : service_(service), tracer_(tracer), dead_letters_(dead_letters) {}
 
   grpc::ServerUnaryReactor* GetEventCount(grpc::CallbackServerContext* /*context*/,
                                           const ::analytics::EventCountRequest* request,
@@ -168,9 +170,62 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     return reactor.get();
   }
 
+  grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* /*context*/,
+                                            const ::analytics::DeadLetterQuery* request,
+                                            ::analytics::DeadLetterList* response) override {
+    auto reactor = CountReactor::Create();
+    if (dead_letters_ == nullptr) return Unimplemented(reactor);
+    dead_letters_->List(FromProto(*request),
+                        [reactor, response](const absl::StatusOr<std::vector<domain::DeadLetter>>& letters) {
+                          reactor->Answer([&] {
+                            if (!letters.ok()) return ToGrpcStatus(letters.status());
+                            for (const auto& letter : *letters) ToProto(letter, *response->add_letters());
+                            return grpc::Status::OK;
+                          });
+                        });
+    return reactor.get();
+  }
+
+  grpc::ServerUnaryReactor* ReplayDeadLetters(grpc::CallbackServerContext* /*context*/,
+                                              const ::analytics::DeadLetterQuery* request,
+                                              ::analytics::ReplayResult* response) override {
+    auto reactor = CountReactor::Create();
+    if (dead_letters_ == nullptr) return Unimplemented(reactor);
+    dead_letters_->Replay(FromProto(*request),
+                          [reactor, response](const absl::StatusOr<std::vector<domain::ReplayOutcome>>& outcomes) {
+                            reactor->Answer([&] {
+                              if (!outcomes.ok()) return ToGrpcStatus(outcomes.status());
+                              for (const auto& outcome : *outcomes) ToProto(outcome, *response->add_outcomes());
+                              return grpc::Status::OK;
+                            });
+                          });
+    return reactor.get();
+  }
+
+  grpc::ServerUnaryReactor* ReconcilePair(grpc::CallbackServerContext* /*context*/,
+                                          const ::analytics::EventCountRequest* request,
+                                          ::analytics::ReconcileResponse* response) override {
+    auto reactor = CountReactor::Create();
+    service_.Reconcile({request->user_id(), request->page_url()},
+                       [reactor, response](const absl::StatusOr<domain::Reconciliation>& reconciliation) {
+                         reactor->Answer([&] {
+                           if (!reconciliation.ok()) return ToGrpcStatus(reconciliation.status());
+                           ToProto(*reconciliation, *response);
+                           return grpc::Status::OK;
+                         });
+                       });
+    return reactor.get();
+  }
+
  private:
+  static grpc::ServerUnaryReactor* Unimplemented(const std::shared_ptr<CountReactor>& reactor) {
+    reactor->Answer([] { return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this server keeps no dead letters"); });
+    return reactor.get();
+  }
+
   analytics::AnalyticsService& service_;
   const tracing::Tracer* const tracer_;
+  analytics::DeadLetterService* const dead_letters_;
 };
 
 std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerTls& tls) {
@@ -185,7 +240,9 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerTls& tls) {
 
 class Server final : public GrpcAnalyticsServer {
  public:
-  Server(analytics::AnalyticsService& service, const tracing::Tracer* tracer) : count_service_(service, tracer) {}
+  Server(analytics::AnalyticsService& service, const tracing::Tracer* tracer,
+         analytics::DeadLetterService* dead_letters)
+      : count_service_(service, tracer, dead_letters) {}
   ~Server() override { Shutdown(std::chrono::milliseconds(0)); }
 
   absl::Status Run(const std::string& address, uint16_t port, const GrpcServerTls& tls) {
@@ -229,12 +286,10 @@ class Server final : public GrpcAnalyticsServer {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> GrpcAnalyticsServer::Start(const std::string& address,
-                                                                                uint16_t port,
-                                                                                analytics::AnalyticsService& service,
-                                                                                const GrpcServerTls& tls,
-                                                                                const tracing::Tracer* tracer) {
-  auto server = std::make_unique<Server>(service, tracer);
+absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> GrpcAnalyticsServer::Start(
+    const std::string& address, uint16_t port, analytics::AnalyticsService& service, const GrpcServerTls& tls,
+    const tracing::Tracer* tracer, analytics::DeadLetterService* dead_letters) {
+  auto server = std::make_unique<Server>(service, tracer, dead_letters);
   if (auto status = server->Run(address, port, tls); !status.ok()) return status;
   return server;
 }

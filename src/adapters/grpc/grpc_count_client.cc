@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "adapters/grpc/dead_letter_conversion.h"
 #include "adapters/grpc/freshness_conversion.h"
 #include "adapters/grpc/status_conversion.h"
 #include "adapters/grpc/trace_metadata.h"
@@ -155,6 +156,67 @@ void GrpcCountClient::GetCounts(std::vector<domain::CountQuery> pairs, const dom
                                          call.reset();  // its context goes before the client may
                                          in_flight->End();
                                        });
+}
+
+template <typename Request, typename Response, typename Answer, typename Start>
+void GrpcCountClient::Call(Start start, Request request, Deadline deadline,
+                           std::function<Answer(const Response&)> answer,
+                           std::function<void(absl::StatusOr<Answer>)> done) {
+  struct Pending {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+  };
+  auto call = std::make_shared<Pending>();
+  call->context.set_deadline(CallDeadline(deadline));
+  call->request = std::move(request);
+  in_flight_->Begin();
+  start(stub_->stub->async(), &call->context, &call->request, &call->response,
+        [call, answer = std::move(answer), done = std::move(done),
+         in_flight = in_flight_](const grpc::Status& status) mutable {
+          if (status.ok()) {
+            done(answer(call->response));
+          } else {
+            done(FromGrpcStatus(status));
+          }
+          call.reset();  // its context goes before the client may
+          in_flight->End();
+        });
+}
+
+void GrpcCountClient::Reconcile(domain::CountQuery pair, Deadline deadline, ReconcileDone done) {
+  ::analytics::EventCountRequest request;
+  request.set_user_id(std::move(pair.user_id));
+  request.set_page_url(std::move(pair.page_url));
+  Call<::analytics::EventCountRequest, ::analytics::ReconcileResponse, domain::Reconciliation>(
+      [](auto* stub, auto... call) { stub->ReconcilePair(call...); }, std::move(request), deadline,
+      [](const ::analytics::ReconcileResponse& response) { return FromProto(response); }, std::move(done));
+}
+
+void GrpcCountClient::ListDeadLetters(const domain::DeadLetterFilter& filter, Deadline deadline, ListDone done) {
+  ::analytics::DeadLetterQuery request;
+  ToProto(filter, request);
+  Call<::analytics::DeadLetterQuery, ::analytics::DeadLetterList, std::vector<domain::DeadLetter>>(
+      [](auto* stub, auto... call) { stub->ListDeadLetters(call...); }, std::move(request), deadline,
+      [](const ::analytics::DeadLetterList& response) {
+        std::vector<domain::DeadLetter> letters;
+        for (const auto& letter : response.letters()) letters.push_back(FromProto(letter));
+        return letters;
+      },
+      std::move(done));
+}
+
+void GrpcCountClient::ReplayDeadLetters(const domain::DeadLetterFilter& filter, Deadline deadline, ReplayDone done) {
+  ::analytics::DeadLetterQuery request;
+  ToProto(filter, request);
+  Call<::analytics::DeadLetterQuery, ::analytics::ReplayResult, std::vector<domain::ReplayOutcome>>(
+      [](auto* stub, auto... call) { stub->ReplayDeadLetters(call...); }, std::move(request), deadline,
+      [](const ::analytics::ReplayResult& response) {
+        std::vector<domain::ReplayOutcome> outcomes;
+        for (const auto& outcome : response.outcomes()) outcomes.push_back(FromProto(outcome));
+        return outcomes;
+      },
+      std::move(done));
 }
 
 absl::Status GrpcCountClient::CheckReady(std::chrono::milliseconds timeout) {

@@ -1,6 +1,6 @@
-// CountClient over gRPC: one channel and stub built at start-up, the caller's deadline on every call (at most
-// `max_deadline` away), and retries of UNAVAILABLE by gRPC's own retry policy in the channel's service config (no
-// hand-written loop), all within that deadline. `done` runs on a gRPC callback thread.
+// CountClient and DeadLetterClient over gRPC: one channel and stub built at start-up, the caller's deadline on every
+// call (at most `max_deadline` away), and retries of UNAVAILABLE by gRPC's own retry policy in the channel's service
+// config (no hand-written loop), all within that deadline. `done` runs on a gRPC callback thread.
 #pragma once
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ports/count_client.h"
+#include "ports/dead_letter_client.h"
 
 namespace grpc {
 class Channel;
@@ -23,8 +24,9 @@ struct GrpcClientTls {
   std::string private_key_pem;
 };
 
-class GrpcCountClient final : public ports::CountClient {
+class GrpcCountClient final : public ports::CountClient, public ports::DeadLetterClient {
  public:
+  using Deadline = ports::CountClient::Deadline;
   // `tracer`, when set, records a span of each call in a sampled trace; it must outlive the client.
   GrpcCountClient(const std::string& target, std::chrono::milliseconds max_deadline, const GrpcClientTls& tls = {},
                   const tracing::Tracer* tracer = nullptr);
@@ -34,10 +36,19 @@ class GrpcCountClient final : public ports::CountClient {
   // ports::CountClient
   void GetCounts(std::vector<domain::CountQuery> pairs, const domain::Position& after, Deadline deadline,
                  const tracing::TraceContext& trace, DoneMany done) override;
+  void Reconcile(domain::CountQuery pair, Deadline deadline, ReconcileDone done) override;
+  // ports::DeadLetterClient
+  void ListDeadLetters(const domain::DeadLetterFilter& filter, Deadline deadline, ListDone done) override;
+  void ReplayDeadLetters(const domain::DeadLetterFilter& filter, Deadline deadline, ReplayDone done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 
  private:
   std::chrono::system_clock::time_point CallDeadline(Deadline deadline) const;
+  // Sends one unary call, which `start` begins on the stub's async interface, and hands `done` the response read by
+  // `answer`, or the call's error.
+  template <typename Request, typename Response, typename Answer, typename Start>
+  void Call(Start start, Request request, Deadline deadline, std::function<Answer(const Response&)> answer,
+            std::function<void(absl::StatusOr<Answer>)> done);
 
   const std::chrono::milliseconds max_deadline_;
   const tracing::Tracer* const tracer_;

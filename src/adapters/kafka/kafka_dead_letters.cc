@@ -68,10 +68,11 @@ absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::Create(const
 
 KafkaDeadLetters::~KafkaDeadLetters() = default;
 
-absl::Status KafkaDeadLetters::Send(const domain::Record& record, std::string_view reason,
-                                    std::chrono::milliseconds timeout) {
+absl::Status KafkaDeadLetters::Send(const domain::PoisonRecord& letter, std::chrono::milliseconds timeout) {
+  const domain::Record& record = letter.record;
   RdKafka::Headers* headers = RdKafka::Headers::create();
-  headers->add("dlq.reason", std::string(reason));
+  headers->add("dlq.reason", letter.reason);
+  headers->add("dlq.reason.code", letter.reason_code);
   headers->add("dlq.source.topic", source_topic_);
   headers->add("dlq.source.partition", std::to_string(record.partition));
   headers->add("dlq.source.offset", std::to_string(record.offset));

@@ -22,11 +22,11 @@ class KafkaDeadLetters final : public ports::DeadLetters {
 
   // ports::DeadLetters. The key is "<source topic>/<partition>/<offset>", the same for every redelivery of a
   // record, so a reader (or a compacted topic) can drop copies; the record's own key is in dlq.source.key.
-  // Headers: dlq.reason, dlq.source.topic, dlq.source.partition, dlq.source.offset, dlq.source.key. Waits for
-  // librdkafka's own verdict (its message timeout is the creation's `timeout`), never giving up on a record
+  // Headers: dlq.reason, dlq.reason.code, dlq.source.topic, dlq.source.partition, dlq.source.offset, dlq.source.key.
+  // Waits for librdkafka's own verdict (its message timeout is the creation's `timeout`), never giving up on a record
   // librdkafka still holds: an UNAVAILABLE answer means the letter was not written, so a retry does not add a
   // second copy. `timeout` bounds the wait beyond that only as a safety net.
-  absl::Status Send(const domain::Record& record, std::string_view reason, std::chrono::milliseconds timeout) override;
+  absl::Status Send(const domain::PoisonRecord& letter, std::chrono::milliseconds timeout) override;
 
  private:
   struct Client;  // the librdkafka producer, its delivery callback and its log bridge

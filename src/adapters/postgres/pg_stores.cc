@@ -1,12 +1,13 @@
 #include "adapters/postgres/pg_stores.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <tuple>
 
 #include <pqxx/pqxx>
 
-#include "absl/strings/match.h"
+#include "adapters/postgres/pg_errors.h"
 #include "domain/click_event.h"
 
 namespace clickstream::postgres {
@@ -54,25 +55,63 @@ constexpr const char* kRecordOffset =
     " SET next_offset = GREATEST(applied_offsets.next_offset, EXCLUDED.next_offset), updated_at = now(),"
     " newest_event_time = GREATEST(applied_offsets.newest_event_time, EXCLUDED.newest_event_time)";
 
-// Every pair of a batch in one statement: the two arrays zipped in their order, each pair looked up by its key
-// (page_clicks is keyed on the digest pair_key, see infra/init.sql), a pair never seen answering 0. Duplicates
-// keep their places: the answer has one row per pair asked, in the order asked.
-// The same statement reads the topic's applied position ("partition-next_offset" joined by '.'), newest event time
-// (microseconds since the epoch) and the milliseconds since the last batch: one snapshot, so the counts include
-// exactly that position. On every row; the first one's are taken.
-constexpr const char* kGetMany = R"sql(
-WITH applied AS (
+// The topic ($1)'s applied position ("partition-next_offset" joined by '.'), newest event time (microseconds since
+// the epoch) and the milliseconds since the last batch, for a statement to read in the snapshot of its counts.
+constexpr const char* kAppliedCte = R"sql(applied AS (
   SELECT coalesce(string_agg(partition || '-' || next_offset, '.' ORDER BY partition), '') AS position,
          coalesce((extract(epoch FROM max(newest_event_time)) * 1000000)::bigint, 0) AS newest_us,
          coalesce((extract(epoch FROM now() - max(updated_at)) * 1000)::bigint, -1) AS age_ms
-  FROM applied_offsets WHERE topic = $3
-)
+  FROM applied_offsets WHERE topic = $1
+))sql";
+
+// Every pair of a batch in one statement: the two arrays ($2, $3) zipped in their order, each pair looked up by its
+// key (page_clicks is keyed on the digest pair_key, see infra/init.sql), a pair never seen answering 0. Duplicates
+// keep their places: the answer has one row per pair asked, in the order asked. The same statement reads the
+// applied position, so the counts include exactly that position; it is on every row, the first one's is taken.
+std::string GetManySql() {
+  return std::string("WITH ") + kAppliedCte + R"sql(
 SELECT coalesce(p.click_count, 0), a.position, a.newest_us, a.age_ms
-FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(user_id, page_url, n)
+FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS q(user_id, page_url, n)
 CROSS JOIN applied a
 LEFT JOIN page_clicks p ON p.pair_key = clickstream_pair_key(q.user_id, q.page_url)
-ORDER BY q.n
-)sql";
+ORDER BY q.n)sql";
+}
+
+// Reconciliation: the counter of each pair in `pairs` (a CTE of user_id, page_url, n and click_count) and the
+// pair's rows in click_events, in one snapshot with the applied position, ordered by n. The rows of all the pairs
+// are counted in one semi-join: through the optional index on user_id (README, Reconciliation) one index scan per
+// pair, without it one scan of the table for all of them, never one per pair.
+std::string AuditSql(const std::string& pairs) {
+  return std::string("WITH ") + kAppliedCte + ", " + pairs + R"sql(,
+raw AS (
+  SELECT e.user_id, e.page_url, count(*) AS n FROM click_events e
+  WHERE (e.user_id, e.page_url) IN (SELECT user_id, page_url FROM pairs) GROUP BY e.user_id, e.page_url
+)
+SELECT pairs.click_count, a.position, a.newest_us, a.age_ms, coalesce(raw.n, 0), pairs.user_id, pairs.page_url
+FROM pairs CROSS JOIN applied a
+LEFT JOIN raw ON raw.user_id = pairs.user_id AND raw.page_url = pairs.page_url
+ORDER BY pairs.n)sql";
+}
+
+// The pairs asked ($2, $3, zipped) with their counters, 0 for a pair without one.
+constexpr const char* kAskedPairs = R"sql(pairs AS (
+  SELECT q.user_id, q.page_url, q.n, coalesce(p.click_count, 0) AS click_count
+  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS q(user_id, page_url, n)
+  LEFT JOIN page_clicks p ON p.pair_key = clickstream_pair_key(q.user_id, q.page_url)
+))sql";
+
+// Up to $3 counters from the pair key $2 (hex) on, in key order, wrapping around to the first keys: two range scans
+// of page_clicks' primary key.
+constexpr const char* kSampledPairs = R"sql(sampled AS (
+  (SELECT user_id, page_url, click_count, pair_key, 0 AS lap FROM page_clicks
+   WHERE pair_key >= decode($2, 'hex') ORDER BY pair_key LIMIT $3)
+  UNION ALL
+  (SELECT user_id, page_url, click_count, pair_key, 1 FROM page_clicks
+   WHERE pair_key < decode($2, 'hex') ORDER BY pair_key LIMIT $3)
+), pairs AS (
+  SELECT user_id, page_url, click_count, row_number() OVER (ORDER BY lap, pair_key) AS n
+  FROM (SELECT * FROM sampled ORDER BY lap, pair_key LIMIT $3) s
+))sql";
 
 constexpr const char* kAppliedPosition =
     "SELECT partition, next_offset FROM applied_offsets WHERE topic = $1 ORDER BY partition";
@@ -103,31 +142,16 @@ absl::StatusOr<domain::Position> StoredPosition(const std::string& text) {
   return position;
 }
 
-// A dead server must not hang a caller: bound the connect unless the URL says otherwise.
-std::string WithConnectTimeout(const std::string& url) {
-  if (absl::StrContains(url, "connect_timeout")) return url;
-  return url + (absl::StrContains(url, "?") ? "&" : "?") + "connect_timeout=3";
-}
-
-absl::Status ToStatus(const std::exception& error) {
-  if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
-      dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {
-    return absl::UnavailableError(std::string("postgres connection: ") + error.what());
-  }
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
-    const std::string& state = sql->sqlstate();
-    // 40: serialization failure or deadlock; 57: server shutting down; 08: connection exception; 53: resources.
-    if (state.starts_with("40") || state.starts_with("57") || state.starts_with("08") || state.starts_with("53")) {
-      return absl::UnavailableError(std::string("postgres: ") + sql->what());
-    }
-    // 22: data exception; 23: integrity constraint violation; 54: program limit exceeded (a value too large for an
-    // index, say). The same rows fail the same way every time: retrying cannot cure them.
-    if (state.starts_with("22") || state.starts_with("23") || state.starts_with("54")) {
-      return absl::InvalidArgumentError("postgres refused the data (SQLSTATE " + state + "): " + sql->what());
-    }
-    return absl::InternalError(std::string("postgres: ") + sql->what());
-  }
-  return absl::UnavailableError(std::string("postgres: ") + error.what());
+// The freshness the statements above put in columns 1 to 3 of every row (position, newest event time, age), from the
+// first row; left as it is when there are no rows.
+absl::Status FreshnessOf(const pqxx::result& rows, domain::Freshness& freshness) {
+  if (rows.empty()) return absl::OkStatus();
+  auto position = StoredPosition(rows[0][1].as<std::string>());
+  if (!position.ok()) return position.status();
+  freshness.position = *std::move(position);
+  freshness.newest_event_time_us = rows[0][2].as<int64_t>();
+  freshness.age_ms = rows[0][3].as<int64_t>();
+  return absl::OkStatus();
 }
 
 metrics::Histogram& DbSeconds(metrics::Registry& registry, const char* operation) {
@@ -235,7 +259,9 @@ std::unique_ptr<Session> PgCountStore::Borrow() {
   // analytics worker (and the look-ups queued behind it) for as long as the database takes.
   pqxx::nontransaction(connection->connection)
       .exec0("SET statement_timeout = " + std::to_string(statement_timeout_.count()));
-  connection->connection.prepare("get_many", kGetMany);
+  connection->connection.prepare("get_many", GetManySql());
+  connection->connection.prepare("audit", AuditSql(kAskedPairs));
+  connection->connection.prepare("audit_sample", AuditSql(kSampledPairs));
   connection->connection.prepare("applied_position", kAppliedPosition);
   return connection;
 }
@@ -251,53 +277,84 @@ absl::StatusOr<int64_t> PgCountStore::GetCount(std::string_view user_id, std::st
   return stored->counts.front();
 }
 
-absl::StatusOr<ports::StoredCounts> PgCountStore::GetMany(const std::vector<domain::CountQuery>& pairs) {
-  if (pairs.empty()) return ports::StoredCounts();
+absl::Status PgCountStore::Run(const std::function<absl::Status(Session&)>& read) {
   const auto start = std::chrono::steady_clock::now();
   try {
     auto connection = Borrow();
-    ports::StoredCounts stored;
-    stored.counts.reserve(pairs.size());
-    {
-      pqxx::nontransaction tx(connection->connection);
-      const pqxx::result rows = tx.exec_prepared("get_many", ArrayLiteral(pairs, &domain::CountQuery::user_id),
-                                                 ArrayLiteral(pairs, &domain::CountQuery::page_url), topic_);
-      for (const auto& row : rows) stored.counts.push_back(row[0].as<int64_t>());
-      if (!rows.empty()) {
-        auto position = StoredPosition(rows[0][1].as<std::string>());
-        if (!position.ok()) return position.status();
-        stored.freshness.position = *position;
-        stored.freshness.newest_event_time_us = rows[0][2].as<int64_t>();
-        stored.freshness.age_ms = rows[0][3].as<int64_t>();
-      }
-    }
+    absl::Status status = read(*connection);
     Return(std::move(connection));
     read_seconds_.Observe(metrics::SecondsSince(start));
-    if (stored.counts.size() != pairs.size()) {
-      return absl::InternalError("postgres answered " + std::to_string(stored.counts.size()) + " counts for " +
-                                 std::to_string(pairs.size()) + " pairs");
-    }
-    return stored;
+    return status;
   } catch (const std::exception& error) {
     return ReadFailed(error);  // the connection, if any, is dropped with the exception
   }
 }
 
-absl::StatusOr<domain::Position> PgCountStore::AppliedPosition() {
-  try {
-    auto connection = Borrow();
-    domain::Position position;
-    {
-      pqxx::nontransaction tx(connection->connection);
-      for (const auto& row : tx.exec_prepared("applied_position", topic_)) {
-        position.push_back({row[0].as<int32_t>(), row[1].as<int64_t>()});
-      }
-    }
-    Return(std::move(connection));
-    return position;
-  } catch (const std::exception& error) {
-    return ReadFailed(error);
+absl::StatusOr<ports::StoredCounts> PgCountStore::GetMany(const std::vector<domain::CountQuery>& pairs) {
+  if (pairs.empty()) return ports::StoredCounts();
+  ports::StoredCounts stored;
+  auto status = Run([&](Session& session) {
+    pqxx::nontransaction tx(session.connection);
+    const pqxx::result rows = tx.exec_prepared("get_many", topic_, ArrayLiteral(pairs, &domain::CountQuery::user_id),
+                                               ArrayLiteral(pairs, &domain::CountQuery::page_url));
+    stored.counts.reserve(rows.size());
+    for (const auto& row : rows) stored.counts.push_back(row[0].as<int64_t>());
+    return FreshnessOf(rows, stored.freshness);
+  });
+  if (!status.ok()) return status;
+  if (stored.counts.size() != pairs.size()) {
+    return absl::InternalError("postgres answered " + std::to_string(stored.counts.size()) + " counts for " +
+                               std::to_string(pairs.size()) + " pairs");
   }
+  return stored;
+}
+
+absl::StatusOr<ports::StoreAudit> PgCountStore::Audit(const std::vector<domain::CountQuery>& pairs) {
+  ports::StoreAudit audit;
+  if (pairs.empty()) return audit;
+  auto status = Run([&](Session& session) {
+    pqxx::nontransaction tx(session.connection);
+    const pqxx::result rows = tx.exec_prepared("audit", topic_, ArrayLiteral(pairs, &domain::CountQuery::user_id),
+                                               ArrayLiteral(pairs, &domain::CountQuery::page_url));
+    if (rows.size() != pairs.size()) {
+      return absl::InternalError("postgres answered " + std::to_string(rows.size()) + " audits for " +
+                                 std::to_string(pairs.size()) + " pairs");
+    }
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      audit.pairs.push_back({pairs[i], rows[i][0].as<int64_t>(), rows[i][4].as<int64_t>(), std::nullopt, {}});
+    }
+    return FreshnessOf(rows, audit.freshness);
+  });
+  if (!status.ok()) return status;
+  return audit;
+}
+
+absl::StatusOr<ports::StoreAudit> PgCountStore::AuditSample(std::size_t size, const std::string& start) {
+  ports::StoreAudit audit;
+  auto status = Run([&](Session& session) {
+    pqxx::nontransaction tx(session.connection);
+    const pqxx::result rows = tx.exec_prepared("audit_sample", topic_, start, static_cast<int64_t>(size));
+    for (const auto& row : rows) {
+      audit.pairs.push_back(
+          {{row[5].as<std::string>(), row[6].as<std::string>()}, row[0].as<int64_t>(), row[4].as<int64_t>(), {}, {}});
+    }
+    return FreshnessOf(rows, audit.freshness);
+  });
+  if (!status.ok()) return status;
+  return audit;
+}
+
+absl::StatusOr<domain::Position> PgCountStore::AppliedPosition() {
+  domain::Position position;
+  auto status = Run([&](Session& session) {
+    pqxx::nontransaction tx(session.connection);
+    for (const auto& row : tx.exec_prepared("applied_position", topic_)) {
+      position.push_back({row[0].as<int32_t>(), row[1].as<int64_t>()});
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return position;
 }
 
 absl::Status PgCountStore::ReadFailed(const std::exception& error) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,9 +49,13 @@ class PgCountStore final : public ports::CountStore {
   absl::StatusOr<int64_t> GetCount(std::string_view user_id, std::string_view page_url) override;
   absl::StatusOr<ports::StoredCounts> GetMany(const std::vector<domain::CountQuery>& pairs) override;
   absl::StatusOr<domain::Position> AppliedPosition() override;
+  absl::StatusOr<ports::StoreAudit> Audit(const std::vector<domain::CountQuery>& pairs) override;
+  absl::StatusOr<ports::StoreAudit> AuditSample(std::size_t size, const std::string& start) override;
   absl::Status Ping() override;
 
  private:
+  // Runs `read` on a borrowed connection, timed, with what it throws turned into a status (and counted).
+  absl::Status Run(const std::function<absl::Status(Session&)>& read);
   std::unique_ptr<Session> Borrow();
   void Return(std::unique_ptr<Session> connection);
   // The status of a read that threw `error`, counted.

@@ -20,6 +20,9 @@ AnalyticsService::AnalyticsService(AnalyticsOptions options, std::unique_ptr<por
                         .GetCounter("clickstream_cache_errors_total",
                                     "look-ups answered from PostgreSQL because the cache was unreachable")) {
   if (log_end) log_end_watch_ = std::make_unique<LogEndWatch>(std::move(log_end), options_.log_end_interval);
+  auto drift_check = options_.drift_check;
+  drift_check.metrics = options_.metrics;
+  drift_check_ = std::make_unique<DriftCheck>(drift_check, *store_);
   for (std::size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
   position_watch_ = std::make_unique<PositionWatch>(options_.position_watch,
                                                     [store = store_.get()] { return store->AppliedPosition(); });
@@ -64,6 +67,26 @@ void AnalyticsService::GetCounts(std::vector<domain::CountQuery> pairs, const tr
   };
   if (!from_database) return look_up(absl::OkStatus());
   position_watch_->WaitFor(std::move(after), PositionWatch::Clock::now() + options_.position_wait, std::move(look_up));
+}
+
+void AnalyticsService::Reconcile(domain::CountQuery pair, ReconcileDone done) {
+  if (auto status = domain::ValidateCountQuery(pair, options_.limits); !status.ok()) return done(status);
+  auto shared_done = std::make_shared<ReconcileDone>(std::move(done));
+  if (Enqueue([this, pair = std::move(pair), shared_done] { (*shared_done)(ReconcileNow(pair)); })) return;
+  (*shared_done)(absl::ResourceExhaustedError("too many look-ups waiting; retry later"));
+}
+
+absl::StatusOr<domain::Reconciliation> AnalyticsService::ReconcileNow(const domain::CountQuery& pair) {
+  auto cached = cache_->Get(pair.user_id, pair.page_url);  // before the database's snapshot, never after
+  auto audit = store_->Audit({pair});
+  if (!audit.ok()) return audit.status();
+  if (audit->pairs.size() != 1) {
+    return absl::InternalError("the store answered " + std::to_string(audit->pairs.size()) + " audits for 1 pair");
+  }
+  domain::Reconciliation reconciliation = std::move(audit->pairs.front());
+  if (cached.ok()) reconciliation.cached = *cached;
+  reconciliation.freshness = *Shared(std::move(audit->freshness));
+  return reconciliation;
 }
 
 void AnalyticsService::RecordRead(const tracing::TraceContext& trace, std::string_view name, std::string_view system,

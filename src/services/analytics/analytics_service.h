@@ -22,9 +22,11 @@
 #include "domain/click_event.h"
 #include "domain/count_query.h"
 #include "domain/freshness.h"
+#include "domain/reconciliation.h"
 #include "ports/count_cache.h"
 #include "ports/event_store.h"
 #include "ports/log_end.h"
+#include "services/analytics/drift_check.h"
 #include "services/analytics/log_end_watch.h"
 #include "services/analytics/position_watch.h"
 
@@ -42,6 +44,7 @@ struct AnalyticsOptions {
   std::chrono::milliseconds position_wait{2000};
   PositionWatchOptions position_watch = {};
   std::chrono::milliseconds log_end_interval{500};  // how often the event log's end is read, for lag
+  DriftCheckOptions drift_check = {};               // its metrics go to `metrics`
 };
 
 class AnalyticsService {
@@ -72,6 +75,13 @@ class AnalyticsService {
   void GetCounts(std::vector<domain::CountQuery> pairs, const tracing::TraceContext& trace, DoneMany done,
                  domain::Position after = {});
 
+  // Reconciliation of one pair: the cache's count, then the pair's counter and raw rows in one database snapshot
+  // (in that order, so the cache is compared with a state at least as new as the one it was read from). `done`
+  // runs once: on a worker, or inline with INVALID_ARGUMENT for an invalid pair or RESOURCE_EXHAUSTED when the
+  // queue is full. A cache that cannot be read leaves `cached` unset.
+  using ReconcileDone = std::function<void(absl::StatusOr<domain::Reconciliation>)>;
+  void Reconcile(domain::CountQuery pair, ReconcileDone done);
+
   // INVALID_ARGUMENT when a call of `pairs` pairs is beyond max_pairs: one call must not occupy a worker and the
   // database for long. A protocol handler refuses such a call whole with this status.
   absl::Status CheckCallSize(std::size_t pairs) const;
@@ -92,6 +102,7 @@ class AnalyticsService {
   bool Enqueue(std::function<void()> task);  // false when the queue is full or the service stops
   void Work();
   void WarnDegraded(const absl::Status& status);
+  absl::StatusOr<domain::Reconciliation> ReconcileNow(const domain::CountQuery& pair);
   // `freshness` with its lag behind the log's latest known end, to be shared by the counts read with it.
   std::shared_ptr<const domain::Freshness> Shared(domain::Freshness freshness) const;
 
@@ -110,6 +121,7 @@ class AnalyticsService {
   bool stopping_ = false;
   std::vector<std::thread> workers_;            // started after everything they use
   std::unique_ptr<LogEndWatch> log_end_watch_;  // null without a LogEnd
+  std::unique_ptr<DriftCheck> drift_check_;
   // Last: destroyed first, answering its waiters while the queue still takes their look-ups.
   std::unique_ptr<PositionWatch> position_watch_;
 };

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
 
+#include "common/periodic.h"
 #include "domain/position.h"
 #include "ports/log_end.h"
 
@@ -17,21 +16,19 @@ namespace clickstream::analytics {
 class LogEndWatch {
  public:
   LogEndWatch(std::unique_ptr<ports::LogEnd> log_end, std::chrono::milliseconds interval);
-  ~LogEndWatch();  // stops and joins the thread
 
   // The last end read, null before the first success or when the last read failed (lag unknown, never stale).
   std::shared_ptr<const domain::Position> Latest() const;
 
  private:
-  void Watch();
+  void Read();  // on the reads' thread
 
   const std::unique_ptr<ports::LogEnd> log_end_;
   const std::chrono::milliseconds interval_;
+  bool failing_ = false;  // the reads' thread's own
   mutable std::mutex mutex_;
-  std::condition_variable stop_;
-  bool stopping_ = false;
   std::shared_ptr<const domain::Position> latest_;
-  std::thread thread_;  // last: started after everything it uses
+  common::Periodic reads_;  // last: stopped first, started after everything it uses
 };
 
 }  // namespace clickstream::analytics

@@ -14,6 +14,10 @@ absl::Status DeadlinePassed() {
   return absl::DeadlineExceededError("no answer from analytics within the query deadline");
 }
 
+absl::Status TooManyOwnCalls() {
+  return absl::ResourceExhaustedError("too many look-ups waiting for analytics; retry later");
+}
+
 }  // namespace
 
 struct CoalescingCountClient::Waiter {
@@ -31,27 +35,43 @@ CoalescingCountClient::CoalescingCountClient(CoalescingOptions options, std::uni
 
 CoalescingCountClient::~CoalescingCountClient() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return in_flight_ == 0 && in_flight_after_ == 0; });
+  idle_.wait(lock, [this] { return in_flight_ == 0 && in_flight_own_ == 0; });
 }
 
 void CoalescingCountClient::LookUpAfter(const domain::Position& after, std::string_view user_id,
                                         std::string_view page_url, Deadline deadline,
                                         const tracing::TraceContext& trace, Done done) {
   if (timer_->Now() >= deadline) return done(DeadlinePassed());
-  {
-    std::lock_guard lock(mutex_);
-    if (in_flight_after_ >= options_.max_waiting) {
-      return done(absl::ResourceExhaustedError("too many look-ups waiting for analytics; retry later"));
-    }
-    ++in_flight_after_;
-  }
+  if (!BeginOwnCall()) return done(TooManyOwnCalls());
   inner_->GetCounts({{std::string(user_id), std::string(page_url)}}, after, deadline, trace,
                     [this, done = std::move(done)](std::vector<Result> results) {
                       done(results.empty() ? absl::InternalError("analytics answered no result for the pair")
                                            : std::move(results.front()));
-                      std::lock_guard lock(mutex_);
-                      if (--in_flight_after_ == 0) idle_.notify_all();
+                      EndOwnCall();
                     });
+}
+
+void CoalescingCountClient::Reconcile(domain::CountQuery pair, Deadline deadline,
+                                      ports::CountClient::ReconcileDone done) {
+  if (timer_->Now() >= deadline) return done(DeadlinePassed());
+  if (!BeginOwnCall()) return done(TooManyOwnCalls());
+  inner_->Reconcile(std::move(pair), deadline,
+                    [this, done = std::move(done)](absl::StatusOr<domain::Reconciliation> reconciliation) {
+                      done(std::move(reconciliation));
+                      EndOwnCall();
+                    });
+}
+
+bool CoalescingCountClient::BeginOwnCall() {
+  std::lock_guard lock(mutex_);
+  if (in_flight_own_ >= options_.max_waiting) return false;
+  ++in_flight_own_;
+  return true;
+}
+
+void CoalescingCountClient::EndOwnCall() {
+  std::lock_guard lock(mutex_);
+  if (--in_flight_own_ == 0) idle_.notify_all();
 }
 
 void CoalescingCountClient::LookUp(std::string_view user_id, std::string_view page_url, Deadline deadline,

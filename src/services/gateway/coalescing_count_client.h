@@ -56,6 +56,8 @@ class CoalescingCountClient final {
   // max_waiting such look-ups are out.
   void LookUpAfter(const domain::Position& after, std::string_view user_id, std::string_view page_url,
                    Deadline deadline, const tracing::TraceContext& trace, Done done);
+  // Reconciliation of one pair, sent at once in a call of its own like LookUpAfter (and counted with those).
+  void Reconcile(domain::CountQuery pair, Deadline deadline, ports::CountClient::ReconcileDone done);
   // The inner client's readiness.
   absl::Status CheckReady(std::chrono::milliseconds timeout);
   // Now, on the clock deadlines are measured with.
@@ -77,6 +79,9 @@ class CoalescingCountClient final {
   void Send(Batch batch);
   void Finished(Batch batch, std::vector<Result> results);
   void Expire(const WaiterPtr& waiter);
+  // A call of its own may go out: false when max_waiting are out already. EndOwnCall after its answer.
+  bool BeginOwnCall();
+  void EndOwnCall();
   // Answers the look-up unless it was answered already (by its deadline or its batch): exactly once.
   void Answer(const WaiterPtr& waiter, Result result, bool cancel_timer = true);
 
@@ -84,9 +89,9 @@ class CoalescingCountClient final {
   const std::unique_ptr<ports::CountClient> inner_;
   std::mutex mutex_;
   std::condition_variable idle_;
-  std::deque<WaiterPtr> waiting_;    // in arrival order, so in deadline order
-  std::size_t in_flight_ = 0;        // batches
-  std::size_t in_flight_after_ = 0;  // LookUpAfter calls
+  std::deque<WaiterPtr> waiting_;  // in arrival order, so in deadline order
+  std::size_t in_flight_ = 0;      // batches
+  std::size_t in_flight_own_ = 0;  // calls of their own: LookUpAfter and Reconcile
   // Last: destroyed (its thread joined) first, while the state its pending tasks use still exists.
   const std::unique_ptr<ports::Timer> timer_;
 };

@@ -13,15 +13,19 @@ GatewayService::GatewayService(GatewayOptions options, std::unique_ptr<ports::Co
       lookups_(std::make_unique<CoalescingCountClient>(options_.coalescing, std::move(analytics), std::move(timer))),
       keys_(options_.api_keys) {}
 
+absl::StatusOr<domain::CountQuery> GatewayService::PairOf(const QueryRequest& request) const {
+  if (auto key = services::Authenticate(keys_, request.presented_key); !key.ok()) return key.status();
+  if (request.body.size() > options_.max_body_bytes) {
+    return common::MakeError(common::ErrorKind::kPayloadTooLarge,
+                             "body is larger than " + std::to_string(options_.max_body_bytes) + " bytes");
+  }
+  return domain::ParseCountQuery(request.parameters, request.body, options_.limits);
+}
+
 void GatewayService::Count(const QueryRequest& request, CountDone done) {
   // The deadline runs from the request's arrival, not from when a batch finally takes it to analytics.
   const ports::CountClient::Deadline deadline = lookups_->Now() + options_.query_deadline;
-  if (auto key = services::Authenticate(keys_, request.presented_key); !key.ok()) return done(key.status());
-  if (request.body.size() > options_.max_body_bytes) {
-    return done(common::MakeError(common::ErrorKind::kPayloadTooLarge,
-                                  "body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"));
-  }
-  auto query = domain::ParseCountQuery(request.parameters, request.body, options_.limits);
+  auto query = PairOf(request);
   if (!query.ok()) return done(query.status());
   auto answer = [done = std::move(done), query = *query](CoalescingCountClient::Result reading) {
     if (!reading.ok()) return done(reading.status());
@@ -34,6 +38,13 @@ void GatewayService::Count(const QueryRequest& request, CountDone done) {
   auto after = domain::ParsePositionToken(position->second);
   if (!after.ok()) return answer(after.status());
   lookups_->LookUpAfter(*after, query->user_id, query->page_url, deadline, request.trace, std::move(answer));
+}
+
+void GatewayService::Reconcile(const QueryRequest& request, ReconcileDone done) {
+  const ports::CountClient::Deadline deadline = lookups_->Now() + options_.query_deadline;
+  auto pair = PairOf(request);
+  if (!pair.ok()) return done(pair.status());
+  lookups_->Reconcile(*std::move(pair), deadline, std::move(done));
 }
 
 absl::Status GatewayService::CheckReady() { return lookups_->CheckReady(std::chrono::milliseconds(1000)); }

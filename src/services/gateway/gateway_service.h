@@ -58,9 +58,17 @@ class GatewayService {
   // before the look-up (no key, too large, invalid).
   void Count(const QueryRequest& request, CountDone done);
 
+  // Reconciliation of the pair the request names, asked of analytics in a call of its own; refused as Count
+  // refuses. `done` runs as Count's does.
+  using ReconcileDone = std::function<void(absl::StatusOr<domain::Reconciliation>)>;
+  void Reconcile(const QueryRequest& request, ReconcileDone done);
+
   absl::Status CheckReady();
 
  private:
+  // The pair `request` names, or why it is refused (no key, too large, invalid).
+  absl::StatusOr<domain::CountQuery> PairOf(const QueryRequest& request) const;
+
   const GatewayOptions options_;
   const std::unique_ptr<CoalescingCountClient> lookups_;
   const services::ApiKeys keys_;

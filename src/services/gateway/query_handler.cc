@@ -1,6 +1,7 @@
 #include "services/gateway/query_handler.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/errors.h"
@@ -59,14 +60,42 @@ std::string CountJson(const CountAnswer& answer) {
   return body;
 }
 
+// {"user_id","page_url","consistent","counter","raw_rows","cache","freshness":{...}}; cache null when it held none.
+std::string ReconciliationJson(const domain::Reconciliation& reconciliation) {
+  std::string body = "{\"user_id\":";
+  common::AppendJsonString(body, reconciliation.pair.user_id);
+  body += ",\"page_url\":";
+  common::AppendJsonString(body, reconciliation.pair.page_url);
+  body += ",\"consistent\":";
+  body += reconciliation.Consistent() ? "true" : "false";
+  body += ",\"counter\":" + std::to_string(reconciliation.counter) +
+          ",\"raw_rows\":" + std::to_string(reconciliation.raw_rows) +
+          ",\"cache\":" + (reconciliation.cached ? std::to_string(*reconciliation.cached) : "null");
+  AppendFreshness(body, reconciliation.freshness);
+  body += '}';
+  return body;
+}
+
+// A body is JSON or nothing; the answer otherwise.
+std::optional<ports::HttpResponse> RefusedBody(const ports::HttpRequest& request) {
+  if (request.body.empty() || services::AllowsJsonBody(request.content_type)) return std::nullopt;
+  return services::ErrorResponse(
+      common::MakeError(common::ErrorKind::kUnsupportedMediaType, "a body must be application/json"));
+}
+
 }  // namespace
 
+void HandleReconcile(GatewayService& service, const ports::HttpRequest& request, ports::Respond respond) {
+  if (auto refused = RefusedBody(request)) return respond(*std::move(refused));
+  service.Reconcile({services::PresentedKey(request), request.query, request.body, request.trace},
+                    [respond = std::move(respond)](absl::StatusOr<domain::Reconciliation> reconciliation) {
+                      respond(reconciliation.ok() ? services::JsonResponse(ReconciliationJson(*reconciliation))
+                                                  : services::ErrorResponse(reconciliation.status()));
+                    });
+}
+
 void HandleQuery(GatewayService& service, const ports::HttpRequest& request, ports::Respond respond) {
-  if (!request.body.empty() && !services::AllowsJsonBody(request.content_type)) {
-    respond(services::ErrorResponse(
-        common::MakeError(common::ErrorKind::kUnsupportedMediaType, "a body must be application/json")));
-    return;
-  }
+  if (auto refused = RefusedBody(request)) return respond(*std::move(refused));
   service.Count(
       {services::PresentedKey(request), request.query, request.body, request.trace},
       [respond = std::move(respond)](absl::StatusOr<CountAnswer> answer) {
@@ -75,8 +104,12 @@ void HandleQuery(GatewayService& service, const ports::HttpRequest& request, por
 }
 
 std::vector<ports::HttpRoute> QueryRoutes(GatewayService& service) {
-  return {{"GET", "/analytics/events", [&service](const ports::HttpRequest& request, ports::Respond respond) {
+  return {{"GET", "/analytics/events",
+           [&service](const ports::HttpRequest& request, ports::Respond respond) {
              HandleQuery(service, request, std::move(respond));
+           }},
+          {"GET", "/analytics/reconcile", [&service](const ports::HttpRequest& request, ports::Respond respond) {
+             HandleReconcile(service, request, std::move(respond));
            }}};
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "domain/dead_letter.h"
 
 namespace clickstream::processor {
 
@@ -193,7 +194,7 @@ bool ProcessorService::SendDeadLetters(const std::vector<domain::PoisonRecord>& 
   for (const auto& letter : poison) {
     auto delay = options_.retry_initial;
     while (true) {
-      auto status = dead_letters_->Send(letter.record, letter.reason, options_.dead_letter_timeout);
+      auto status = dead_letters_->Send(letter, options_.dead_letter_timeout);
       if (status.ok()) break;
       log->warn("dead letter failed partition={} offset={}: {}", letter.record.partition, letter.record.offset,
                 status.message());
@@ -299,7 +300,8 @@ bool ProcessorService::Isolate(const std::vector<domain::Record>& records, const
   log->error("event refused by the database, dead-lettered event_id={} partition={} offset={}: {}",
              events.front().event_id, record.partition, record.offset, applied.status().message());
   ++stored.refused;
-  return SendDeadLetters({{record, "the database refused the event: " + std::string(applied.status().message())}});
+  return SendDeadLetters(
+      {{record, "the database refused the event: " + std::string(applied.status().message()), domain::kReasonRefused}});
 }
 
 bool ProcessorService::UpdateCache(std::vector<domain::PageCount> counts) {

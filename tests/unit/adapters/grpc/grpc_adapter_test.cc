@@ -178,6 +178,38 @@ TEST_F(GrpcAdapterTest, EachCountComesWithTheFreshnessOfTheSourceItWasReadFrom) 
   EXPECT_EQ(outcome.results[3]->freshness, outcome.results[1]->freshness);
 }
 
+// Reconciliation over the wire: both numbers, the cache's count and the snapshot's freshness, for long random pairs.
+TEST_F(GrpcAdapterTest, AReconciliationComesBackWithBothNumbersTheCacheAndItsSnapshot) {
+  const auto pair = RandomPair();
+  store_->counts[{pair.user_id, pair.page_url}] = 9;
+  store_->raw_rows[{pair.user_id, pair.page_url}] = 10;
+  store_->SetApplied({{0, 9}, {2, 4}});
+  cache_->values[{pair.user_id, pair.page_url}] = 8;
+  GrpcCountClient client(Target(), kPatience);
+  std::promise<absl::StatusOr<domain::Reconciliation>> answer;
+  client.Reconcile(pair, Clock::now() + kPatience,
+                   [&](absl::StatusOr<domain::Reconciliation> r) { answer.set_value(std::move(r)); });
+  auto future = answer.get_future();
+  ASSERT_EQ(future.wait_for(kPatience), std::future_status::ready);
+  const auto reconciliation = future.get();
+  ASSERT_TRUE(reconciliation.ok()) << reconciliation.status();
+  EXPECT_EQ(reconciliation->pair.user_id, pair.user_id);
+  EXPECT_EQ(reconciliation->pair.page_url, pair.page_url);
+  EXPECT_EQ(reconciliation->counter, 9);
+  EXPECT_EQ(reconciliation->raw_rows, 10);
+  EXPECT_EQ(reconciliation->cached, 8);
+  EXPECT_FALSE(reconciliation->Consistent());
+  EXPECT_EQ(reconciliation->freshness.source, domain::CountSource::kDatabase);
+  EXPECT_EQ(reconciliation->freshness.position, (domain::Position{{0, 9}, {2, 4}}));
+
+  std::promise<absl::StatusOr<domain::Reconciliation>> refused;
+  client.Reconcile({"", "/p"}, Clock::now() + kPatience,
+                   [&](absl::StatusOr<domain::Reconciliation> r) { refused.set_value(std::move(r)); });
+  auto refusal = refused.get_future();
+  ASSERT_EQ(refusal.wait_for(kPatience), std::future_status::ready);
+  EXPECT_EQ(refusal.get().status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // Read-your-writes over the wire: the position reaches the service, the count is the database's (the cache has
 // not caught up), and a wait that ran out comes back carrying the position applied so far.
 TEST_F(GrpcAdapterTest, APositionTravelsWithTheCallAndAWaitThatRanOutBringsBackTheAppliedPosition) {

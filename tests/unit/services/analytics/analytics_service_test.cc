@@ -305,3 +305,67 @@ TEST_F(AnalyticsQueueTest, FullQueueIsResourceExhausted) {
 
 }  // namespace
 }  // namespace clickstream::analytics
+
+namespace clickstream::analytics {
+namespace {
+
+using namespace testing_support;
+
+class AnalyticsReconcileTest : public AnalyticsServiceTest {
+ protected:
+  absl::StatusOr<domain::Reconciliation> Reconcile(std::string user, std::string page) {
+    std::promise<absl::StatusOr<domain::Reconciliation>> answer;
+    service_->Reconcile({std::move(user), std::move(page)},
+                        [&](absl::StatusOr<domain::Reconciliation> r) { answer.set_value(std::move(r)); });
+    return answer.get_future().get();
+  }
+};
+
+TEST_F(AnalyticsReconcileTest, ComparesTheCounterWithItsRawRowsAndTheCacheWithTheCounter) {
+  store_->counts[{"u", "/p"}] = 5;
+  store_->SetApplied({{0, 40}});
+  cache_->values[{"u", "/p"}] = 4;  // the processor has not raised it yet: behind is fine
+  auto reconciliation = Reconcile("u", "/p");
+  ASSERT_TRUE(reconciliation.ok()) << reconciliation.status();
+  EXPECT_EQ(reconciliation->pair.user_id, "u");
+  EXPECT_EQ(reconciliation->pair.page_url, "/p");
+  EXPECT_EQ(reconciliation->counter, 5);
+  EXPECT_EQ(reconciliation->raw_rows, 5);
+  EXPECT_EQ(reconciliation->cached, 4);
+  EXPECT_EQ(reconciliation->freshness.position, (domain::Position{{0, 40}}));
+  EXPECT_EQ(reconciliation->freshness.source, domain::CountSource::kDatabase);
+  EXPECT_TRUE(reconciliation->Consistent());
+
+  store_->raw_rows[{"u", "/p"}] = 6;  // an event stored but not counted
+  reconciliation = Reconcile("u", "/p");
+  EXPECT_EQ(reconciliation->raw_rows, 6);
+  EXPECT_FALSE(reconciliation->Consistent());
+
+  store_->raw_rows[{"u", "/p"}] = 5;
+  cache_->values[{"u", "/p"}] = 6;  // the cache ahead of the database: it counted something twice
+  reconciliation = Reconcile("u", "/p");
+  EXPECT_EQ(reconciliation->cached, 6);
+  EXPECT_FALSE(reconciliation->Consistent());
+}
+
+TEST_F(AnalyticsReconcileTest, ACacheThatHoldsNothingOrIsDownLeavesTheCacheOutOfIt) {
+  store_->counts[{"u", "/p"}] = 3;
+  auto reconciliation = Reconcile("u", "/p");
+  EXPECT_EQ(reconciliation->cached, std::nullopt);
+  EXPECT_TRUE(reconciliation->Consistent());
+  cache_->values[{"u", "/p"}] = 9;
+  cache_->available = false;
+  reconciliation = Reconcile("u", "/p");
+  ASSERT_TRUE(reconciliation.ok()) << reconciliation.status();
+  EXPECT_EQ(reconciliation->cached, std::nullopt);
+  EXPECT_EQ(reconciliation->counter, 3);
+}
+
+TEST_F(AnalyticsReconcileTest, AnInvalidPairIsRefusedAndADatabaseDownIsUnavailable) {
+  EXPECT_EQ(Reconcile("", "/p").status().code(), absl::StatusCode::kInvalidArgument);
+  store_->available = false;
+  EXPECT_EQ(Reconcile("u", "/p").status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace clickstream::analytics

@@ -28,14 +28,24 @@ class GatewayServiceTest : public testing::Test {
   // The one answer to the request; kNoAnswer (and a test failure) when there was none, a failure too when more.
   ports::HttpResponse Get(std::map<std::string, std::string> query, std::string body = "",
                           std::string content_type = "") {
+    return Send(HandleQuery, "/analytics/events", std::move(query), std::move(body), std::move(content_type));
+  }
+
+  ports::HttpResponse Reconcile(std::map<std::string, std::string> query, std::string body = "",
+                                std::string content_type = "") {
+    return Send(HandleReconcile, "/analytics/reconcile", std::move(query), std::move(body), std::move(content_type));
+  }
+
+  using Handler = void (*)(GatewayService&, const ports::HttpRequest&, ports::Respond);
+  ports::HttpResponse Send(Handler handler, std::string path, std::map<std::string, std::string> query,
+                           std::string body, std::string content_type) {
     ports::HttpResponse answer{kNoAnswer, "", "", {}};
     int answers = 0;
-    HandleQuery(*service_,
-                {"GET", "/analytics/events", std::move(query), std::move(content_type), std::move(body), "", ""},
-                [&](ports::HttpResponse r) {
-                  answer = std::move(r);
-                  ++answers;
-                });
+    handler(*service_, {"GET", std::move(path), std::move(query), std::move(content_type), std::move(body), "", ""},
+            [&](ports::HttpResponse r) {
+              answer = std::move(r);
+              ++answers;
+            });
     EXPECT_EQ(answers, 1) << "a request must be answered exactly once";
     return answer;
   }
@@ -138,6 +148,56 @@ TEST_F(GatewayServiceTest, APositionNotAppliedInTimeIs503WithRetryAfterAndThePos
   EXPECT_EQ(answer.body, R"({"error":"unavailable","message":"not applied yet","position":"0-11"})");
   ASSERT_EQ(answer.headers.size(), 1u);
   EXPECT_EQ(answer.headers[0].first, "Retry-After");
+}
+
+}  // namespace
+}  // namespace clickstream::gateway
+
+namespace clickstream::gateway {
+namespace {
+
+TEST_F(GatewayServiceTest, AReconciliationIsAskedOfAnalyticsInACallOfItsOwnAndAnsweredWithBothNumbers) {
+  domain::Reconciliation reconciliation;
+  reconciliation.counter = 7;
+  reconciliation.raw_rows = 7;
+  reconciliation.cached = 6;
+  reconciliation.freshness.position = {{0, 12}, {3, 4}};
+  reconciliation.freshness.newest_event_time_us = 1'700'000'000'123'456;
+  reconciliation.freshness.age_ms = 15;
+  reconciliation.freshness.lag = 2;
+  client_->reconciliation = reconciliation;
+  const auto arrived = clock_->Now();
+  auto answer = Reconcile({{"user_id", "u\"1"}, {"page_url", "/a b"}});
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body, R"({"user_id":"u\"1","page_url":"/a b","consistent":true,"counter":7,"raw_rows":7,"cache":6,)"
+                         R"("freshness":{"source":"database","position":"0-12.3-4",)"
+                         R"("newest_event_time":"2023-11-14T22:13:20.123456Z","age_ms":15,"lag":2}})");
+  ASSERT_EQ(client_->reconciled.size(), 1u);
+  EXPECT_EQ(client_->reconciled[0], (testing_support::Pair{"u\"1", "/a b"}));
+  EXPECT_TRUE(client_->batch_sizes.empty()) << "no coalesced batch carried it";
+  EXPECT_EQ(client_->deadlines.at(0), arrived + std::chrono::milliseconds(3000));
+}
+
+TEST_F(GatewayServiceTest, AReconciliationSaysInconsistentWithBothNumbersAndACacheItDidNotFindAsNull) {
+  domain::Reconciliation reconciliation;
+  reconciliation.counter = 8;
+  reconciliation.raw_rows = 7;
+  client_->reconciliation = reconciliation;
+  auto answer = Reconcile({}, R"({"user_id":"u","page_url":"/p"})", "application/json");
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body,
+            R"({"user_id":"u","page_url":"/p","consistent":false,"counter":8,"raw_rows":7,"cache":null,)"
+            R"("freshness":{"source":"database","position":null,"newest_event_time":null,"age_ms":null,"lag":null}})");
+}
+
+TEST_F(GatewayServiceTest, AReconciliationOfABadPairIs400AndAnAnalyticsFailureIs503) {
+  auto missing = Reconcile({{"user_id", "u"}});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("page_url"), std::string::npos) << missing.body;
+  EXPECT_EQ(Reconcile({{"user_id", "u"}, {"page_url", "/p"}}, "<pair/>", "application/xml").status, 415);
+  EXPECT_TRUE(client_->reconciled.empty());
+  client_->reconciliation = absl::UnavailableError("analytics down");
+  EXPECT_EQ(Reconcile({{"user_id", "u"}, {"page_url", "/p"}}).status, 503);
 }
 
 }  // namespace

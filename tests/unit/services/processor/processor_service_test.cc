@@ -173,6 +173,7 @@ TEST_F(ProcessorServiceTest, DeadLettersAnEventTheDatabaseRefusesForGoodAndCount
   ASSERT_EQ(dead_letters_->sent.size(), 1u);
   EXPECT_EQ(dead_letters_->sent[0].first.offset, 2);
   EXPECT_NE(dead_letters_->sent[0].second.find("index row size"), std::string::npos) << dead_letters_->sent[0].second;
+  EXPECT_EQ(dead_letters_->codes, (std::vector<std::string>{"refused"})) << "listed apart from invalid records";
   EXPECT_EQ((store_->counts[{"u", "/p"}]), 2);
   EXPECT_EQ((store_->counts[{"u2", "/p"}]), 2);
   EXPECT_EQ((store_->counts.count({"u3", "/p"})), 0u);
