@@ -83,8 +83,9 @@ struct GatewayConfig {
   std::string analytics_addr;
   Millis query_deadline{};
   std::size_t max_body_bytes = 0;
-  std::string api_keys;       // as for ingestion
-  std::size_t max_batch = 0;  // look-ups coalesced into one call to analytics
+  std::string api_keys;        // as for ingestion
+  std::string admin_api_keys;  // the dead-letter routes'; "": the query keys
+  std::size_t max_batch = 0;   // look-ups coalesced into one call to analytics
   std::size_t batches_in_flight = 0;
   std::size_t max_waiting = 0;
 };

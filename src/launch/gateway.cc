@@ -56,8 +56,12 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
   // The dead-letter calls go on a channel of their own: an operator's replay never queues behind look-ups.
   auto dead_letters =
       std::make_shared<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, kDeadLetterDeadline, tls);
+  // A replay writes to the event log: it may take keys of its own, not those handed out to read counts.
+  auto admin_keys = config.gateway.admin_api_keys.empty() ? absl::StatusOr<std::vector<std::string>>(options->api_keys)
+                                                          : LoadKeys("gateway", config, config.gateway.admin_api_keys);
+  if (!admin_keys.ok()) return admin_keys.status();
   auto routes = gateway::QueryRoutes(*service);
-  for (auto& route : gateway::DeadLetterRoutes(*dead_letters, {options->api_keys, kDeadLetterDeadline})) {
+  for (auto& route : gateway::DeadLetterRoutes(*dead_letters, {*std::move(admin_keys), kDeadLetterDeadline})) {
     routes.push_back(std::move(route));
   }
   running->parts = std::make_shared<GatewayParts>(GatewayParts{service, dead_letters});

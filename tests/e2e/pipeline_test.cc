@@ -296,7 +296,8 @@ TEST(PipelineAccess, ApiKeysAndRateLimitsOnTheRealServices) {
                          ServiceEnvironment(ports, {{"CLICKSTREAM_INGEST_API_KEYS", "ingest-key-1,ingest-key-2"},
                                                     {"CLICKSTREAM_INGEST_RATE_PER_KEY", "1"},
                                                     {"CLICKSTREAM_INGEST_BURST_PER_KEY", "3"},
-                                                    {"CLICKSTREAM_QUERY_API_KEYS", "@" + key_file}}),
+                                                    {"CLICKSTREAM_QUERY_API_KEYS", "@" + key_file},
+                                                    {"CLICKSTREAM_ADMIN_API_KEYS", "admin-key-1"}}),
                          "e2e-access");
   process.Start();
   ASSERT_TRUE(process.WaitReady(ports.ingestion)) << process.log_path();
@@ -320,6 +321,11 @@ TEST(PipelineAccess, ApiKeysAndRateLimitsOnTheRealServices) {
   const std::string target = "/analytics/events?user_id=u&page_url=%2Fk";
   EXPECT_EQ(gateway.Request("GET", target).status, 401);
   EXPECT_EQ(gateway.Request("GET", target, "", "", 10000, {{"Authorization", "Bearer query-key-1"}}).status, 200);
+  // The dead-letter routes take the admin keys, not the query keys.
+  EXPECT_EQ(gateway.Request("GET", "/dead-letters", "", "", 10000, {{"X-API-Key", "query-key-1"}}).status, 401);
+  EXPECT_EQ(gateway.Request("POST", "/dead-letters/replay?ids=1", "", "", 10000, {{"X-API-Key", "query-key-1"}}).status,
+            401);
+  EXPECT_EQ(gateway.Request("GET", "/dead-letters", "", "", 10000, {{"X-API-Key", "admin-key-1"}}).status, 200);
 
   // The keys never reach the log.
   EXPECT_EQ(process.Signal(SIGTERM), 0);
@@ -327,6 +333,7 @@ TEST(PipelineAccess, ApiKeysAndRateLimitsOnTheRealServices) {
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text.find("ingest-key-1"), std::string::npos);
   EXPECT_EQ(text.find("query-key-1"), std::string::npos);
+  EXPECT_EQ(text.find("admin-key-1"), std::string::npos);
   EXPECT_NE(text.find("API key required"), std::string::npos);
 }
 
