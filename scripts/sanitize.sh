@@ -56,7 +56,8 @@ for run in "${runs[@]}"; do
       cmake --build build-tsan --target unit_tests integration_tests -- -j"$jobs"
       # halt_on_error: the first race fails its test with the report in ctest's output. The Kafka and gRPC
       # adapter tests are excluded by name (see above).
-      TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+      # scripts/tsan.supp names races inside third-party code, each with its reason.
+      TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp} \
         ctest --test-dir build-tsan -L 'unit|integration' -E '^(Kafka|GrpcAdapterTest)' --output-on-failure "$@"
       ;;
   esac
