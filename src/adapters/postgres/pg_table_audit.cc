@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "adapters/postgres/pg_errors.h"
+
 namespace clickstream::postgres {
 namespace {
 
@@ -52,10 +54,8 @@ absl::StatusOr<TableAudit> AuditTable(const std::string& database_url, const std
     }
     tx.commit();
     return audit;
-  } catch (const pqxx::broken_connection& error) {
-    return absl::UnavailableError(std::string("postgres connection: ") + error.what());
   } catch (const std::exception& error) {
-    return absl::InternalError(std::string("postgres: ") + error.what());
+    return ToStatus(error);
   }
 }
 

@@ -23,7 +23,7 @@ struct TableAudit {
   domain::Position position;                   // applied for the topic, in the same snapshot
 };
 
-// UNAVAILABLE when the database cannot be reached, INTERNAL for any other failure.
+// Errors as postgres::ToStatus maps them: UNAVAILABLE when the database cannot be reached.
 absl::StatusOr<TableAudit> AuditTable(const std::string& database_url, const std::string& topic,
                                       std::size_t list_limit);
 
