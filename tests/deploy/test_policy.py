@@ -34,7 +34,7 @@ PORT_ENV = {
 ANALYTICS_GRPC_PORT = 50051
 DEV_NODEPORTS = {"ingestion": 30080, "gateway": 30081, "analytics": 30051}
 SECRET_KEYS = ("DATABASE_URL", "KAFKA_BROKER", "REDIS_ADDR", "CLICKSTREAM_INGEST_API_KEYS",
-               "CLICKSTREAM_QUERY_API_KEYS")
+               "CLICKSTREAM_QUERY_API_KEYS", "CLICKSTREAM_ADMIN_API_KEYS")
 # Which app-layer service may reach which data-layer port, and nothing else may.
 DATA_PORTS = {"postgres": 5432, "redis": 6379, "redpanda": 9092}
 DATA_CLIENTS = {
@@ -520,16 +520,22 @@ def _(b):
         assert not missing, f"{s}: lacks {sorted(missing)}"
 
 
-@rule("API keys are on: ingestion and the gateway read a non-empty key list from app-secrets (not optional)")
+@rule("API keys are on: ingestion and the gateway (queries and dead letters) read a non-empty key list from "
+      "app-secrets (not optional)")
 def _(b):
     data = b.secret_data(APP_NS, "app-secrets")
-    for service, key in (("ingestion", "CLICKSTREAM_INGEST_API_KEYS"), ("gateway", "CLICKSTREAM_QUERY_API_KEYS")):
+    for service, key in (("ingestion", "CLICKSTREAM_INGEST_API_KEYS"), ("gateway", "CLICKSTREAM_QUERY_API_KEYS"),
+                         ("gateway", "CLICKSTREAM_ADMIN_API_KEYS")):
         [c] = b.app_deployment(service)["spec"]["template"]["spec"]["containers"]
         e = env_of(c).get(key)
         assert e, f"{service}: no {key}, so it would accept requests without a key"
         ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
         assert ref.get("name") == "app-secrets" and not ref.get("optional"), f"{service}: {key} not required from app-secrets"
         assert [k for k in data[ref["key"]].split(",") if k.strip()], f"app-secrets {ref['key']} holds no key"
+    keys = {name: {k.strip() for k in data[name].split(",") if k.strip()}
+            for name in ("CLICKSTREAM_QUERY_API_KEYS", "CLICKSTREAM_ADMIN_API_KEYS")}
+    shared = keys["CLICKSTREAM_QUERY_API_KEYS"] & keys["CLICKSTREAM_ADMIN_API_KEYS"]
+    assert not shared, "a query key is also an admin key: it could replay dead letters into the event log"
 
 
 @rule("the Secret's addresses name the data-layer Services and ports; the DB password matches postgres'")
