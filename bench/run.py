@@ -39,6 +39,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 STATE = REPO / ".state" / "bench"
 BUILD = REPO / "build"
 CLICKSTREAM = BUILD / "src" / "clickstream"
+clickstream_binary = CLICKSTREAM  # the services run from this binary; --binary to compare another build
 LOADGEN = BUILD / "bench" / "loadgen" / "clickstream-loadgen"
 RESULTS = REPO / "bench" / "results"
 KAFKA_LIBS = REPO / ".state" / "kafka" / "libs"
@@ -119,7 +120,7 @@ class Service(Process):
     def __init__(self, name, env, ready_port):
         self.ready_port = ready_port
         self.log_path = STATE / "logs" / f"{name}.log"
-        self.popen = subprocess.Popen([str(CLICKSTREAM), name], env=env, stdout=open(self.log_path, "ab"),
+        self.popen = subprocess.Popen([str(clickstream_binary), name], env=env, stdout=open(self.log_path, "ab"),
                                       stderr=subprocess.STDOUT)
         super().__init__(name, self.popen.pid)
 
@@ -196,7 +197,7 @@ class Stack:
         self.infra = read_infra_env(self.infra_dir)
         # The ports and environment every local run of the services shares; the bench starts and measures its
         # processes itself (Service), to read their CPU and memory.
-        layout_env = LocalServices(CLICKSTREAM, {k: self.infra[k] for k in (
+        layout_env = LocalServices(clickstream_binary, {k: self.infra[k] for k in (
             "DATABASE_URL", "KAFKA_BROKER", "REDIS_ADDR", "KAFKA_TOPIC", "CLICKSTREAM_DLQ_TOPIC")}, str(STATE / "logs"))
         self.ports, self.env = layout_env.ports, layout_env.env
         self.env.update(layout.settings)
@@ -662,7 +663,7 @@ def run_layout(args, layout, keep):
     log(f"layout {layout.describe()}")
     stack = Stack(layout)
     outcome = {"layout": layout.name, "partitions": layout.partitions, "combined": layout.combined,
-               "settings": layout.settings, "workloads": [], "services": {}}
+               "settings": layout.settings, "binary": str(clickstream_binary), "workloads": [], "services": {}}
     started = time.monotonic()
     try:
         stack.start_all()
@@ -695,7 +696,8 @@ def run(args):
     for i, layout in enumerate(chosen):
         results["layouts"].append(run_layout(args, layout, keep=args.keep and i == len(chosen) - 1))
     results["duration_s"] = round(time.monotonic() - started, 1)
-    write_results(results, partial=bool(args.only) or args.layout != "both" or bool(args.set))
+    write_results(results, partial=bool(args.only) or args.layout != "both" or bool(args.set)
+                  or clickstream_binary != CLICKSTREAM.resolve())
 
 
 def processor_rate(stack, expected):
@@ -767,6 +769,8 @@ def layout_markdown(outcome):
     combined = "one `clickstream all` process, as scripts/up.sh" if outcome["combined"] else \
         "each service its own process"
     settings = "".join(f", {name}={value}" for name, value in sorted(outcome.get("settings", {}).items()))
+    if outcome.get("binary", str(CLICKSTREAM.resolve())) != str(CLICKSTREAM.resolve()):
+        settings += f", services from {outcome['binary']}"
     lines = [f"### Layout {outcome['layout']}: topic clicks with {outcome['partitions']} partition(s), {combined}"
              f"{settings} ({outcome['duration_s']} s)",
              "",
@@ -885,11 +889,17 @@ def main():
     parser.add_argument("--set", type=setting, action="append", default=[], metavar="NAME=VALUE",
                         help="a clickstream setting for every service, e.g. CLICKSTREAM_PARTITIONING=sticky "
                              "(repeatable; results go to a timestamped file only)")
+    parser.add_argument("--binary", type=pathlib.Path, default=CLICKSTREAM,
+                        help="run the services from this clickstream binary, e.g. another commit's build, to compare "
+                             "two builds on one machine (default build/src/clickstream; results go to a "
+                             "timestamped file only)")
     args = parser.parse_args()
     args.set = dict(args.set)
+    global clickstream_binary
+    clickstream_binary = args.binary.resolve()
     if args.only and not set(args.only) <= set(WORKLOADS):
         parser.error(f"--only takes workloads among {', '.join(WORKLOADS)}")
-    for tool in (CLICKSTREAM, LOADGEN):
+    for tool in (clickstream_binary, LOADGEN):
         if not tool.exists():
             raise SystemExit(f"bench: {tool} missing: run bench/run.sh, which builds it")
     for command in ("nginx", "redis-benchmark", "redis-cli", "psql", "java"):
