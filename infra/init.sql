@@ -94,3 +94,57 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     replay_position  TEXT,
     UNIQUE (source_topic, source_partition, source_offset)
 );
+
+-- Aggregates beyond one counter, for the queries of top pages, event types and counts over time. The statement that
+-- applies a batch maintains them from the rows it actually inserted into click_events, in the same transaction as
+-- page_clicks, so an event counted once there is counted once in each of them. Each is keyed like page_clicks, by a
+-- digest of its text (clickstream_text_key), so that no valid value is too long for a B-tree entry.
+CREATE OR REPLACE FUNCTION clickstream_text_key(value TEXT) RETURNS BYTEA
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN sha256(decode(replace(value, '\', '\\'), 'escape'));
+
+-- Top pages of a user read a user's counters through this index; it changes only when a pair is first counted.
+CREATE INDEX IF NOT EXISTS page_clicks_user ON page_clicks (clickstream_text_key(user_id));
+
+-- Made once, and filled from the events stored before they existed, under a lock that holds the processor's
+-- batches (and another start doing the same) back meanwhile, so that an upgraded database counts its past too.
+-- Later starts find the tables and take no lock.
+DO $$
+BEGIN
+    IF to_regclass('page_totals') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    LOCK TABLE click_events, page_clicks IN SHARE ROW EXCLUSIVE MODE;
+    IF to_regclass('page_totals') IS NOT NULL THEN  -- made by another start while this one waited
+        RETURN;
+    END IF;
+
+    -- Clicks of each page across users, and its distinct users (the pairs counted for it: a pair's first event
+    -- adds one, in the statement that creates its page_clicks row).
+    CREATE TABLE page_totals (
+        page_url    TEXT NOT NULL,
+        click_count BIGINT NOT NULL,
+        users       BIGINT NOT NULL,
+        page_key    BYTEA GENERATED ALWAYS AS (clickstream_text_key(page_url)) STORED PRIMARY KEY
+    );
+    INSERT INTO page_totals (page_url, click_count, users)
+    SELECT page_url, sum(click_count), count(*) FROM page_clicks GROUP BY page_url;
+
+    -- Clicks of each event_type.
+    CREATE TABLE event_type_totals (
+        event_type  TEXT NOT NULL,
+        click_count BIGINT NOT NULL,
+        type_key    BYTEA GENERATED ALWAYS AS (clickstream_text_key(event_type)) STORED PRIMARY KEY
+    );
+    INSERT INTO event_type_totals (event_type, click_count)
+    SELECT event_type, count(*) FROM click_events GROUP BY event_type;
+
+    -- Clicks by the UTC minute of their time_stamp: every time zone in use today is a whole number of minutes from
+    -- UTC, so hours and days in any of them, DST included, are sums of these minutes.
+    CREATE TABLE clicks_per_minute (
+        minute      TIMESTAMPTZ PRIMARY KEY,
+        click_count BIGINT NOT NULL
+    );
+    INSERT INTO clicks_per_minute (minute, click_count)
+    SELECT date_trunc('minute', time_stamp, 'UTC'), count(*) FROM click_events GROUP BY 1;
+END $$;

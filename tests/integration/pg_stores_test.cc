@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
@@ -134,6 +135,66 @@ TEST(PgEventStore, StoresAwkwardTextExactly) {
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(CountOf(counts->counts, user, page), 1);
   EXPECT_EQ(*reader.GetCount(user, page), 1);
+}
+
+// The aggregates beyond one counter (page totals with distinct users, event types, minutes) follow the rows
+// click_events actually holds: duplicates within a batch, redelivered batches and an event_id reused with other
+// content count once, as the stored row says. Checked key by key against the raw rows, so that a loss and a double
+// count cannot cancel out.
+TEST(PgEventStore, MaintainsPageTotalsEventTypesAndMinutesFromTheRowsInserted) {
+  std::mt19937_64 random(std::random_device{}());
+  PgEventStore store(TestInfra().database_url);
+  std::vector<std::string> users, pages, types;
+  for (int i = 0; i < 5; ++i) users.push_back(UniqueId("u") + Incompressible(200, random));
+  for (int i = 0; i < 6; ++i) pages.push_back(UniqueId("/p") + Incompressible(1500, random));
+  for (int i = 0; i < 3; ++i) types.push_back(UniqueId("type") + Incompressible(40, random));
+  // A random minute in the 1990s (no other test writes there), events spread over ten minutes, to the microsecond.
+  const int64_t base_us = (631'152'000 + static_cast<int64_t>(random() % 315'000'000) / 60 * 60) * 1'000'000;
+  std::vector<domain::ClickEvent> all;
+  for (int i = 0; i < 120; ++i) {
+    all.push_back({UniqueId("evt"), users[random() % users.size()], types[random() % types.size()],
+                   pages[random() % pages.size()], base_us + static_cast<int64_t>(random() % 600'000'000)});
+  }
+  auto batch = [&](std::size_t from, std::size_t to) {
+    return std::vector<domain::ClickEvent>(all.begin() + from, all.begin() + to);
+  };
+  std::vector<std::vector<domain::ClickEvent>> batches = {batch(0, 50), batch(40, 90), batch(0, 120)};
+  batches[0].push_back(all[3]);        // a duplicate within the batch
+  domain::ClickEvent reused = all[7];  // an event_id already stored, sent again with other content
+  reused.page_url = pages[(std::find(pages.begin(), pages.end(), reused.page_url) - pages.begin() + 1) % 6];
+  reused.event_type = types[0] == reused.event_type ? types[1] : types[0];
+  batches[1].push_back(reused);
+  for (const auto& events : batches) ASSERT_TRUE(store.ApplyBatch("clicks", events, {}).ok());
+
+  pqxx::connection connection(TestInfra().database_url);
+  pqxx::nontransaction tx(connection);
+  for (const auto& page : pages) {
+    const auto raw =
+        tx.exec_params1("SELECT count(*), count(DISTINCT user_id) FROM click_events WHERE page_url = $1", page);
+    const auto total = tx.exec_params("SELECT click_count, users FROM page_totals WHERE page_url = $1", page);
+    ASSERT_EQ(total.size(), raw[0].as<int64_t>() > 0 ? 1u : 0u) << "page " << page.substr(0, 20);
+    if (total.empty()) continue;
+    EXPECT_EQ(total[0][0].as<int64_t>(), raw[0].as<int64_t>()) << "page " << page.substr(0, 20);
+    EXPECT_EQ(total[0][1].as<int64_t>(), raw[1].as<int64_t>()) << "page " << page.substr(0, 20);
+  }
+  for (const auto& type : types) {
+    const auto raw = tx.exec_params1("SELECT count(*) FROM click_events WHERE event_type = $1", type);
+    const auto total = tx.exec_params("SELECT click_count FROM event_type_totals WHERE event_type = $1", type);
+    ASSERT_EQ(total.size(), 1u) << "event type " << type;
+    EXPECT_EQ(total[0][0].as<int64_t>(), raw[0].as<int64_t>()) << "event type " << type;
+  }
+  const auto minutes = tx.exec_params(
+      "SELECT m.minute, m.click_count, (SELECT count(*) FROM click_events e WHERE e.time_stamp >= m.minute"
+      " AND e.time_stamp < m.minute + interval '1 minute') FROM clicks_per_minute m"
+      " WHERE m.minute >= to_timestamp($1::float8 / 1e6) AND m.minute < to_timestamp($1::float8 / 1e6) + interval"
+      " '10 minutes' ORDER BY 1",
+      base_us);
+  int64_t counted = 0;
+  for (const auto& minute : minutes) {
+    EXPECT_EQ(minute[1].as<int64_t>(), minute[2].as<int64_t>()) << "minute " << minute[0].c_str();
+    counted += minute[1].as<int64_t>();
+  }
+  EXPECT_EQ(counted, 120);  // every event once, in the minute of its time_stamp
 }
 
 TEST(PgEventStore, RecordsTheHighestAppliedOffsetPerPartition) {

@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "adapters/postgres/pg_errors.h"
+#include "adapters/postgres/pg_session.h"
 #include "domain/click_event.h"
 
 namespace clickstream::postgres {
@@ -21,25 +22,43 @@ constexpr const char* kCreateStaging =
 
 // One statement applies a staged batch. Events whose event_id is already stored insert nothing (the first
 // occurrence in the batch wins), and only the rows actually inserted increment the counts: redelivered records
-// and client retries are counted once. It returns the count of every pair in the batch, changed or not, so the
-// cache is brought up to date even when a retry of a batch that did commit finds nothing left to insert. All
-// parts see one snapshot, so the pairs not upserted here are read as they were before this statement. Those are
-// found with EXCEPT, a hashed set difference: an anti-join against the CTE was planned as a nested loop, which
-// made a batch of 20,000 distinct pairs take seconds.
+// and client retries are counted once. The same rows, grouped in the statement, increment the aggregates (page
+// totals, event types, minutes; see infra/init.sql): a page's distinct users grow by the pairs whose counter this
+// statement creates (xmax = 0 tells a row inserted from one updated on conflict). Each upsert takes its rows in key
+// order. It returns the count of every pair in the batch, changed or not, so the cache is brought up to date even
+// when a retry of a batch that did commit finds nothing left to insert. All parts see one snapshot, so the pairs
+// not upserted here are read as they were before this statement. Those are found with EXCEPT, a hashed set
+// difference: an anti-join against the CTE was planned as a nested loop, which made a batch of 20,000 distinct
+// pairs take seconds.
 constexpr const char* kApplyStaged = R"sql(
 WITH fresh AS (
   INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp)
   SELECT DISTINCT ON (event_id) event_id, user_id, event_type, page_url, time_stamp
   FROM staging_events ORDER BY event_id, seq
   ON CONFLICT (event_id) DO NOTHING
-  RETURNING user_id, page_url
+  RETURNING user_id, event_type, page_url, time_stamp
 ), increments AS (
   SELECT user_id, page_url, count(*) AS n FROM fresh GROUP BY user_id, page_url
 ), upserted AS (
   INSERT INTO page_clicks AS p (user_id, page_url, click_count)
   SELECT user_id, page_url, n FROM increments ORDER BY user_id, page_url
   ON CONFLICT (pair_key) DO UPDATE SET click_count = p.click_count + EXCLUDED.click_count
-  RETURNING user_id, page_url, click_count
+  RETURNING user_id, page_url, click_count, xmax = 0 AS created
+), pages AS (
+  INSERT INTO page_totals AS t (page_url, click_count, users)
+  SELECT page_url, sum(n), count(*) FILTER (WHERE created)
+  FROM increments JOIN upserted USING (user_id, page_url)
+  GROUP BY page_url ORDER BY clickstream_text_key(page_url)
+  ON CONFLICT (page_key) DO UPDATE
+  SET click_count = t.click_count + EXCLUDED.click_count, users = t.users + EXCLUDED.users
+), event_types AS (
+  INSERT INTO event_type_totals AS t (event_type, click_count)
+  SELECT event_type, count(*) FROM fresh GROUP BY event_type ORDER BY clickstream_text_key(event_type)
+  ON CONFLICT (type_key) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
+), minutes AS (
+  INSERT INTO clicks_per_minute AS t (minute, click_count)
+  SELECT date_trunc('minute', time_stamp, 'UTC') AS minute, count(*) FROM fresh GROUP BY 1 ORDER BY 1
+  ON CONFLICT (minute) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
 )
 SELECT user_id, page_url, click_count, (SELECT count(*) FROM fresh) AS inserted FROM upserted
 UNION ALL
@@ -165,11 +184,6 @@ metrics::Counter& DbErrors(metrics::Registry& registry, const char* operation) {
 }
 
 }  // namespace
-
-struct Session {
-  explicit Session(const std::string& url) : connection(url) {}
-  pqxx::connection connection;
-};
 
 PgEventStore::PgEventStore(const std::string& database_url, metrics::Registry* metrics)
     : database_url_(WithConnectTimeout(database_url)),

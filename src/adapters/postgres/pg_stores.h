@@ -1,6 +1,7 @@
 // The PostgreSQL adapters: PgEventStore (the processor's batched, effectively-once writes) and PgCountStore
-// (analytics' reads). libpqxx exceptions stop here and become statuses: a lost connection or a transaction the
-// server aborted is UNAVAILABLE (retrying may help), anything else INTERNAL.
+// (analytics' reads: counters, their audit, and the aggregates beyond them). libpqxx exceptions stop here and become
+// statuses: a lost connection or a transaction the server aborted is UNAVAILABLE (retrying may help), anything else
+// INTERNAL.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "ports/aggregate_store.h"
 #include "ports/event_store.h"
 
 namespace clickstream::postgres {
@@ -36,7 +38,7 @@ class PgEventStore final : public ports::EventStore {
   std::unique_ptr<Session> connection_;  // used by the processor's one thread only
 };
 
-class PgCountStore final : public ports::CountStore {
+class PgCountStore final : public ports::CountStore, public ports::AggregateStore {
  public:
   // Every read is bounded by `statement_timeout` (set on each connection it opens). `topic` is the one whose
   // applied offsets AppliedPosition reads.
@@ -52,6 +54,11 @@ class PgCountStore final : public ports::CountStore {
   absl::StatusOr<ports::StoreAudit> Audit(const std::vector<domain::CountQuery>& pairs) override;
   absl::StatusOr<ports::StoreAudit> AuditSample(std::size_t size, const std::string& start) override;
   absl::Status Ping() override;
+
+  // ports::AggregateStore, in pg_aggregate_reads.cc.
+  absl::StatusOr<domain::PageRanking> TopPages(const domain::RankQuery& query) override;
+  absl::StatusOr<std::vector<domain::EventTypeCount>> EventTypeCounts(std::size_t limit) override;
+  absl::StatusOr<std::vector<domain::SeriesPoint>> ClicksOverTime(const domain::SeriesQuery& query) override;
 
  private:
   // Runs `read` on a borrowed connection, timed, with what it throws turned into a status (and counted).
