@@ -162,24 +162,16 @@ int RunDeadLetters(const std::vector<std::string>& args) {
   bool help = false;
   const auto error = Parse(args, options, help);  // before `help` is read
   if (auto exit = EarlyExit("dead-letters", error, help, kUsage)) return *exit;
-  std::vector<std::string> headers;
-  if (!options.api_key.empty()) headers.push_back("X-API-Key: " + options.api_key);
-  HttpClient gateway(headers);
+  HttpClient gateway(ApiKeyHeaders(options.api_key));
   std::string query;
   for (const auto& [name, value] : options.filter)
     query += (query.empty() ? "?" : "&") + name + "=" + gateway.Escape(value);
   const bool list = options.command == "list";
-  auto answer = list ? gateway.Get(options.gateway + "/dead-letters" + query, options.timeout)
-                     : gateway.Post(options.gateway + "/dead-letters/replay" + query, "", "", options.timeout);
-  if (!answer.ok()) {
-    std::printf("FAILED: %s\n", std::string(answer.status().message()).c_str());
-    return 1;
-  }
-  if (answer->status != 200) {
-    std::printf("FAILED: the gateway answered %ld: %s\n", answer->status, answer->body.c_str());
-    return 1;
-  }
-  return list ? PrintList(answer->body) : PrintReplay(answer->body);
+  const auto body =
+      OkBody(list ? gateway.Get(options.gateway + "/dead-letters" + query, options.timeout)
+                  : gateway.Post(options.gateway + "/dead-letters/replay" + query, "", "", options.timeout));
+  if (!body) return 1;
+  return list ? PrintList(*body) : PrintReplay(*body);
 }
 
 }  // namespace clickstream::cli

@@ -1,5 +1,7 @@
 #include "cli/http_client.h"
 
+#include <cstdio>
+
 #include <curl/curl.h>
 
 namespace clickstream::cli {
@@ -66,6 +68,23 @@ absl::StatusOr<HttpAnswer> HttpClient::Perform(const std::string& url, const std
   if (code != CURLE_OK) return absl::UnavailableError(url + ": " + curl_easy_strerror(code));
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
   return answer;
+}
+
+std::vector<std::string> ApiKeyHeaders(const std::string& api_key) {
+  if (api_key.empty()) return {};
+  return {"X-API-Key: " + api_key};
+}
+
+std::optional<std::string> OkBody(const absl::StatusOr<HttpAnswer>& answer) {
+  if (!answer.ok()) {
+    std::printf("FAILED: %s\n", std::string(answer.status().message()).c_str());
+    return std::nullopt;
+  }
+  if (answer->status != 200) {
+    std::printf("FAILED: the gateway answered %ld: %s\n", answer->status, answer->body.c_str());
+    return std::nullopt;
+  }
+  return answer->body;
 }
 
 }  // namespace clickstream::cli

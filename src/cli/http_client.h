@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,12 @@ class HttpClient {
   std::unique_ptr<Handle> handle_;
   std::vector<std::string> headers_;
 };
+
+// "X-API-Key: <key>" when `api_key` is set: the headers of a command's requests.
+std::vector<std::string> ApiKeyHeaders(const std::string& api_key);
+
+// The body of `answer` when it is a 200; otherwise prints "FAILED: " and why (no answer, or the status and body) and
+// returns nullopt.
+std::optional<std::string> OkBody(const absl::StatusOr<HttpAnswer>& answer);
 
 }  // namespace clickstream::cli

@@ -98,9 +98,7 @@ std::string Quoted(const std::string& text) {
 }
 
 int ReconcilePair(const Options& options) {
-  std::vector<std::string> headers;
-  if (!options.api_key.empty()) headers.push_back("X-API-Key: " + options.api_key);
-  HttpClient gateway(headers);
+  HttpClient gateway(ApiKeyHeaders(options.api_key));
   auto answer = gateway.Get(options.gateway + "/analytics/reconcile?user_id=" + gateway.Escape(options.user_id) +
                                 "&page_url=" + gateway.Escape(options.page_url),
                             options.timeout);

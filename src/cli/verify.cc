@@ -206,8 +206,7 @@ int RunVerify(const std::vector<std::string>& args) {
   const auto error = Parse(args, options, help);  // before `help` is read
   if (auto exit = EarlyExit("verify", error, help, kUsage)) return *exit;
   const std::size_t duplicates = options.duplicates.value_or(options.events / 10);
-  std::vector<std::string> headers;
-  if (!options.api_key.empty()) headers.push_back("X-API-Key: " + options.api_key);
+  const auto headers = ApiKeyHeaders(options.api_key);
   HttpClient ingest(headers), gateway(headers);
   const Stream stream(options);
   std::printf("clickstream verify: run %s: %zu events over %zu pairs to %s, %zu of them twice\n", stream.tag().c_str(),

@@ -500,7 +500,8 @@ std::string HelpText() {
       "  all         the four services in one process (default)\n"
       "  verify      check a running stack counts exactly (options of its own: clickstream verify --help)\n"
       "  reconcile   check counters against their raw events (clickstream reconcile --help)\n"
-      "  dead-letters  list and replay the records the processor could not count (clickstream dead-letters --help)\n\n"
+      "  dead-letters  list and replay the records the processor could not count (clickstream dead-letters --help)\n"
+      "  top         pages or event types by clicks (clickstream top --help)\n\n"
       "Settings (flag > environment > default); PORT sets the port of the one service run alone:\n";
   for (const Setting& s : kSettings) {
     absl::StrAppend(&text, "  --", s.flag, " (", s.env, ", default ", s.default_value, ")\n      ", s.help, "\n");

@@ -1,5 +1,5 @@
 // Analytics: the Redis cache and PostgreSQL reader, the service, the dead-letter ledger with its replay producer, the
-// gRPC server and the health server.
+// aggregates' reader, the gRPC server and the health server.
 #include "adapters/grpc/grpc_analytics_server.h"
 #include "adapters/kafka/kafka_event_publisher.h"
 #include "adapters/kafka/kafka_log_end.h"
@@ -8,6 +8,7 @@
 #include "adapters/redis/redis_count_cache.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/analytics/aggregate_service.h"
 #include "services/analytics/analytics_service.h"
 #include "services/analytics/dead_letter_service.h"
 
@@ -20,6 +21,7 @@ constexpr std::size_t kHealthBodyBytes = 1024;  // the health port takes no bodi
 struct AnalyticsParts {
   std::unique_ptr<analytics::AnalyticsService> service;
   std::unique_ptr<analytics::DeadLetterService> dead_letters;
+  std::unique_ptr<analytics::AggregateService> aggregates;
   std::unique_ptr<grpc_adapter::GrpcAnalyticsServer> grpc;
 };
 
@@ -67,6 +69,9 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
   auto dead_letters = DeadLetterServiceFor(config);
   if (!dead_letters.ok()) return dead_letters.status();
   parts->dead_letters = std::move(*dead_letters);
+  // A reader of its own: its connections serve aggregates, never a count look-up's.
+  parts->aggregates = std::make_unique<analytics::AggregateService>(std::make_unique<postgres::PgCountStore>(
+      config.database_url, config.kafka.topic, &registry, config.analytics.statement_timeout));
   running->parts = parts;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);
@@ -76,7 +81,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
                                   {&tls.client_ca_pem, config.tls.client_ca_file}});
   if (!status.ok()) return status;
   auto grpc = grpc_adapter::GrpcAnalyticsServer::Start(config.bind_address, config.analytics.grpc_port, *parts->service,
-                                                       tls, running->tracer.get(), parts->dead_letters.get());
+                                                       tls, running->tracer.get(), parts->dead_letters.get(),
+                                                       parts->aggregates.get());
   if (!grpc.ok()) return grpc.status();
   parts->grpc = std::move(*grpc);
   auto server = Serve(config, "analytics", config.analytics.health_port, kHealthBodyBytes, {}, *running->probe,

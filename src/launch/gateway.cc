@@ -1,8 +1,10 @@
-// Gateway: the gRPC client of analytics, the service (with its coalescer and deadline timer) and its HTTP server.
+// Gateway: the gRPC clients of analytics, the service (with its coalescer and deadline timer), the dead-letter and
+// aggregate routes, and its HTTP server.
 #include "adapters/grpc/grpc_count_client.h"
 #include "common/thread_timer.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/gateway/aggregate_routes.h"
 #include "services/gateway/dead_letter_routes.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/query_handler.h"
@@ -10,14 +12,18 @@
 namespace clickstream::launch {
 namespace {
 
-// The parts the routes call: the look-ups' service and the dead-letter calls' client.
+// The parts the routes call: the look-ups' service, and the dead-letter and aggregate calls' clients.
 struct GatewayParts {
   std::shared_ptr<gateway::GatewayService> service;
   std::shared_ptr<grpc_adapter::GrpcCountClient> dead_letters;
+  std::shared_ptr<grpc_adapter::GrpcCountClient> aggregates;
 };
 
 // An operator's dead-letter call: a replay publishes every letter it selects and waits for each acknowledgement.
 constexpr std::chrono::milliseconds kDeadLetterDeadline{60000};
+// A question beyond one counter reads many rows (a ranking, a series): longer than a look-up may take, and bounded
+// in analytics by the database's statement timeout anyway.
+constexpr std::chrono::milliseconds kAggregateDeadline{10000};
 
 absl::StatusOr<gateway::GatewayOptions> GatewayOptionsFrom(const common::Config& config) {
   gateway::GatewayOptions options;
@@ -64,7 +70,13 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
   for (auto& route : gateway::DeadLetterRoutes(*dead_letters, {*std::move(admin_keys), kDeadLetterDeadline})) {
     routes.push_back(std::move(route));
   }
-  running->parts = std::make_shared<GatewayParts>(GatewayParts{service, dead_letters});
+  // The aggregate calls too, so that a dashboard's questions never queue behind look-ups nor delay them.
+  auto aggregates = std::make_shared<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, kAggregateDeadline,
+                                                                    tls, running->tracer.get());
+  for (auto& route : gateway::AggregateRoutes(*aggregates, {options->api_keys, kAggregateDeadline, options->limits})) {
+    routes.push_back(std::move(route));
+  }
+  running->parts = std::make_shared<GatewayParts>(GatewayParts{service, dead_letters, aggregates});
   running->probe = std::make_unique<services::ReadinessProbe>(
       "gateway", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
   auto server = Serve(config, "gateway", config.gateway.port, config.gateway.max_body_bytes, std::move(routes),

@@ -553,6 +553,127 @@ std::pair<std::string, int> RunCommand(const std::string& arguments) {
   return {output, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
+// An event of any type at any time, as a client sends it.
+std::string TypedEventJson(const std::string& id, const std::string& user, const std::string& type,
+                           const std::string& page, int64_t time_stamp_us) {
+  return "{\"event_id\":\"" + id + "\",\"user_id\":\"" + user + "\",\"event_type\":\"" + type + "\",\"page_url\":\"" +
+         page + "\",\"time_stamp\":\"" + domain::FormatTimestamp(time_stamp_us) + "\"}";
+}
+
+// The aggregates beyond one counter, asked through the gateway, equal the raw rows of click_events key by key
+// (pages of a user, pages across users with their distinct users, event types, minutes), after retried posts.
+TEST_F(PipelineTest, TopPagesEventTypesAndClicksOverTimeEqualTheRawRows) {
+  const std::string run = UniqueId("agg");
+  const std::string user = run + "-user";
+  const std::vector<std::string> pages = {"/" + run + "/a", "/" + run + "/b", "/" + run + "/c"};
+  const std::vector<std::string> types = {run + "-click", run + "-view"};
+  std::mt19937_64 random(std::random_device{}());
+  // A minute of 2018 nobody else writes in; the events spread over the five minutes from it.
+  const int64_t base_us = (1'514'764'800 + static_cast<int64_t>(random() % 31'000'000) / 60 * 60) * 1'000'000;
+  std::vector<std::string> bodies;
+  std::map<Pair, int64_t> expected;
+  HttpConnection ingest(ports_.ingestion);
+  for (int i = 0; i < 150; ++i) {
+    const std::string who = i % 3 == 0 ? run + "-other-" + std::to_string(i % 7) : user;
+    const std::string& page = pages[(i * i + i / 10) % 3];
+    bodies.push_back(TypedEventJson(run + "-evt-" + std::to_string(i), who, types[i % 2], page,
+                                    base_us + static_cast<int64_t>(random() % 300'000'000)));
+    ASSERT_EQ(ingest.Request("POST", "/ingest", bodies.back()).status, 200);
+    ++expected[{who, page}];
+  }
+  for (int i = 0; i < 150; i += 10) ASSERT_EQ(ingest.Request("POST", "/ingest", bodies[i]).status, 200);  // retries
+  ASSERT_TRUE(WaitForCounts(expected).empty());
+
+  pqxx::connection connection(TestInfra().database_url);
+  pqxx::nontransaction tx(connection);
+  HttpConnection gateway(ports_.gateway);
+  // One user's pages, most clicked first.
+  auto top = gateway.Request("GET", "/analytics/top-pages?user_id=" + user + "&limit=3");
+  ASSERT_EQ(top.status, 200) << top.body;
+  std::size_t previous_at = 0;
+  int64_t previous_clicks = INT64_MAX;
+  for (const auto& row : tx.exec_params(
+           "SELECT page_url, count(*) FROM click_events WHERE user_id = $1 GROUP BY 1 ORDER BY 2 DESC", user)) {
+    const int64_t clicks = row[1].as<int64_t>();
+    const auto at =
+        top.body.find("{\"page_url\":\"" + row[0].as<std::string>() + "\",\"clicks\":" + std::to_string(clicks) + "}");
+    ASSERT_NE(at, std::string::npos) << row[0].c_str() << " with " << clicks << " clicks: " << top.body;
+    if (clicks < previous_clicks) {
+      EXPECT_GT(at, previous_at) << "a page with fewer clicks came first: " << top.body;
+    }
+    previous_at = at;
+    previous_clicks = clicks;
+  }
+  // Across users, found by paging: clicks and distinct users.
+  std::string ranking, after;
+  for (int page = 0; page < 20; ++page) {
+    auto answer = gateway.Request("GET", "/analytics/top-pages?limit=1000" + (after.empty() ? "" : "&after=" + after));
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    ranking += answer.body;
+    after = StringField(answer.body, "next");
+    if (after.empty()) break;
+  }
+  for (const auto& page : pages) {
+    const auto raw =
+        tx.exec_params1("SELECT count(*), count(DISTINCT user_id) FROM click_events WHERE page_url = $1", page);
+    EXPECT_NE(ranking.find("{\"page_url\":\"" + page + "\",\"clicks\":" + raw[0].as<std::string>() +
+                           ",\"users\":" + raw[1].as<std::string>() + "}"),
+              std::string::npos)
+        << page << ": " << raw[0].as<std::string>() << " clicks, " << raw[1].as<std::string>() << " users";
+  }
+  auto event_types = gateway.Request("GET", "/analytics/event-types?limit=1000");
+  ASSERT_EQ(event_types.status, 200) << event_types.body;
+  for (const auto& type : types) {
+    const auto raw = tx.exec_params1("SELECT count(*) FROM click_events WHERE event_type = $1", type);
+    EXPECT_NE(event_types.body.find("{\"event_type\":\"" + type + "\",\"clicks\":" + raw[0].as<std::string>() + "}"),
+              std::string::npos)
+        << type << ": " << event_types.body;
+  }
+  // Each of the five minutes, and in the hours of a zone 5:45 ahead, all 150 once.
+  const std::string range =
+      "from=" + domain::FormatTimestamp(base_us) + "&to=" + domain::FormatTimestamp(base_us + 300'000'000);
+  auto minutes = gateway.Request("GET", "/analytics/clicks-over-time?" + range + "&bucket=minute");
+  ASSERT_EQ(minutes.status, 200) << minutes.body;
+  for (int m = 0; m < 5; ++m) {
+    const int64_t start = base_us + m * 60'000'000;
+    const auto raw = tx.exec_params1(
+        "SELECT count(*) FROM click_events WHERE time_stamp >= timestamptz 'epoch' + $1 * interval '1 microsecond'"
+        " AND time_stamp < timestamptz 'epoch' + ($1 + 60000000) * interval '1 microsecond'",
+        start);
+    EXPECT_NE(minutes.body.find("{\"start\":\"" + domain::FormatTimestamp(start) +
+                                "\",\"clicks\":" + raw[0].as<std::string>() + "}"),
+              std::string::npos)
+        << "minute " << m << ": " << minutes.body;
+  }
+  EXPECT_NE(minutes.body.find("\"total\":150}"), std::string::npos) << minutes.body;
+  auto hours = gateway.Request("GET", "/analytics/clicks-over-time?" + range + "&bucket=hour&time_zone=Asia/Kathmandu");
+  ASSERT_EQ(hours.status, 200) << hours.body;
+  EXPECT_NE(hours.body.find("\"total\":150}"), std::string::npos) << hours.body;
+  EXPECT_NE(hours.body.find(":15:00Z\""), std::string::npos) << "Kathmandu's hours start at a quarter past";
+  // What only analytics can judge is a 400 naming the field.
+  auto unknown = gateway.Request("GET", "/analytics/clicks-over-time?" + range + "&time_zone=Mars/Olympus");
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_NE(unknown.body.find("\"field\":\"time_zone\""), std::string::npos) << unknown.body;
+  auto forged = gateway.Request("GET", "/analytics/top-pages?after=1.forged");
+  EXPECT_EQ(forged.status, 400) << forged.body;
+  EXPECT_NE(forged.body.find("\"field\":\"after\""), std::string::npos) << forged.body;
+  // The same rankings from the command line.
+  const std::string gateway_url = "--gateway http://127.0.0.1:" + std::to_string(ports_.gateway);
+  const auto [mine, mine_exit] = RunCommand("top " + gateway_url + " --user-id " + user + " --limit 3");
+  EXPECT_EQ(mine_exit, 0) << mine;
+  for (const auto& row :
+       tx.exec_params("SELECT page_url, count(*) FROM click_events WHERE user_id = $1 GROUP BY 1", user)) {
+    EXPECT_NE(mine.find("\t" + row[1].as<std::string>() + "\t" + row[0].as<std::string>() + "\n"), std::string::npos)
+        << mine;
+  }
+  const auto [typed, typed_exit] = RunCommand("top " + gateway_url + " --event-types --limit 1000");
+  EXPECT_EQ(typed_exit, 0) << typed;
+  EXPECT_NE(typed.find("\t" + types[0] + "\n"), std::string::npos) << typed;
+  EXPECT_EQ(RunCommand("top " + gateway_url + " --limit 0").second, 2);
+  EXPECT_EQ(RunCommand("top " + gateway_url + " --colour red").second, 2);
+  EXPECT_EQ(RunCommand("top --gateway http://127.0.0.1:1 --timeout 2").second, 1);
+}
+
 // Reconciliation on the real stack: the route reports a pair's counter and raw rows; a counter changed behind the
 // processor's back is reported by the route, by the background drift check (its metric and its log line) and by
 // the command in both its modes; undone, the pair is consistent again.

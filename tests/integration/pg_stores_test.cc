@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <map>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <pqxx/pqxx>
@@ -195,6 +197,56 @@ TEST(PgEventStore, MaintainsPageTotalsEventTypesAndMinutesFromTheRowsInserted) {
     counted += minute[1].as<int64_t>();
   }
   EXPECT_EQ(counted, 120);  // every event once, in the minute of its time_stamp
+}
+
+// infra/init.sql, whole or up to the aggregates: the schema as this version applies it, and as the last version did.
+std::string Schema(bool with_aggregates) {
+  std::ifstream file(std::string(CLICKSTREAM_SOURCE_DIR) + "/infra/init.sql");
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string schema = text.str();
+  if (with_aggregates) return schema;
+  const auto aggregates = schema.find("-- Aggregates beyond one counter");
+  EXPECT_NE(aggregates, std::string::npos) << "init.sql no longer marks where the aggregates begin";
+  return schema.substr(0, aggregates);
+}
+
+// A database counted before the aggregates existed gets them filled from its stored events when this version's
+// schema is applied, once: applied again, nothing is counted twice. In a schema of its own, as a fresh database.
+TEST(PgSchema, AnUpgradedDatabaseHasItsAggregatesFilledFromTheEventsItHeld) {
+  const std::string schema = "upgrade_" + std::to_string(std::random_device{}());
+  pqxx::connection connection(TestInfra().database_url);
+  pqxx::nontransaction tx(connection);
+  tx.exec0("CREATE SCHEMA " + schema);
+  tx.exec0("SET search_path = " + schema);
+  tx.exec0("SET client_min_messages = warning");
+  tx.exec0(Schema(false));
+  tx.exec0(R"sql(
+    INSERT INTO click_events VALUES ('e1', 'u1', 'click', '/a', '2019-03-10T05:00:10Z'),
+      ('e2', 'u2', 'click', '/a', '2019-03-10T05:00:50Z'), ('e3', 'u1', 'view', '/a', '2019-03-10T05:01:00Z'),
+      ('e4', 'u1', 'view', '/b', '2019-03-10T07:30:00Z');
+    INSERT INTO page_clicks (user_id, page_url, click_count) VALUES ('u1', '/a', 2), ('u2', '/a', 1), ('u1', '/b', 1);
+  )sql");
+  tx.exec0(Schema(true));
+  tx.exec0(Schema(true));  // every start applies it
+  const auto pages = tx.exec("SELECT page_url, click_count, users FROM page_totals ORDER BY 1");
+  ASSERT_EQ(pages.size(), 2u);
+  EXPECT_EQ(pages[0][1].as<int64_t>(), 3);
+  EXPECT_EQ(pages[0][2].as<int64_t>(), 2);
+  EXPECT_EQ(pages[1][1].as<int64_t>(), 1);
+  EXPECT_EQ(pages[1][2].as<int64_t>(), 1);
+  const auto types = tx.exec("SELECT event_type, click_count FROM event_type_totals ORDER BY 1");
+  ASSERT_EQ(types.size(), 2u);
+  EXPECT_EQ(types[0][1].as<int64_t>(), 2);
+  EXPECT_EQ(types[1][1].as<int64_t>(), 2);
+  const auto minutes =
+      tx.exec("SELECT extract(epoch FROM minute)::bigint, click_count FROM clicks_per_minute ORDER BY 1");
+  ASSERT_EQ(minutes.size(), 3u);
+  EXPECT_EQ(minutes[0][0].as<int64_t>(), 1'552'194'000);
+  EXPECT_EQ(minutes[0][1].as<int64_t>(), 2);
+  EXPECT_EQ(minutes[1][1].as<int64_t>(), 1);
+  EXPECT_EQ(minutes[2][0].as<int64_t>(), 1'552'203'000);
+  tx.exec0("DROP SCHEMA " + schema + " CASCADE");
 }
 
 TEST(PgEventStore, RecordsTheHighestAppliedOffsetPerPartition) {

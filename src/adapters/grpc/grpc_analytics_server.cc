@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "adapters/grpc/aggregate_conversion.h"
 #include "adapters/grpc/dead_letter_conversion.h"
 #include "adapters/grpc/freshness_conversion.h"
 #include "adapters/grpc/status_conversion.h"
@@ -80,8 +81,8 @@ grpc::Status AnswerOne(const analytics::AnalyticsService::Result& count, const :
 class CountService final : public ::analytics::AnalyticsService::CallbackService {
  public:
   CountService(analytics::AnalyticsService& service, const tracing::Tracer* tracer,
-               analytics::DeadLetterService* dead_letters)
-      : service_(service), tracer_(tracer), dead_letters_(dead_letters) {}
+               analytics::DeadLetterService* dead_letters, analytics::AggregateService* aggregates)
+      : service_(service), tracer_(tracer), dead_letters_(dead_letters), aggregates_(aggregates) {}
 
   grpc::ServerUnaryReactor* GetEventCount(grpc::CallbackServerContext* /*context*/,
                                           const ::analytics::EventCountRequest* request,
@@ -217,15 +218,63 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     return reactor.get();
   }
 
- private:
-  static grpc::ServerUnaryReactor* Unimplemented(const std::shared_ptr<CountReactor>& reactor) {
-    reactor->Answer([] { return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this server keeps no dead letters"); });
+  grpc::ServerUnaryReactor* GetTopPages(grpc::CallbackServerContext* /*context*/,
+                                        const ::analytics::TopPagesRequest* request,
+                                        ::analytics::TopPagesResponse* response) override {
+    auto reactor = CountReactor::Create();
+    if (aggregates_ == nullptr) return Unimplemented(reactor, "this server answers no aggregates");
+    aggregates_->TopPages(FromProto(*request), Answering<domain::PageRanking>(reactor, response));
     return reactor.get();
+  }
+
+  grpc::ServerUnaryReactor* GetEventTypeCounts(grpc::CallbackServerContext* /*context*/,
+                                               const ::analytics::EventTypeCountsRequest* request,
+                                               ::analytics::EventTypeCountsResponse* response) override {
+    auto reactor = CountReactor::Create();
+    if (aggregates_ == nullptr) return Unimplemented(reactor, "this server answers no aggregates");
+    aggregates_->EventTypeCounts(static_cast<std::size_t>(std::max(request->limit(), 0)),
+                                 Answering<std::vector<domain::EventTypeCount>>(reactor, response));
+    return reactor.get();
+  }
+
+  grpc::ServerUnaryReactor* GetClicksOverTime(grpc::CallbackServerContext* /*context*/,
+                                              const ::analytics::ClicksOverTimeRequest* request,
+                                              ::analytics::ClicksOverTimeResponse* response) override {
+    auto reactor = CountReactor::Create();
+    if (aggregates_ == nullptr) return Unimplemented(reactor, "this server answers no aggregates");
+    auto query = FromProto(*request);
+    if (!query.ok()) {
+      reactor->Answer([&] { return ToGrpcStatus(query.status()); });
+      return reactor.get();
+    }
+    aggregates_->ClicksOverTime(*std::move(query), Answering<std::vector<domain::SeriesPoint>>(reactor, response));
+    return reactor.get();
+  }
+
+ private:
+  static grpc::ServerUnaryReactor* Unimplemented(const std::shared_ptr<CountReactor>& reactor,
+                                                 const char* why = "this server keeps no dead letters") {
+    reactor->Answer([why] { return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, why); });
+    return reactor.get();
+  }
+
+  // The callback that answers a call with an aggregate (written into `response`) or the service's error.
+  template <typename T, typename Response>
+  static std::function<void(absl::StatusOr<T>)> Answering(const std::shared_ptr<CountReactor>& reactor,
+                                                          Response* response) {
+    return [reactor, response](const absl::StatusOr<T>& answer) {
+      reactor->Answer([&] {
+        if (!answer.ok()) return ToGrpcStatus(answer.status());
+        ToProto(*answer, *response);
+        return grpc::Status::OK;
+      });
+    };
   }
 
   analytics::AnalyticsService& service_;
   const tracing::Tracer* const tracer_;
   analytics::DeadLetterService* const dead_letters_;
+  analytics::AggregateService* const aggregates_;
 };
 
 std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerTls& tls) {
@@ -241,8 +290,8 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerTls& tls) {
 class Server final : public GrpcAnalyticsServer {
  public:
   Server(analytics::AnalyticsService& service, const tracing::Tracer* tracer,
-         analytics::DeadLetterService* dead_letters)
-      : count_service_(service, tracer, dead_letters) {}
+         analytics::DeadLetterService* dead_letters, analytics::AggregateService* aggregates)
+      : count_service_(service, tracer, dead_letters, aggregates) {}
   ~Server() override { Shutdown(std::chrono::milliseconds(0)); }
 
   absl::Status Run(const std::string& address, uint16_t port, const GrpcServerTls& tls) {
@@ -288,8 +337,9 @@ class Server final : public GrpcAnalyticsServer {
 
 absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> GrpcAnalyticsServer::Start(
     const std::string& address, uint16_t port, analytics::AnalyticsService& service, const GrpcServerTls& tls,
-    const tracing::Tracer* tracer, analytics::DeadLetterService* dead_letters) {
-  auto server = std::make_unique<Server>(service, tracer, dead_letters);
+    const tracing::Tracer* tracer, analytics::DeadLetterService* dead_letters,
+    analytics::AggregateService* aggregates) {
+  auto server = std::make_unique<Server>(service, tracer, dead_letters, aggregates);
   if (auto status = server->Run(address, port, tls); !status.ok()) return status;
   return server;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "services/analytics/aggregate_service.h"
 #include "services/analytics/analytics_service.h"
 #include "services/analytics/dead_letter_service.h"
 
@@ -25,11 +26,12 @@ class GrpcAnalyticsServer {
  public:
   // Listens on address:port and serves `service`, which must outlive the server. With a `tracer` (which must outlive
   // the server too), a call whose traceparent metadata is sampled gets a server span, under which the service
-  // records its reads. Without `dead_letters` (which must outlive the server too) the dead-letter calls answer
+  // records its reads. Without `dead_letters`, or `aggregates` (each must outlive the server too), their calls answer
   // UNIMPLEMENTED.
   static absl::StatusOr<std::unique_ptr<GrpcAnalyticsServer>> Start(
       const std::string& address, uint16_t port, analytics::AnalyticsService& service, const GrpcServerTls& tls = {},
-      const tracing::Tracer* tracer = nullptr, analytics::DeadLetterService* dead_letters = nullptr);
+      const tracing::Tracer* tracer = nullptr, analytics::DeadLetterService* dead_letters = nullptr,
+      analytics::AggregateService* aggregates = nullptr);
   virtual ~GrpcAnalyticsServer() = default;
   // The port the server listens on: the one given, or the one the system chose when that was 0.
   virtual uint16_t port() const = 0;

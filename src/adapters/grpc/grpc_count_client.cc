@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "adapters/grpc/aggregate_conversion.h"
 #include "adapters/grpc/dead_letter_conversion.h"
 #include "adapters/grpc/freshness_conversion.h"
 #include "adapters/grpc/status_conversion.h"
@@ -217,6 +218,32 @@ void GrpcCountClient::ReplayDeadLetters(const domain::DeadLetterFilter& filter, 
         return outcomes;
       },
       std::move(done));
+}
+
+void GrpcCountClient::TopPages(const domain::RankQuery& query, Deadline deadline, Done<domain::PageRanking> done) {
+  ::analytics::TopPagesRequest request;
+  ToProto(query, request);
+  Call<::analytics::TopPagesRequest, ::analytics::TopPagesResponse, domain::PageRanking>(
+      [](auto* stub, auto... call) { stub->GetTopPages(call...); }, std::move(request), deadline,
+      [](const ::analytics::TopPagesResponse& response) { return FromProto(response); }, std::move(done));
+}
+
+void GrpcCountClient::EventTypeCounts(std::size_t limit, Deadline deadline,
+                                      Done<std::vector<domain::EventTypeCount>> done) {
+  ::analytics::EventTypeCountsRequest request;
+  request.set_limit(static_cast<int32_t>(std::min<std::size_t>(limit, INT32_MAX)));
+  Call<::analytics::EventTypeCountsRequest, ::analytics::EventTypeCountsResponse, std::vector<domain::EventTypeCount>>(
+      [](auto* stub, auto... call) { stub->GetEventTypeCounts(call...); }, std::move(request), deadline,
+      [](const ::analytics::EventTypeCountsResponse& response) { return FromProto(response); }, std::move(done));
+}
+
+void GrpcCountClient::ClicksOverTime(const domain::SeriesQuery& query, Deadline deadline,
+                                     Done<std::vector<domain::SeriesPoint>> done) {
+  ::analytics::ClicksOverTimeRequest request;
+  ToProto(query, request);
+  Call<::analytics::ClicksOverTimeRequest, ::analytics::ClicksOverTimeResponse, std::vector<domain::SeriesPoint>>(
+      [](auto* stub, auto... call) { stub->GetClicksOverTime(call...); }, std::move(request), deadline,
+      [](const ::analytics::ClicksOverTimeResponse& response) { return FromProto(response); }, std::move(done));
 }
 
 absl::Status GrpcCountClient::CheckReady(std::chrono::milliseconds timeout) {

@@ -1,12 +1,13 @@
-// CountClient and DeadLetterClient over gRPC: one channel and stub built at start-up, the caller's deadline on every
-// call (at most `max_deadline` away), and retries of UNAVAILABLE by gRPC's own retry policy in the channel's service
-// config (no hand-written loop), all within that deadline. `done` runs on a gRPC callback thread.
+// CountClient, DeadLetterClient and AggregateClient over gRPC: one channel and stub built at start-up, the caller's
+// deadline on every call (at most `max_deadline` away), and retries of UNAVAILABLE by gRPC's own retry policy in the
+// channel's service config (no hand-written loop), all within that deadline. `done` runs on a gRPC callback thread.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
 
+#include "ports/aggregate_client.h"
 #include "ports/count_client.h"
 #include "ports/dead_letter_client.h"
 
@@ -24,7 +25,7 @@ struct GrpcClientTls {
   std::string private_key_pem;
 };
 
-class GrpcCountClient final : public ports::CountClient, public ports::DeadLetterClient {
+class GrpcCountClient final : public ports::CountClient, public ports::DeadLetterClient, public ports::AggregateClient {
  public:
   using Deadline = ports::CountClient::Deadline;
   // `tracer`, when set, records a span of each call in a sampled trace; it must outlive the client.
@@ -40,6 +41,11 @@ class GrpcCountClient final : public ports::CountClient, public ports::DeadLette
   // ports::DeadLetterClient
   void ListDeadLetters(const domain::DeadLetterFilter& filter, Deadline deadline, ListDone done) override;
   void ReplayDeadLetters(const domain::DeadLetterFilter& filter, Deadline deadline, ReplayDone done) override;
+  // ports::AggregateClient
+  void TopPages(const domain::RankQuery& query, Deadline deadline, Done<domain::PageRanking> done) override;
+  void EventTypeCounts(std::size_t limit, Deadline deadline, Done<std::vector<domain::EventTypeCount>> done) override;
+  void ClicksOverTime(const domain::SeriesQuery& query, Deadline deadline,
+                      Done<std::vector<domain::SeriesPoint>> done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 
  private:

@@ -3,27 +3,18 @@
 #include <memory>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/json_text.h"
 #include "domain/click_event.h"
 #include "domain/field_error.h"
 #include "services/common/access.h"
 #include "services/common/http_answers.h"
+#include "services/common/query_params.h"
 
 namespace clickstream::gateway {
 namespace {
 
 constexpr std::size_t kDefaultLimit = 100;
-
-// A whole number from `min`, or INVALID_ARGUMENT naming `field`.
-absl::StatusOr<int64_t> WholeNumber(const std::string& field, const std::string& text, int64_t min) {
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(text, &value) || value < min) {
-    return domain::InvalidField(field, field + " must be a whole number from " + std::to_string(min));
-  }
-  return value;
-}
 
 absl::StatusOr<domain::DeadLetterFilter> FilterOf(const std::map<std::string, std::string>& parameters,
                                                   std::size_t max_limit) {
@@ -32,26 +23,24 @@ absl::StatusOr<domain::DeadLetterFilter> FilterOf(const std::map<std::string, st
   for (const auto& [name, value] : parameters) {
     if (name == "ids") {
       for (const auto part : absl::StrSplit(value, ',')) {
-        auto id = WholeNumber("ids", std::string(part), 1);
+        auto id = services::WholeNumber("ids", std::string(part), 1);
         if (!id.ok()) return id.status();
         filter.ids.push_back(*id);
       }
     } else if (name == "reason") {
       filter.reason_code = value;
     } else if (name == "since" || name == "until") {
-      const auto at = domain::ParseRfc3339(value);
-      if (!at) return domain::InvalidField(name, name + " must be an RFC 3339 date-time such as 2024-05-01T12:00:00Z");
+      auto at = services::Instant(name, value);
+      if (!at.ok()) return at.status();
       (name == "since" ? filter.since_us : filter.until_us) = *at;
     } else if (name == "after") {
-      auto after = WholeNumber("after", value, 0);
+      auto after = services::WholeNumber("after", value, 0);
       if (!after.ok()) return after.status();
       filter.after_id = *after;
     } else if (name == "limit") {
-      auto limit = WholeNumber("limit", value, 1);
-      if (!limit.ok() || static_cast<std::size_t>(*limit) > max_limit) {
-        return domain::InvalidField("limit", "limit must be from 1 to " + std::to_string(max_limit));
-      }
-      filter.limit = static_cast<std::size_t>(*limit);
+      auto limit = services::Limit("limit", value, max_limit);
+      if (!limit.ok()) return limit.status();
+      filter.limit = *limit;
     } else {
       return domain::InvalidField(
           name, "unknown parameter " + name + " (ids, reason, since, until, after and limit choose dead letters)");

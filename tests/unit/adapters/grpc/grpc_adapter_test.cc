@@ -351,5 +351,80 @@ TEST_F(GrpcAdapterTest, DestroyingTheClientWaitsForItsCallsToEnd) {
   EXPECT_TRUE(done);
 }
 
+// The aggregates as a store would hold them: answers that show the question arrived whole.
+class EchoAggregateStore final : public ports::AggregateStore {
+ public:
+  absl::StatusOr<domain::PageRanking> TopPages(const domain::RankQuery& query) override {
+    return domain::PageRanking{{{"/for/" + query.user_id + "/after/" + query.after, 9'000'000'001, -1},
+                                {"/ü", static_cast<int64_t>(query.limit), 3}},
+                               "next-" + query.after};
+  }
+  absl::StatusOr<std::vector<domain::EventTypeCount>> EventTypeCounts(std::size_t limit) override {
+    return std::vector<domain::EventTypeCount>{{"click", static_cast<int64_t>(limit)}, {"view", 1}};
+  }
+  absl::StatusOr<std::vector<domain::SeriesPoint>> ClicksOverTime(const domain::SeriesQuery& query) override {
+    if (query.time_zone != "Asia/Kathmandu") return absl::InvalidArgumentError("unknown time zone");
+    return std::vector<domain::SeriesPoint>{{query.from_us, 2}, {query.to_us, static_cast<int64_t>(query.bucket)}};
+  }
+};
+
+template <typename T>
+absl::StatusOr<T> Await(const std::function<void(std::function<void(absl::StatusOr<T>)>)>& call) {
+  std::promise<absl::StatusOr<T>> promise;
+  auto answer = promise.get_future();
+  call([&](absl::StatusOr<T> result) { promise.set_value(std::move(result)); });
+  if (answer.wait_for(kPatience) != std::future_status::ready) return absl::DeadlineExceededError("no answer");
+  return answer.get();
+}
+
+TEST_F(GrpcAdapterTest, AggregateQuestionsAndAnswersCrossTheWireWhole) {
+  analytics::AggregateService aggregates(std::make_unique<EchoAggregateStore>());
+  auto server = GrpcAnalyticsServer::Start("127.0.0.1", 0, *service_, {}, nullptr, nullptr, &aggregates);
+  ASSERT_TRUE(server.ok()) << server.status();
+  GrpcCountClient client("127.0.0.1:" + std::to_string((*server)->port()), kPatience);
+  const auto deadline = Clock::now() + kPatience;
+
+  auto ranking = Await<domain::PageRanking>([&](auto done) { client.TopPages({"ü-7", 2, "5.ab"}, deadline, done); });
+  ASSERT_TRUE(ranking.ok()) << ranking.status();
+  ASSERT_EQ(ranking->pages.size(), 2u);
+  EXPECT_EQ(ranking->pages[0].page_url, "/for/ü-7/after/5.ab");
+  EXPECT_EQ(ranking->pages[0].clicks, 9'000'000'001);
+  EXPECT_EQ(ranking->pages[0].users, -1);
+  EXPECT_EQ(ranking->pages[1].clicks, 2);
+  EXPECT_EQ(ranking->pages[1].users, 3);
+  EXPECT_EQ(ranking->next, "next-5.ab");
+
+  auto types =
+      Await<std::vector<domain::EventTypeCount>>([&](auto done) { client.EventTypeCounts(7, deadline, done); });
+  ASSERT_TRUE(types.ok()) << types.status();
+  ASSERT_EQ(types->size(), 2u);
+  EXPECT_EQ((*types)[0].event_type, "click");
+  EXPECT_EQ((*types)[0].clicks, 7);
+
+  const domain::SeriesQuery query{1'552'194'000'000'000, 1'552'201'200'000'000, domain::Bucket::kDay, "Asia/Kathmandu"};
+  auto points =
+      Await<std::vector<domain::SeriesPoint>>([&](auto done) { client.ClicksOverTime(query, deadline, done); });
+  ASSERT_TRUE(points.ok()) << points.status();
+  ASSERT_EQ(points->size(), 2u);
+  EXPECT_EQ((*points)[0].start_us, query.from_us);
+  EXPECT_EQ((*points)[1].start_us, query.to_us);
+  EXPECT_EQ((*points)[1].clicks, static_cast<int64_t>(domain::Bucket::kDay));
+
+  // The service's refusals come back with their code: validated there, and judged by the store.
+  auto invalid = Await<domain::PageRanking>([&](auto done) { client.TopPages({"", 0, ""}, deadline, done); });
+  EXPECT_TRUE(absl::IsInvalidArgument(invalid.status())) << invalid.status();
+  auto unknown = Await<std::vector<domain::SeriesPoint>>([&](auto done) {
+    client.ClicksOverTime({query.from_us, query.to_us, domain::Bucket::kHour, "Mars/Olympus"}, deadline, done);
+  });
+  EXPECT_TRUE(absl::IsInvalidArgument(unknown.status())) << unknown.status();
+
+  // A server without aggregates says so.
+  GrpcCountClient plain(Target(), kPatience);
+  auto unimplemented =
+      Await<std::vector<domain::EventTypeCount>>([&](auto done) { plain.EventTypeCounts(7, deadline, done); });
+  EXPECT_EQ(unimplemented.status().code(), absl::StatusCode::kUnimplemented) << unimplemented.status();
+  (*server)->Shutdown(milliseconds(0));
+}
+
 }  // namespace
 }  // namespace clickstream::grpc_adapter
