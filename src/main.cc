@@ -8,6 +8,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "cli/dead_letters.h"
+#include "cli/query.h"
 #include "cli/reconcile.h"
 #include "cli/top.h"
 #include "cli/verify.h"
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "reconcile") return cli::RunReconcile({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "dead-letters") return cli::RunDeadLetters({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "top") return cli::RunTop({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "query") return cli::RunQuery({args.begin() + 1, args.end()});
   auto invocation = common::ParseInvocation(args, common::ProcessEnvironment());
   if (!invocation.ok()) {
     std::fprintf(stderr, "clickstream: %s\n", std::string(invocation.status().message()).c_str());

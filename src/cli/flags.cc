@@ -49,4 +49,10 @@ std::optional<int> EarlyExit(const char* command, const std::optional<std::strin
   return std::nullopt;
 }
 
+bool TakeSwitch(std::vector<std::string>& args, const std::string& name) {
+  const auto before = args.size();
+  std::erase(args, name);
+  return args.size() != before;
+}
+
 }  // namespace clickstream::cli

@@ -19,6 +19,10 @@ struct Flags {
 // INVALID_ARGUMENT naming the option that has no value.
 absl::StatusOr<Flags> SplitFlags(const std::vector<std::string>& args);
 
+// Whether the option `name`, which takes no value, is among `args`; taken out of them, so that SplitFlags does not
+// read the next argument as its value.
+bool TakeSwitch(std::vector<std::string>& args, const std::string& name);
+
 // `value` of option `name` as a whole number from `min` to 10,000,000; INVALID_ARGUMENT naming the option otherwise.
 absl::StatusOr<std::size_t> CountFlag(const std::string& name, const std::string& value, std::size_t min);
 

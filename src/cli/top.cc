@@ -42,15 +42,8 @@ struct Options {
 };
 
 std::optional<std::string> Parse(const std::vector<std::string>& args, Options& options, bool& help) {
-  // --event-types takes no value: taken out before the options that do are split.
-  std::vector<std::string> rest;
-  for (const auto& arg : args) {
-    if (arg == "--event-types") {
-      options.event_types = true;
-    } else {
-      rest.push_back(arg);
-    }
-  }
+  std::vector<std::string> rest = args;
+  options.event_types = TakeSwitch(rest, "--event-types");
   auto flags = SplitFlags(rest);
   if (!flags.ok()) return std::string(flags.status().message());
   help = flags->help;

@@ -501,6 +501,7 @@ std::string HelpText() {
       "  verify      check a running stack counts exactly (options of its own: clickstream verify --help)\n"
       "  reconcile   check counters against their raw events (clickstream reconcile --help)\n"
       "  dead-letters  list and replay the records the processor could not count (clickstream dead-letters --help)\n"
+      "  query       one pair's count and how fresh it is (clickstream query --help)\n"
       "  top         pages or event types by clicks (clickstream top --help)\n\n"
       "Settings (flag > environment > default); PORT sets the port of the one service run alone:\n";
   for (const Setting& s : kSettings) {

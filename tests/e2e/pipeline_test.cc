@@ -669,6 +669,19 @@ TEST_F(PipelineTest, TopPagesEventTypesAndClicksOverTimeEqualTheRawRows) {
   const auto [typed, typed_exit] = RunCommand("top " + gateway_url + " --event-types --limit 1000");
   EXPECT_EQ(typed_exit, 0) << typed;
   EXPECT_NE(typed.find("\t" + types[0] + "\n"), std::string::npos) << typed;
+  // One pair's count, with its freshness, from the command line.
+  const auto [count, count_exit] =
+      RunCommand("query " + gateway_url + " --user-id " + user + " --page-url " + pages[0]);
+  EXPECT_EQ(count_exit, 0) << count;
+  EXPECT_NE(count.find("count: " + std::to_string(expected[{user, pages[0]}]) + "\nsource: "), std::string::npos)
+      << count;
+  EXPECT_NE(count.find("\nposition: "), std::string::npos) << count;
+  EXPECT_EQ(RunCommand("query " + gateway_url + " --user-id " + user).second, 2);
+  EXPECT_EQ(RunCommand("query " + gateway_url + " --user-id " + user +
+                       " --page-url /p --position 0-999999999999"
+                       " --timeout 30")
+                .second,
+            1);
   EXPECT_EQ(RunCommand("top " + gateway_url + " --limit 0").second, 2);
   EXPECT_EQ(RunCommand("top " + gateway_url + " --colour red").second, 2);
   EXPECT_EQ(RunCommand("top --gateway http://127.0.0.1:1 --timeout 2").second, 1);
