@@ -229,8 +229,12 @@ TEST(KafkaEventPublisher, StickyPartitioningSendsRecordsTogetherToOnePartitionIn
   ASSERT_TRUE(PublishAndWait(**publisher, UniqueId("user"), UniqueId("first")).ok());
   constexpr int kRounds = 24, kPerRound = 3;
   std::vector<std::vector<std::string>> rounds(kRounds);
+  // A round whose records took longer than a few milliseconds to hand over (a slow moment, a sanitizer build) may
+  // straddle the end of a sticky interval, and split for that reason alone: only the quick rounds are checked.
+  std::vector<bool> quick(kRounds);
   for (auto& round : rounds) {
     std::vector<std::future<absl::Status>> acks;
+    const auto began = std::chrono::steady_clock::now();
     for (int i = 0; i < kPerRound; ++i) {
       round.push_back(UniqueId("sticky"));
       auto acked = std::make_shared<std::promise<absl::Status>>();
@@ -240,6 +244,7 @@ TEST(KafkaEventPublisher, StickyPartitioningSendsRecordsTogetherToOnePartitionIn
         acked->set_value(s.status());
       });
     }
+    quick[&round - &rounds[0]] = std::chrono::steady_clock::now() - began < milliseconds(3);
     for (auto& ack : acks) ASSERT_TRUE(ack.get().ok());
     std::this_thread::sleep_for(milliseconds(15));  // past librdkafka's 10 ms sticky interval
   }
@@ -253,15 +258,19 @@ TEST(KafkaEventPublisher, StickyPartitioningSendsRecordsTogetherToOnePartitionIn
   }
   ASSERT_EQ(by_value.size(), static_cast<std::size_t>(kRounds * kPerRound + 1));
   std::set<int32_t> used;
+  int checked = 0;
   for (const auto& round : rounds) {
     const int32_t partition = by_value.at(round.front()).partition;
     used.insert(partition);
+    for (const auto& value : round) EXPECT_EQ(by_value.at(value).key, "") << "a sticky record carries no key";
+    if (!quick[&round - &rounds[0]]) continue;
+    ++checked;
     for (const auto& value : round) {
       EXPECT_EQ(by_value.at(value).partition, partition)
           << "round " << (&round - &rounds[0]) << ", published together, was split";
-      EXPECT_EQ(by_value.at(value).key, "") << "a sticky record carries no key";
     }
   }
+  EXPECT_GE(checked, kRounds / 2) << "too few rounds were handed over quickly enough to judge";
   EXPECT_GT(used.size(), 1u) << "the sticky partition never changed over " << kRounds << " intervals";
 }
 
