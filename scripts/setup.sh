@@ -33,6 +33,8 @@ PACKAGES=(
   nginx-light redis-tools
   # the container image, built and run without a Docker engine or a registry (scripts/container.sh)
   podman runc debootstrap
+  # the dashboard's and the tracker's tests in a real browser (tests/browser), with a font to draw their text
+  chromium fonts-dejavu-core
 )
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -152,14 +154,36 @@ else
   rm -rf "$ZIPKIN_DIR.tmp.$$"
 fi
 
+# --- The dashboard's npm packages (web/dashboard) ----------------------------------------------------
+
+# esbuild bundles the dashboard at build time (src/CMakeLists.txt); nothing from npm runs in a service. Installed
+# exactly as package-lock.json pins them, without install scripts (esbuild's only checks its binary, which comes
+# in its platform package); the lock file's digest marks a completed install.
+DASHBOARD_DIR="$REPO_DIR/web/dashboard"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  log "installing Node.js and npm from Debian's packages"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+fi
+lock_sum="$(sha256sum "$DASHBOARD_DIR/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$DASHBOARD_DIR/node_modules/.lock.sha256" 2>/dev/null)" == "$lock_sum" ]]; then
+  log "dashboard npm packages already in ${DASHBOARD_DIR#"$REPO_DIR"/}/node_modules"
+else
+  log "installing the dashboard's npm packages (npm ci) in ${DASHBOARD_DIR#"$REPO_DIR"/}"
+  (cd "$DASHBOARD_DIR" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
+    die "npm ci failed in $DASHBOARD_DIR"
+  printf '%s\n' "$lock_sum" >"$DASHBOARD_DIR/node_modules/.lock.sha256"
+fi
+
 # --- Deployment check tools (scripts/check-deploy.sh) -----------------------------------------------
 
 # kustomize renders deploy/k8s offline; pinned and built from its Go module with the machine's Go (v5.8.2
 # is the newest whose go.mod Go 1.26 accepts; GOTOOLCHAIN=local so a mismatch fails here instead of
 # fetching another toolchain). kubernetes-validate ships the Kubernetes JSON schemas, so validation needs no
-# network either; PyYAML is for tests/deploy/test_policy.py. Both live under .state/tools.
+# network either; PyYAML is for tests/deploy/test_policy.py; Playwright drives Debian's Chromium in the browser
+# tests (tests/browser: its launch names /usr/bin/chromium, so it never downloads a browser). All live under
+# .state/tools.
 KUSTOMIZE_VERSION=v5.8.2
-DEPLOY_PY_REQUIREMENTS="kubernetes-validate==1.37.0 PyYAML==6.0.3"
+TOOLS_PY_REQUIREMENTS="kubernetes-validate==1.37.0 PyYAML==6.0.3 playwright==1.65.2"
 TOOLS_DIR="$REPO_DIR/.state/tools"
 
 if [[ "$("$TOOLS_DIR/bin/kustomize" version 2>/dev/null)" == "$KUSTOMIZE_VERSION" ]]; then
@@ -177,22 +201,22 @@ else
   fi
 fi
 
-deploy_venv="$TOOLS_DIR/venv"
-if [[ -x $deploy_venv/bin/python &&
-  "$(cat "$deploy_venv/.requirements" 2>/dev/null)" == "$DEPLOY_PY_REQUIREMENTS" ]]; then
-  log "deployment check venv already in ${deploy_venv#"$REPO_DIR"/}"
+tools_venv="$TOOLS_DIR/venv"
+if [[ -x $tools_venv/bin/python &&
+  "$(cat "$tools_venv/.requirements" 2>/dev/null)" == "$TOOLS_PY_REQUIREMENTS" ]]; then
+  log "tools venv already in ${tools_venv#"$REPO_DIR"/}"
 else
-  log "creating ${deploy_venv#"$REPO_DIR"/} with $DEPLOY_PY_REQUIREMENTS"
-  rm -rf "$deploy_venv"
-  if ! python3 -m venv "$deploy_venv" 2>/dev/null; then
+  log "creating ${tools_venv#"$REPO_DIR"/} with $TOOLS_PY_REQUIREMENTS"
+  rm -rf "$tools_venv"
+  if ! python3 -m venv "$tools_venv" 2>/dev/null; then
     # Debian's own python3 needs python3-venv for this.
-    rm -rf "$deploy_venv"
+    rm -rf "$tools_venv"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv
-    python3 -m venv "$deploy_venv"
+    python3 -m venv "$tools_venv"
   fi
   # shellcheck disable=SC2086 # the requirements are separate words
-  "$deploy_venv/bin/pip" install -q --disable-pip-version-check $DEPLOY_PY_REQUIREMENTS
-  printf '%s\n' "$DEPLOY_PY_REQUIREMENTS" >"$deploy_venv/.requirements"
+  "$tools_venv/bin/pip" install -q --disable-pip-version-check $TOOLS_PY_REQUIREMENTS
+  printf '%s\n' "$TOOLS_PY_REQUIREMENTS" >"$tools_venv/.requirements"
 fi
 
 # promtool checks and unit-tests the alert rules (tests/deploy/alerts_test.yml); the prometheus server scrapes

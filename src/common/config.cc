@@ -255,6 +255,10 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_GATEWAY_BATCHES_IN_FLIGHT", "gateway-batches-in-flight", "1", Kind::kCount,
      "batched calls to analytics the gateway keeps out at once; look-ups beyond them wait for the next batch",
      &kIn<&Config::gateway, &GatewayConfig::batches_in_flight>},
+    {"CLICKSTREAM_DASHBOARD_DIR", "dashboard-dir", "", Kind::kOptionalText,
+     "folder of the built dashboard the gateway serves at /dashboard/ (web/dashboard); empty: the `dashboard` folder "
+     "beside the executable, where the build puts it, and no dashboard when there is none",
+     &kIn<&Config::gateway, &GatewayConfig::dashboard_dir>},
     {"CLICKSTREAM_GATEWAY_MAX_WAITING", "gateway-max-waiting", "10000", Kind::kCount,
      "look-ups waiting for a batch; beyond it the gateway answers 503",
      &kIn<&Config::gateway, &GatewayConfig::max_waiting>},

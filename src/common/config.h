@@ -88,6 +88,7 @@ struct GatewayConfig {
   std::size_t max_batch = 0;   // look-ups coalesced into one call to analytics
   std::size_t batches_in_flight = 0;
   std::size_t max_waiting = 0;
+  std::string dashboard_dir;  // the built dashboard; "": the `dashboard` folder beside the executable
 };
 
 // Spans go to a Zipkin v2 endpoint (Zipkin, Jaeger's collector or an OpenTelemetry Collector's zipkin receiver).

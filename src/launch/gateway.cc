@@ -1,9 +1,14 @@
 // Gateway: the gRPC clients of analytics, the service (with its coalescer and deadline timer), the dead-letter and
 // aggregate routes, and its HTTP server.
+#include <filesystem>
+#include <system_error>
+
 #include "adapters/grpc/grpc_count_client.h"
+#include "common/log.h"
 #include "common/thread_timer.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/common/static_files.h"
 #include "services/gateway/aggregate_routes.h"
 #include "services/gateway/dead_letter_routes.h"
 #include "services/gateway/gateway_service.h"
@@ -37,6 +42,30 @@ absl::StatusOr<gateway::GatewayOptions> GatewayOptionsFrom(const common::Config&
   if (!keys.ok()) return keys.status();
   options.api_keys = std::move(*keys);
   return options;
+}
+
+// The dashboard's routes: from the folder the setting names (which must hold a built dashboard), or else from the
+// `dashboard` folder beside the executable, where the build writes it; without one, a gateway serves no dashboard
+// (a build without Node.js, as the container image's) and says so once.
+absl::StatusOr<std::vector<ports::HttpRoute>> DashboardRoutes(const common::Config& config) {
+  std::string folder = config.gateway.dashboard_dir;
+  if (folder.empty()) {
+    std::error_code error;
+    const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+    const auto beside = executable.parent_path() / "dashboard";
+    if (error || !std::filesystem::exists(beside / "index.html", error)) {
+      common::Logger("main")->warn(
+          "gateway: no dashboard served: none built beside the executable at {} "
+          "(set --dashboard-dir to serve one)",
+          beside.string());
+      return std::vector<ports::HttpRoute>{};
+    }
+    folder = beside.string();
+  }
+  auto files = services::LoadSite(folder);
+  if (!files.ok()) return absl::InvalidArgumentError("--dashboard-dir: " + std::string(files.status().message()));
+  common::Logger("main")->info("gateway: dashboard of {} files from {} at /dashboard/", files->size(), folder);
+  return services::SiteRoutes("/dashboard", *std::move(files));
 }
 
 }  // namespace
@@ -76,6 +105,9 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
   for (auto& route : gateway::AggregateRoutes(*aggregates, {options->api_keys, kAggregateDeadline, options->limits})) {
     routes.push_back(std::move(route));
   }
+  auto dashboard = DashboardRoutes(config);
+  if (!dashboard.ok()) return dashboard.status();
+  for (auto& route : *dashboard) routes.push_back(std::move(route));
   running->parts = std::make_shared<GatewayParts>(GatewayParts{service, dead_letters, aggregates});
   running->probe = std::make_unique<services::ReadinessProbe>(
       "gateway", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
