@@ -52,6 +52,8 @@ struct IngestionConfig {
   std::string api_keys;  // as configured: "", "k1,k2" or "@file"; loaded by services::LoadApiKeys
   double rate_per_key = 0;
   double burst_per_key = 0;
+  std::string cors_origins;  // browsers' origins allowed to post (services/common/cors.h); "": none
+  std::string tracker_path;  // where the tracker script is served; "": not served
 };
 
 struct ProcessorConfig {
@@ -89,6 +91,7 @@ struct GatewayConfig {
   std::size_t batches_in_flight = 0;
   std::size_t max_waiting = 0;
   std::string dashboard_dir;  // the built dashboard; "": the `dashboard` folder beside the executable
+  std::string cors_origins;   // browsers' origins allowed to ask, as for ingestion
 };
 
 // Spans go to a Zipkin v2 endpoint (Zipkin, Jaeger's collector or an OpenTelemetry Collector's zipkin receiver).

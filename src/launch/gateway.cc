@@ -8,6 +8,7 @@
 #include "common/thread_timer.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/common/cors.h"
 #include "services/common/static_files.h"
 #include "services/gateway/aggregate_routes.h"
 #include "services/gateway/dead_letter_routes.h"
@@ -95,14 +96,18 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
   auto admin_keys = config.gateway.admin_api_keys.empty() ? absl::StatusOr<std::vector<std::string>>(options->api_keys)
                                                           : LoadKeys("gateway", config, config.gateway.admin_api_keys);
   if (!admin_keys.ok()) return admin_keys.status();
+  auto cors = services::ParseCorsOrigins("--query-cors-origins", config.gateway.cors_origins);
+  if (!cors.ok()) return cors.status();
   auto routes = gateway::QueryRoutes(*service);
-  for (auto& route : gateway::DeadLetterRoutes(*dead_letters, {*std::move(admin_keys), kDeadLetterDeadline})) {
-    routes.push_back(std::move(route));
-  }
   // The aggregate calls too, so that a dashboard's questions never queue behind look-ups nor delay them.
   auto aggregates = std::make_shared<grpc_adapter::GrpcCountClient>(config.gateway.analytics_addr, kAggregateDeadline,
                                                                     tls, running->tracer.get());
   for (auto& route : gateway::AggregateRoutes(*aggregates, {options->api_keys, kAggregateDeadline, options->limits})) {
+    routes.push_back(std::move(route));
+  }
+  // Pages elsewhere may ask the questions, but not replay dead letters; the dashboard is served from here.
+  routes = services::WithCors(std::move(routes), *cors);
+  for (auto& route : gateway::DeadLetterRoutes(*dead_letters, {*std::move(admin_keys), kDeadLetterDeadline})) {
     routes.push_back(std::move(route));
   }
   auto dashboard = DashboardRoutes(config);

@@ -5,8 +5,11 @@
 #include "common/log.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/common/cors.h"
+#include "services/common/static_files.h"
 #include "services/ingestion/ingest_handler.h"
 #include "services/ingestion/ingestion_service.h"
+#include "services/ingestion/tracker_script.h"
 
 namespace clickstream::launch {
 namespace {
@@ -36,6 +39,25 @@ absl::StatusOr<ingestion::IngestionOptions> IngestionOptionsFrom(const common::C
   if (!keys.ok()) return keys.status();
   options.api_keys = std::move(*keys);
   return options;
+}
+
+// The ingest routes, open to the browsers' origins the setting allows, and the tracker script where it is served
+// (a <script> tag needs no CORS).
+absl::StatusOr<std::vector<ports::HttpRoute>> IngestRoutesFor(const common::Config& config,
+                                                              ingestion::IngestionService& service) {
+  auto cors = services::ParseCorsOrigins("--ingest-cors-origins", config.ingestion.cors_origins);
+  if (!cors.ok()) return cors.status();
+  auto routes = services::WithCors(ingestion::IngestRoutes(service), *cors);
+  const std::string& path = config.ingestion.tracker_path;
+  if (path.empty()) return routes;
+  if (path[0] != '/' || std::any_of(routes.begin(), routes.end(), [&](const auto& r) { return r.path == path; }) ||
+      path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    return absl::InvalidArgumentError("--tracker-path: " + path +
+                                      " must start with / and be no other route of ingestion's");
+  }
+  routes.push_back(services::FileRoute(path, {"tracker.js", "text/javascript; charset=utf-8",
+                                              std::string(ingestion::TrackerScript()), "public, max-age=3600"}));
+  return routes;
 }
 
 }  // namespace
@@ -74,8 +96,10 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartIngestion(const common::Con
       "ingestion", [s = service.get()] { return s->CheckReady(); }, kProbeInterval);
   // One server serves both endpoints, so its body limit must let the larger of their bodies through.
   const std::size_t max_body_bytes = std::max(options->max_body_bytes, options->batch_max_body_bytes);
-  auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, ingestion::IngestRoutes(*service),
-                      *running->probe, registry, Exposure::kPublic, running->tracer.get());
+  auto routes = IngestRoutesFor(config, *service);
+  if (!routes.ok()) return routes.status();
+  auto server = Serve(config, "ingestion", config.ingestion.port, max_body_bytes, *std::move(routes), *running->probe,
+                      registry, Exposure::kPublic, running->tracer.get());
   if (!server.ok()) return server.status();
   running->server = std::move(*server);
   // Answer every event already accepted before closing connections: their clients are waiting for the ack.

@@ -19,6 +19,7 @@ struct HttpRequest {
   std::string body;
   std::string api_key;               // the X-API-Key header, empty when absent
   std::string authorization;         // the Authorization header, empty when absent
+  std::string origin = {};           // the Origin header a browser sends (services/common/cors.h), empty when absent
   tracing::TraceContext trace = {};  // the request's server span (invalid when the server traces nothing)
 };
 

@@ -50,7 +50,7 @@ def raw(database_url, sql, **values):
         args += ["-v", f"{name}={value}"]
     done = subprocess.run(args, input=sql, capture_output=True, text=True, timeout=60)
     check(done.returncode == 0, f"psql failed: {done.stderr}")
-    return done.stdout.strip().split("\t")
+    return done.stdout.rstrip("\n").split("\t")
 
 
 def number(text):
@@ -106,8 +106,10 @@ def table(page, selector):
                                      "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
 
 
-def eventually(read, good, what):
-    """Reads the page until `good(read())`, for as long as a few of its refreshes take; fails saying what it saw."""
+def eventually(read, good, what, page=None):
+    """Reads until `good(read())`, for as long as a few of the page's refreshes take; fails saying what it saw. With
+    a `page`, waits in it: Playwright's synchronous API runs the page's event handlers (routes, listeners) only
+    while it is called."""
     deadline = time.monotonic() + TIMEOUT_S
     while True:
         seen = read()
@@ -115,7 +117,10 @@ def eventually(read, good, what):
             return seen
         if time.monotonic() > deadline:
             raise Failed(f"{what}: not seen within {TIMEOUT_S} s; the page shows {repr(seen)[:2000]}")
-        time.sleep(0.2)
+        if page is None:
+            time.sleep(0.2)
+        else:
+            page.wait_for_timeout(200)
 
 
 def run(page, stack, screenshot):

@@ -424,6 +424,7 @@ class RestinioHttpServer final : public HttpServer {
     request.content_type = header.get_field_or(restinio::http_field::content_type, "");
     request.api_key = header.get_field_or("X-API-Key", "");
     request.authorization = header.get_field_or(restinio::http_field::authorization, "");
+    request.origin = header.get_field_or(restinio::http_field::origin, "");
     request.body = req->body();
 
     // Counted before the check, so that WaitIdle, once it saw none outstanding after StopAccepting, knows no

@@ -32,7 +32,7 @@ constexpr std::string_view kHtmlPolicy =
 
 ports::HttpResponse FileResponse(const StaticFile& file) {
   ports::HttpResponse response{200, file.body, file.content_type, {}};
-  response.headers.emplace_back("Cache-Control", "no-cache");
+  response.headers.emplace_back("Cache-Control", file.cache_control);
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   if (file.content_type.rfind("text/html", 0) == 0) {
     response.headers.emplace_back("Content-Security-Policy", std::string(kHtmlPolicy));
@@ -47,6 +47,10 @@ ports::HttpRoute RouteTo(std::string path, std::shared_ptr<const StaticFile> fil
 }
 
 }  // namespace
+
+ports::HttpRoute FileRoute(std::string path, StaticFile file) {
+  return RouteTo(std::move(path), std::make_shared<const StaticFile>(std::move(file)));
+}
 
 std::string MediaTypeOfFile(std::string_view name) {
   const auto dot = name.rfind('.');

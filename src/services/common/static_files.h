@@ -1,6 +1,6 @@
-// Static files an HTTP service serves as they are: the gateway's dashboard (web/dashboard, built by esbuild) and,
-// later, ingestion's tracker script. The files of one folder are read once, at start, and held in memory: they are a
-// few small files, and a service then never touches the disk to answer them.
+// Static files an HTTP service serves as they are: the gateway's dashboard (web/dashboard, built by esbuild) and
+// ingestion's tracker script. The files of one folder are read once, at start, and held in memory: they are a few
+// small files, and a service then never touches the disk to answer them.
 #pragma once
 
 #include <string>
@@ -16,6 +16,7 @@ struct StaticFile {
   std::string name;  // its file name, no folder
   std::string content_type;
   std::string body;
+  std::string cache_control = "no-cache";  // the default: browsers check back before reusing it
 };
 
 // The media type served for a file name, by its extension; application/octet-stream when unknown.
@@ -25,9 +26,12 @@ std::string MediaTypeOfFile(std::string_view name);
 // naming the folder, when it cannot be read or holds no index.html.
 absl::StatusOr<std::vector<StaticFile>> LoadSite(const std::string& folder);
 
+// GET `path` answering `file`, with its Cache-Control, and telling browsers not to guess another type; an HTML file
+// may load scripts, styles and make requests from the service's own origin only.
+ports::HttpRoute FileRoute(std::string path, StaticFile file);
+
 // GET routes for a site under `prefix` ("/dashboard"): prefix/<name> for each file, and prefix and prefix/ for its
-// index.html. Answers tell browsers to check back before reusing them (the files change with each build) and not to
-// guess other types; HTML ones allow scripts, styles and requests from the service's own origin only.
+// index.html.
 std::vector<ports::HttpRoute> SiteRoutes(std::string_view prefix, std::vector<StaticFile> files);
 
 }  // namespace clickstream::services

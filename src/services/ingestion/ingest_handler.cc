@@ -18,11 +18,17 @@ IngestRequest IngestRequestOf(const ports::HttpRequest& request) {
 }
 
 // The format a batch body declares. A new endpoint has no legacy clients sending generic types, so unlike
-// POST /ingest only the two exact media types (parameters ignored) are read.
-std::optional<BatchFormat> BatchFormatOf(std::string_view content_type) {
+// POST /ingest only the two exact media types (parameters ignored) are read, and text/plain: the one type a
+// browser's navigator.sendBeacon can send without a preflight (a string body is text/plain;charset=UTF-8). Its body
+// is a JSON array when it starts with '[', else NDJSON.
+std::optional<BatchFormat> BatchFormatOf(std::string_view content_type, std::string_view body) {
   const std::string media_type = services::MediaType(content_type);
   if (media_type == "application/json") return BatchFormat::kJsonArray;
   if (media_type == "application/x-ndjson") return BatchFormat::kNdjson;
+  if (media_type == "text/plain") {
+    const auto first = body.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && body[first] == '[' ? BatchFormat::kJsonArray : BatchFormat::kNdjson;
+  }
   return std::nullopt;
 }
 
@@ -99,11 +105,11 @@ void HandleIngest(IngestionService& service, const ports::HttpRequest& request, 
 }
 
 void HandleIngestBatch(IngestionService& service, const ports::HttpRequest& request, ports::Respond respond) {
-  const auto format = BatchFormatOf(request.content_type);
+  const auto format = BatchFormatOf(request.content_type, request.body);
   if (!format) {
     respond(ErrorResponse(common::MakeError(common::ErrorKind::kUnsupportedMediaType,
-                                            "content type must be application/json (a JSON array of events) or "
-                                            "application/x-ndjson (one event per line)")));
+                                            "content type must be application/json (a JSON array of events), "
+                                            "application/x-ndjson (one event per line) or text/plain (either)")));
     return;
   }
   service.IngestBatch(IngestRequestOf(request), *format,

@@ -314,7 +314,7 @@ TEST_F(IngestBatchTest, BodyOverTheBatchLimitIs413) {
 }
 
 TEST_F(IngestBatchTest, OtherContentTypesAre415) {
-  for (const char* type : {"", "text/plain", "application/xml", "application/x-www-form-urlencoded"}) {
+  for (const char* type : {"", "text/html", "application/xml", "application/x-www-form-urlencoded"}) {
     auto answer = Post("[" + Event("e1") + "]", type);
     ASSERT_TRUE(answer->has_value()) << type;
     EXPECT_EQ((*answer)->status, 415) << type;
@@ -323,6 +323,24 @@ TEST_F(IngestBatchTest, OtherContentTypesAre415) {
   EXPECT_TRUE(publisher_->published.empty());
   Post("[" + Event("e1") + "]", "Application/JSON; charset=utf-8");
   EXPECT_EQ(publisher_->published.size(), 1u);
+}
+
+// navigator.sendBeacon's string bodies are text/plain;charset=UTF-8: an array or NDJSON, told by the first character.
+TEST_F(IngestBatchTest, TextPlainIsAJsonArrayWhenItStartsWithABracketElseNdjson) {
+  auto array = Post(" \n[" + Event("e1") + "," + Event("e2") + "]", "text/plain;charset=UTF-8");
+  auto ndjson = Post(Event("e3") + "\n" + Event("e4") + "\n", "Text/Plain");
+  ASSERT_EQ(publisher_->published.size(), 4u);
+  CompleteAll();
+  for (const auto& answer : {array, ndjson}) {
+    ASSERT_TRUE(answer->has_value());
+    EXPECT_EQ((*answer)->status, 200) << (*answer)->body;
+    EXPECT_NE((*answer)->body.find(R"("accepted":2,"rejected":0)"), std::string::npos) << (*answer)->body;
+  }
+  // Neither: one NDJSON line that is no event, refused; nothing published.
+  auto form = Post("event_id=e5&user_id=u", "text/plain");
+  ASSERT_TRUE(form->has_value());
+  EXPECT_NE((*form)->body.find(R"("accepted":0)"), std::string::npos) << (*form)->body;
+  EXPECT_EQ(publisher_->published.size(), 4u);
 }
 
 TEST_F(IngestBatchTest, BodyThatIsNoBatchIs400AndPublishesNothing) {
