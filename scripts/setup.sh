@@ -180,10 +180,10 @@ fi
 # is the newest whose go.mod Go 1.26 accepts; GOTOOLCHAIN=local so a mismatch fails here instead of
 # fetching another toolchain). kubernetes-validate ships the Kubernetes JSON schemas, so validation needs no
 # network either; PyYAML is for tests/deploy/test_policy.py; Playwright drives Debian's Chromium in the browser
-# tests (tests/browser: its launch names /usr/bin/chromium, so it never downloads a browser). All live under
-# .state/tools.
+# tests (tests/browser: its launch names /usr/bin/chromium, so it never downloads a browser); schemathesis tests the
+# live services against their OpenAPI documents (tests/api). All live under .state/tools.
 KUSTOMIZE_VERSION=v5.8.2
-TOOLS_PY_REQUIREMENTS="kubernetes-validate==1.37.0 PyYAML==6.0.3 playwright==1.65.2"
+TOOLS_PY_REQUIREMENTS="kubernetes-validate==1.37.0 PyYAML==6.0.3 playwright==1.65.2 schemathesis==4.32.5"
 TOOLS_DIR="$REPO_DIR/.state/tools"
 
 if [[ "$("$TOOLS_DIR/bin/kustomize" version 2>/dev/null)" == "$KUSTOMIZE_VERSION" ]]; then

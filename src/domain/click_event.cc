@@ -213,7 +213,8 @@ std::optional<int64_t> ParseRfc3339(std::string_view text) {
 
 std::string FormatTimestamp(int64_t time_stamp_us) {
   const absl::Time time = absl::FromUnixMicros(time_stamp_us);
-  const char* format = time_stamp_us % 1'000'000 == 0 ? "%Y-%m-%d%ET%H:%M:%SZ" : "%Y-%m-%d%ET%H:%M:%E*SZ";
+  // %E4Y: RFC 3339 years have four digits, 0989 included (a series may start that early).
+  const char* format = time_stamp_us % 1'000'000 == 0 ? "%E4Y-%m-%d%ET%H:%M:%SZ" : "%E4Y-%m-%d%ET%H:%M:%E*SZ";
   return absl::FormatTime(format, time, absl::UTCTimeZone());
 }
 

@@ -8,6 +8,7 @@
 #include "common/thread_timer.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/common/api_documents.h"
 #include "services/common/cors.h"
 #include "services/common/static_files.h"
 #include "services/gateway/aggregate_routes.h"
@@ -110,6 +111,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartGateway(const common::Confi
   for (auto& route : gateway::DeadLetterRoutes(*dead_letters, {*std::move(admin_keys), kDeadLetterDeadline})) {
     routes.push_back(std::move(route));
   }
+  routes.push_back(services::FileRoute(
+      "/openapi.json", {"openapi.json", "application/json", std::string(services::GatewayApiDocument())}));
   auto dashboard = DashboardRoutes(config);
   if (!dashboard.ok()) return dashboard.status();
   for (auto& route : *dashboard) routes.push_back(std::move(route));

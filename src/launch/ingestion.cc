@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "launch/launch.h"
 #include "launch/shared.h"
+#include "services/common/api_documents.h"
 #include "services/common/cors.h"
 #include "services/common/static_files.h"
 #include "services/ingestion/ingest_handler.h"
@@ -41,13 +42,15 @@ absl::StatusOr<ingestion::IngestionOptions> IngestionOptionsFrom(const common::C
   return options;
 }
 
-// The ingest routes, open to the browsers' origins the setting allows, and the tracker script where it is served
-// (a <script> tag needs no CORS).
+// The ingest routes, open to the browsers' origins the setting allows; the API document; and the tracker script where
+// it is served (a <script> tag needs no CORS).
 absl::StatusOr<std::vector<ports::HttpRoute>> IngestRoutesFor(const common::Config& config,
                                                               ingestion::IngestionService& service) {
   auto cors = services::ParseCorsOrigins("--ingest-cors-origins", config.ingestion.cors_origins);
   if (!cors.ok()) return cors.status();
   auto routes = services::WithCors(ingestion::IngestRoutes(service), *cors);
+  routes.push_back(services::FileRoute(
+      "/openapi.json", {"openapi.json", "application/json", std::string(services::IngestionApiDocument())}));
   const std::string& path = config.ingestion.tracker_path;
   if (path.empty()) return routes;
   if (path[0] != '/' || std::any_of(routes.begin(), routes.end(), [&](const auto& r) { return r.path == path; }) ||

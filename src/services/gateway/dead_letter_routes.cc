@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "common/json_text.h"
 #include "domain/click_event.h"
+#include "domain/dead_letter.h"
 #include "domain/field_error.h"
 #include "services/common/access.h"
 #include "services/common/http_answers.h"
@@ -28,6 +29,13 @@ absl::StatusOr<domain::DeadLetterFilter> FilterOf(const std::map<std::string, st
         filter.ids.push_back(*id);
       }
     } else if (name == "reason") {
+      // A code no letter can have would select nothing, silently: a misspelt reason must say so.
+      if (value != domain::kReasonInvalid && value != domain::kReasonTooOld && value != domain::kReasonTooFarAhead &&
+          value != domain::kReasonRefused) {
+        return domain::InvalidField(name,
+                                    "reason must be invalid, time_stamp_too_old, time_stamp_too_far_ahead or "
+                                    "refused");
+      }
       filter.reason_code = value;
     } else if (name == "since" || name == "until") {
       auto at = services::Instant(name, value);

@@ -50,6 +50,18 @@ TEST(EventParser, NormalizesOffsetsToUtc) {
   EXPECT_EQ(FormatTimestamp(event->time_stamp_us), "2023-11-14T12:30:00.5Z");
 }
 
+// RFC 3339 years have four digits: a series may start in the year 989 (schemathesis found "989-01-06T09:00:00Z").
+TEST(FormatTimestamp, WritesFourDigitYearsAndFractionsOnlyWhenThereAreAny) {
+  EXPECT_EQ(
+      FormatTimestamp(absl::ToUnixMicros(absl::FromCivil(absl::CivilSecond(989, 1, 6, 9, 0, 0), absl::UTCTimeZone()))),
+      "0989-01-06T09:00:00Z");
+  EXPECT_EQ(
+      FormatTimestamp(absl::ToUnixMicros(absl::FromCivil(absl::CivilSecond(1, 2, 3, 4, 5, 6), absl::UTCTimeZone())) +
+                      250'000),
+      "0001-02-03T04:05:06.25Z");
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
+}
+
 TEST(EventParser, UnescapesJsonStrings) {
   auto event = Parse(R"({"event_id":"e\"1","user_id":"\u00e9","event_type":"t","page_url":"/a\/b"})");
   ASSERT_TRUE(event.ok()) << event.status();

@@ -84,6 +84,8 @@ TEST_F(DeadLetterRoutesTest, BadFiltersAndAReplayOfEverythingAre400NamingTheFiel
                                                                                     {"after", "-1"},
                                                                                     {"limit", "0"},
                                                                                     {"limit", "51"},
+                                                                                    {"reason", "AAA"},
+                                                                                    {"reason", "Invalid"},
                                                                                     {"colour", "red"}}) {
     auto answer = Call("GET", {{name, value}});
     EXPECT_EQ(answer.status, 400) << name << "=" << value;
