@@ -8,8 +8,10 @@
 
 #include "absl/synchronization/mutex.h"
 #include "cli/dead_letters.h"
+#include "cli/post.h"
 #include "cli/query.h"
 #include "cli/reconcile.h"
+#include "cli/tail.h"
 #include "cli/top.h"
 #include "cli/verify.h"
 #include "common/config.h"
@@ -102,6 +104,8 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "dead-letters") return cli::RunDeadLetters({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "top") return cli::RunTop({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "query") return cli::RunQuery({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "post") return cli::RunPost({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "tail") return cli::RunTail({args.begin() + 1, args.end()});
   auto invocation = common::ParseInvocation(args, common::ProcessEnvironment());
   if (!invocation.ok()) {
     std::fprintf(stderr, "clickstream: %s\n", std::string(invocation.status().message()).c_str());

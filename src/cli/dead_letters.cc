@@ -43,9 +43,7 @@ const std::map<std::string, std::string> kFilterOptions = {{"--ids", "ids"},    
 
 struct Options {
   std::string command;
-  std::string gateway = "http://127.0.0.1:8081";
-  std::string api_key;
-  std::chrono::seconds timeout{60};
+  ServiceFlags gateway{"http://127.0.0.1:8081", "", std::chrono::seconds(60)};
   std::vector<std::pair<std::string, std::string>> filter;  // query-string name, value
 };
 
@@ -55,25 +53,13 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
     return help ? std::nullopt : std::optional<std::string>("name a command: list or replay");
   }
   options.command = args[0];
-  auto flags = SplitFlags({args.begin() + 1, args.end()});
-  if (!flags.ok()) return std::string(flags.status().message());
-  help = flags->help;
-  for (const auto& [name, value] : flags->values) {
-    if (const auto filter = kFilterOptions.find(name); filter != kFilterOptions.end()) {
-      options.filter.emplace_back(filter->second, value);
-    } else if (name == "--gateway") {
-      options.gateway = value;
-    } else if (name == "--api-key") {
-      options.api_key = value;
-    } else if (name == "--timeout") {
-      auto seconds = CountFlag(name, value, 1);
-      if (!seconds.ok()) return std::string(seconds.status().message());
-      options.timeout = std::chrono::seconds(*seconds);
-    } else {
-      return "unknown option " + name + " (see clickstream dead-letters --help)";
-    }
-  }
-  return std::nullopt;
+  return ParseCommandFlags({args.begin() + 1, args.end()}, "--gateway", options.gateway, help,
+                           [&](const std::string& name, const std::string& value) -> std::optional<std::string> {
+                             const auto filter = kFilterOptions.find(name);
+                             if (filter == kFilterOptions.end()) return UnknownOption(name, "dead-letters");
+                             options.filter.emplace_back(filter->second, value);
+                             return std::nullopt;
+                           });
 }
 
 std::string Text(simdjson::ondemand::value value) {
@@ -162,14 +148,14 @@ int RunDeadLetters(const std::vector<std::string>& args) {
   bool help = false;
   const auto error = Parse(args, options, help);  // before `help` is read
   if (auto exit = EarlyExit("dead-letters", error, help, kUsage)) return *exit;
-  HttpClient gateway(ApiKeyHeaders(options.api_key));
+  HttpClient gateway(ApiKeyHeaders(options.gateway.api_key));
   std::string query;
   for (const auto& [name, value] : options.filter)
     query += (query.empty() ? "?" : "&") + name + "=" + gateway.Escape(value);
   const bool list = options.command == "list";
-  const auto body =
-      OkBody(list ? gateway.Get(options.gateway + "/dead-letters" + query, options.timeout)
-                  : gateway.Post(options.gateway + "/dead-letters/replay" + query, "", "", options.timeout));
+  const auto body = OkBody(
+      list ? gateway.Get(options.gateway.url + "/dead-letters" + query, options.gateway.timeout)
+           : gateway.Post(options.gateway.url + "/dead-letters/replay" + query, "", "", options.gateway.timeout));
   if (!body) return 1;
   return list ? PrintList(*body) : PrintReplay(*body);
 }

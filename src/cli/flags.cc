@@ -28,12 +28,52 @@ absl::StatusOr<Flags> SplitFlags(const std::vector<std::string>& args) {
   return flags;
 }
 
-absl::StatusOr<std::size_t> CountFlag(const std::string& name, const std::string& value, std::size_t min) {
+absl::StatusOr<std::size_t> CountFlag(const std::string& name, const std::string& value, std::size_t min,
+                                      std::size_t max) {
   uint64_t parsed = 0;
-  if (!absl::SimpleAtoi(value, &parsed) || parsed < min || parsed > 10'000'000) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " takes a whole number from ", min, ", not '", value, "'"));
+  if (!absl::SimpleAtoi(value, &parsed) || parsed < min || parsed > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " takes a whole number from ", min, " to ", max, ", not '", value, "'"));
   }
   return static_cast<std::size_t>(parsed);
+}
+
+absl::StatusOr<bool> ReadServiceFlag(const std::string& name, const std::string& value, const std::string& url_flag,
+                                     ServiceFlags& service) {
+  if (name == url_flag) {
+    if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " takes a URL starting http:// or https://, not '", value, "'"));
+    }
+    service.url = value;
+  } else if (name == "--api-key") {
+    service.api_key = value;
+  } else if (name == "--timeout") {
+    auto seconds = CountFlag(name, value, 1);
+    if (!seconds.ok()) return seconds.status();
+    service.timeout = std::chrono::seconds(*seconds);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> ParseCommandFlags(const std::vector<std::string>& args, const std::string& url_flag,
+                                             ServiceFlags& service, bool& help, const OptionReader& read) {
+  auto flags = SplitFlags(args);
+  if (!flags.ok()) return std::string(flags.status().message());
+  help = flags->help;
+  for (const auto& [name, value] : flags->values) {
+    auto taken = ReadServiceFlag(name, value, url_flag, service);
+    if (!taken.ok()) return std::string(taken.status().message());
+    if (*taken) continue;
+    if (auto error = read(name, value)) return error;
+  }
+  return std::nullopt;
+}
+
+std::string UnknownOption(const std::string& name, const char* command) {
+  return absl::StrCat("unknown option ", name, " (see clickstream ", command, " --help)");
 }
 
 std::optional<int> EarlyExit(const char* command, const std::optional<std::string>& error, bool help,

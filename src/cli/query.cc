@@ -34,37 +34,28 @@ answer; 2 bad usage
 )";
 
 struct Options {
-  std::string gateway = "http://127.0.0.1:8081";
-  std::string api_key, user_id, page_url, position;
+  ServiceFlags gateway{"http://127.0.0.1:8081"};
+  std::string user_id, page_url, position;
   bool json = false;
-  std::chrono::seconds timeout{10};
 };
 
 std::optional<std::string> Parse(const std::vector<std::string>& args, Options& options, bool& help) {
   std::vector<std::string> rest = args;
   options.json = TakeSwitch(rest, "--json");
-  auto flags = SplitFlags(rest);
-  if (!flags.ok()) return std::string(flags.status().message());
-  help = flags->help;
-  for (const auto& [name, value] : flags->values) {
-    if (name == "--gateway") {
-      options.gateway = value;
-    } else if (name == "--api-key") {
-      options.api_key = value;
-    } else if (name == "--user-id") {
-      options.user_id = value;
-    } else if (name == "--page-url") {
-      options.page_url = value;
-    } else if (name == "--position") {
-      options.position = value;
-    } else if (name == "--timeout") {
-      auto seconds = CountFlag(name, value, 1);
-      if (!seconds.ok()) return std::string(seconds.status().message());
-      options.timeout = std::chrono::seconds(*seconds);
-    } else {
-      return "unknown option " + name + " (see clickstream query --help)";
-    }
-  }
+  auto error = ParseCommandFlags(rest, "--gateway", options.gateway, help,
+                                 [&](const std::string& name, const std::string& value) -> std::optional<std::string> {
+                                   if (name == "--user-id") {
+                                     options.user_id = value;
+                                   } else if (name == "--page-url") {
+                                     options.page_url = value;
+                                   } else if (name == "--position") {
+                                     options.position = value;
+                                   } else {
+                                     return UnknownOption(name, "query");
+                                   }
+                                   return std::nullopt;
+                                 });
+  if (error) return error;
   if (!help && (options.user_id.empty() || options.page_url.empty())) {
     return std::string("name the pair: --user-id and --page-url");
   }
@@ -115,11 +106,11 @@ int RunQuery(const std::vector<std::string>& args) {
   bool help = false;
   const auto error = Parse(args, options, help);  // before `help` is read
   if (auto exit = EarlyExit("query", error, help, kUsage)) return *exit;
-  HttpClient gateway(ApiKeyHeaders(options.api_key));
-  std::string url = options.gateway + "/analytics/events?user_id=" + gateway.Escape(options.user_id) +
+  HttpClient gateway(ApiKeyHeaders(options.gateway.api_key));
+  std::string url = options.gateway.url + "/analytics/events?user_id=" + gateway.Escape(options.user_id) +
                     "&page_url=" + gateway.Escape(options.page_url);
   if (!options.position.empty()) url += "&position=" + gateway.Escape(options.position);
-  const auto body = OkBody(gateway.Get(url, options.timeout));
+  const auto body = OkBody(gateway.Get(url, options.gateway.timeout));
   if (!body) return 1;
   if (options.json) {
     std::printf("%s\n", body->c_str());

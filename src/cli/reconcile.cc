@@ -40,11 +40,9 @@ exit codes: 0 consistent; 1 drift found, or the gateway or database could not an
 )";
 
 struct Options {
-  std::string gateway = "http://127.0.0.1:8081";
+  ServiceFlags gateway{"http://127.0.0.1:8081"};
   std::string user_id;
   std::string page_url;
-  std::string api_key;
-  std::chrono::seconds timeout{10};
   std::string database_url;
   std::string topic = "clicks";
   std::size_t list = 20;
@@ -52,37 +50,29 @@ struct Options {
 
 // An error message, or nullopt with `options` filled.
 std::optional<std::string> Parse(const std::vector<std::string>& args, Options& options, bool& help) {
-  auto flags = SplitFlags(args);
-  if (!flags.ok()) return std::string(flags.status().message());
-  help = flags->help;
   bool user_given = false, page_given = false;
-  for (const auto& [name, value] : flags->values) {
-    absl::StatusOr<std::size_t> count = 0;
-    if (name == "--gateway") {
-      options.gateway = value;
-    } else if (name == "--user-id") {
-      options.user_id = value;
-      user_given = true;
-    } else if (name == "--page-url") {
-      options.page_url = value;
-      page_given = true;
-    } else if (name == "--api-key") {
-      options.api_key = value;
-    } else if (name == "--timeout") {
-      count = CountFlag(name, value, 1);
-      if (count.ok()) options.timeout = std::chrono::seconds(*count);
-    } else if (name == "--database-url") {
-      options.database_url = value;
-    } else if (name == "--topic") {
-      options.topic = value;
-    } else if (name == "--list") {
-      count = CountFlag(name, value, 0);
-      if (count.ok()) options.list = *count;
-    } else {
-      return "unknown option " + name + " (see clickstream reconcile --help)";
-    }
-    if (!count.ok()) return std::string(count.status().message());
-  }
+  auto error = ParseCommandFlags(args, "--gateway", options.gateway, help,
+                                 [&](const std::string& name, const std::string& value) -> std::optional<std::string> {
+                                   if (name == "--user-id") {
+                                     options.user_id = value;
+                                     user_given = true;
+                                   } else if (name == "--page-url") {
+                                     options.page_url = value;
+                                     page_given = true;
+                                   } else if (name == "--database-url") {
+                                     options.database_url = value;
+                                   } else if (name == "--topic") {
+                                     options.topic = value;
+                                   } else if (name == "--list") {
+                                     auto count = CountFlag(name, value, 0);
+                                     if (!count.ok()) return std::string(count.status().message());
+                                     options.list = *count;
+                                   } else {
+                                     return UnknownOption(name, "reconcile");
+                                   }
+                                   return std::nullopt;
+                                 });
+  if (error) return error;
   if (help) return std::nullopt;
   if (user_given != page_given) return "--user-id and --page-url go together";
   if (user_given == !options.database_url.empty()) {
@@ -98,10 +88,10 @@ std::string Quoted(const std::string& text) {
 }
 
 int ReconcilePair(const Options& options) {
-  HttpClient gateway(ApiKeyHeaders(options.api_key));
-  auto answer = gateway.Get(options.gateway + "/analytics/reconcile?user_id=" + gateway.Escape(options.user_id) +
+  HttpClient gateway(ApiKeyHeaders(options.gateway.api_key));
+  auto answer = gateway.Get(options.gateway.url + "/analytics/reconcile?user_id=" + gateway.Escape(options.user_id) +
                                 "&page_url=" + gateway.Escape(options.page_url),
-                            options.timeout);
+                            options.gateway.timeout);
   if (!answer.ok()) {
     std::printf("FAILED: %s\n", std::string(answer.status().message()).c_str());
     return 1;

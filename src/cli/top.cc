@@ -33,41 +33,31 @@ exit codes: 0 printed; 1 the gateway refused or did not answer; 2 bad usage
 )";
 
 struct Options {
-  std::string gateway = "http://127.0.0.1:8081";
-  std::string api_key;
+  ServiceFlags gateway{"http://127.0.0.1:8081"};
   std::string user_id, after;
   std::optional<std::size_t> limit;
   bool event_types = false;
-  std::chrono::seconds timeout{10};
 };
 
 std::optional<std::string> Parse(const std::vector<std::string>& args, Options& options, bool& help) {
   std::vector<std::string> rest = args;
   options.event_types = TakeSwitch(rest, "--event-types");
-  auto flags = SplitFlags(rest);
-  if (!flags.ok()) return std::string(flags.status().message());
-  help = flags->help;
-  for (const auto& [name, value] : flags->values) {
-    if (name == "--gateway") {
-      options.gateway = value;
-    } else if (name == "--api-key") {
-      options.api_key = value;
-    } else if (name == "--user-id") {
-      options.user_id = value;
-    } else if (name == "--after") {
-      options.after = value;
-    } else if (name == "--limit") {
-      auto limit = CountFlag(name, value, 1);
-      if (!limit.ok()) return std::string(limit.status().message());
-      options.limit = *limit;
-    } else if (name == "--timeout") {
-      auto seconds = CountFlag(name, value, 1);
-      if (!seconds.ok()) return std::string(seconds.status().message());
-      options.timeout = std::chrono::seconds(*seconds);
-    } else {
-      return "unknown option " + name + " (see clickstream top --help)";
-    }
-  }
+  auto error = ParseCommandFlags(rest, "--gateway", options.gateway, help,
+                                 [&](const std::string& name, const std::string& value) -> std::optional<std::string> {
+                                   if (name == "--user-id") {
+                                     options.user_id = value;
+                                   } else if (name == "--after") {
+                                     options.after = value;
+                                   } else if (name == "--limit") {
+                                     auto limit = CountFlag(name, value, 1);
+                                     if (!limit.ok()) return std::string(limit.status().message());
+                                     options.limit = *limit;
+                                   } else {
+                                     return UnknownOption(name, "top");
+                                   }
+                                   return std::nullopt;
+                                 });
+  if (error) return error;
   if (options.event_types && (!options.user_id.empty() || !options.after.empty())) {
     return std::string("--event-types takes neither --user-id nor --after");
   }
@@ -128,7 +118,7 @@ int RunTop(const std::vector<std::string>& args) {
   bool help = false;
   const auto error = Parse(args, options, help);  // before `help` is read
   if (auto exit = EarlyExit("top", error, help, kUsage)) return *exit;
-  HttpClient gateway(ApiKeyHeaders(options.api_key));
+  HttpClient gateway(ApiKeyHeaders(options.gateway.api_key));
   std::string query;
   auto add = [&](const char* name, const std::string& value) {
     query += (query.empty() ? "?" : "&") + std::string(name) + "=" + gateway.Escape(value);
@@ -137,7 +127,7 @@ int RunTop(const std::vector<std::string>& args) {
   if (!options.user_id.empty()) add("user_id", options.user_id);
   if (!options.after.empty()) add("after", options.after);
   const std::string path = options.event_types ? "/analytics/event-types" : "/analytics/top-pages";
-  const auto body = OkBody(gateway.Get(options.gateway + path + query, options.timeout));
+  const auto body = OkBody(gateway.Get(options.gateway.url + path + query, options.gateway.timeout));
   if (!body) return 1;
   std::printf(options.event_types       ? "rank\tclicks\tevent_type\n"
               : options.user_id.empty() ? "rank\tclicks\tusers\tpage_url\n"
