@@ -71,7 +71,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
   parts->dead_letters = std::move(*dead_letters);
   // A reader of its own: its connections serve aggregates, never a count look-up's.
   parts->aggregates = std::make_unique<analytics::AggregateService>(std::make_unique<postgres::PgCountStore>(
-      config.database_url, config.kafka.topic, &registry, config.analytics.statement_timeout));
+      config.database_url, config.kafka.topic, &registry, config.analytics.statement_timeout, "aggregates"));
   running->parts = parts;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);

@@ -232,5 +232,16 @@ TEST(PgEventTypeCounts, MostClickedTypesComeFirst) {
   tx.exec_params0("DELETE FROM event_type_totals WHERE event_type LIKE $1 || '%'", prefix);
 }
 
+// The store that serves aggregates times its reads under a label of its own, not the look-ups' get_count.
+TEST(PgEventTypeCounts, AStoreForAggregatesTimesItsReadsUnderItsOwnOperation) {
+  metrics::Registry registry;
+  PgCountStore store(TestInfra().database_url, "clicks", &registry, std::chrono::milliseconds(2000), "aggregates");
+  ASSERT_TRUE(store.EventTypeCounts(1).ok());
+  ASSERT_TRUE(store.TopPages({"", 1, ""}).ok());
+  const std::string text = registry.Render();
+  EXPECT_NE(text.find(R"(clickstream_db_duration_seconds_count{operation="aggregates"} 2)"), std::string::npos) << text;
+  EXPECT_EQ(text.find(R"(operation="get_count")"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace clickstream::postgres

@@ -251,12 +251,12 @@ absl::Status PgEventStore::Ping() {
 }
 
 PgCountStore::PgCountStore(const std::string& database_url, std::string topic, metrics::Registry* metrics,
-                           std::chrono::milliseconds statement_timeout)
+                           std::chrono::milliseconds statement_timeout, const char* operation)
     : database_url_(WithConnectTimeout(database_url)),
       topic_(std::move(topic)),
       statement_timeout_(statement_timeout),
-      read_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")),
-      read_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "get_count")) {}
+      read_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), operation)),
+      read_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), operation)) {}
 PgCountStore::~PgCountStore() = default;
 
 std::unique_ptr<Session> PgCountStore::Borrow() {
