@@ -184,6 +184,9 @@ cat <<EOF
 clickstream is up in $(since "$T0") (pid $pid)
   ingest   POST http://127.0.0.1:$INGESTION_PORT/ingest
   query    GET  http://127.0.0.1:$GATEWAY_PORT/analytics/events?user_id=...&page_url=...
+  dashboard     http://127.0.0.1:$GATEWAY_PORT/dashboard/
+  tracker       http://127.0.0.1:$INGESTION_PORT${CLICKSTREAM_TRACKER_PATH-/tracker.js}
+  API docs      /openapi.json on :$INGESTION_PORT and :$GATEWAY_PORT
   gRPC     127.0.0.1:$ANALYTICS_PORT  (analytics.AnalyticsService/GetEventCount)
   health   /healthz and /readyz on :$INGESTION_PORT :$GATEWAY_PORT :$PROCESSOR_PORT :$ANALYTICS_HEALTH_PORT
 
