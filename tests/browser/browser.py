@@ -24,3 +24,9 @@ def chromium(**context_options):
             yield browser
         finally:
             browser.close()
+
+
+def waiting_in(page):
+    """A sleep (in seconds) spent inside the page: Playwright's synchronous API runs the page's handlers (routes,
+    listeners) only while it is called, so a test waiting on them must wait this way, not with time.sleep."""
+    return lambda seconds: page.wait_for_timeout(seconds * 1000)

@@ -16,7 +16,6 @@ import datetime
 import json
 import os
 import secrets
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -28,29 +27,11 @@ sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from browser import chromium  # noqa: E402
 from local_services import LocalServices, http, read_infra_env  # noqa: E402
+from test_checks import Failed, check, eventually, raw  # noqa: E402
 
 ZONE = "America/New_York"
 TIMEOUT_S = 30
 TIMEOUT_MS = TIMEOUT_S * 1000
-
-
-class Failed(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failed(message)
-
-
-def raw(database_url, sql, **values):
-    """One row of a query on the raw tables, values bound by psql (never pasted into the SQL)."""
-    args = ["psql", database_url, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
-    for name, value in values.items():
-        args += ["-v", f"{name}={value}"]
-    done = subprocess.run(args, input=sql, capture_output=True, text=True, timeout=60)
-    check(done.returncode == 0, f"psql failed: {done.stderr}")
-    return done.stdout.rstrip("\n").split("\t")
 
 
 def number(text):
@@ -104,23 +85,6 @@ def table(page, selector):
     """The text of each cell of each row of a table body."""
     return page.eval_on_selector_all(f"{selector} tbody tr",
                                      "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
-
-
-def eventually(read, good, what, page=None):
-    """Reads until `good(read())`, for as long as a few of the page's refreshes take; fails saying what it saw. With
-    a `page`, waits in it: Playwright's synchronous API runs the page's event handlers (routes, listeners) only
-    while it is called."""
-    deadline = time.monotonic() + TIMEOUT_S
-    while True:
-        seen = read()
-        if good(seen):
-            return seen
-        if time.monotonic() > deadline:
-            raise Failed(f"{what}: not seen within {TIMEOUT_S} s; the page shows {repr(seen)[:2000]}")
-        if page is None:
-            time.sleep(0.2)
-        else:
-            page.wait_for_timeout(200)
 
 
 def run(page, stack, screenshot):

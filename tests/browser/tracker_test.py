@@ -17,7 +17,6 @@ import http.server
 import os
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -25,9 +24,9 @@ import urllib.request
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser import chromium  # noqa: E402
-from dashboard_test import Failed, check, eventually, raw  # noqa: E402
+from browser import chromium, waiting_in  # noqa: E402
 from local_services import LocalServices, read_infra_env  # noqa: E402
+from test_checks import Failed, answer, check, eventually, raw, serve  # noqa: E402
 
 TRACKER_PATH = "/t/cs.js"
 
@@ -40,18 +39,9 @@ def shop(tracker_url):
             body = (f'<!doctype html><html><head><title>shop</title><script src="{html.escape(tracker_url)}" '
                     f'data-user-id="{html.escape(user)}" defer></script></head><body><h1>shop</h1>'
                     '<button id="buy">Buy</button></body></html>').encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer(self, 200, body, "text/html; charset=utf-8")
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return serve(Page)
 
 
 def request(method, url, headers):
@@ -106,7 +96,7 @@ def run(context, services, database_url, allowed, refused):
     page.goto(f"{allowed}/products?user={user}")
     for _ in range(4):
         page.click("#buy")
-    eventually(lambda: rows(user), lambda r: r[1] >= 5, "the first shopper's events", page)
+    eventually(lambda: rows(user), lambda r: r[1] >= 5, "the first shopper's events", wait=waiting_in(page))
     page.wait_for_timeout(3000)  # a few more flushes: nothing may arrive twice
     check(lost == [200], f"the lost answer was {lost}: the retry was not exercised")
     check(rows(user) == ("click:4,page_view:1", 5, 5), f"first shopper's rows: {rows(user)}")
@@ -127,10 +117,10 @@ def run(context, services, database_url, allowed, refused):
     for _ in range(3):
         page.click("#buy")
     page.goto("about:blank")  # before the tracker's next flush
-    eventually(lambda: rows(user), lambda r: r[1] >= 4, "the leaver's clicks", page)
+    eventually(lambda: rows(user), lambda r: r[1] >= 4, "the leaver's clicks", wait=waiting_in(page))
     # Back on the site: its pending events (beaconed, never acknowledged) are posted again, and count once.
     page.goto(f"{allowed}/cart?user={user}")
-    eventually(lambda: rows(user), lambda r: r[1] >= 5, "the leaver's second page view", page)
+    eventually(lambda: rows(user), lambda r: r[1] >= 5, "the leaver's second page view", wait=waiting_in(page))
     page.wait_for_timeout(3000)
     check(rows(user) == ("click:3,page_view:2", 5, 5), f"leaver's rows: {rows(user)}")
     beacons = page.evaluate("() => Number(sessionStorage.getItem('beacons') || 0)")
@@ -150,7 +140,7 @@ def run(context, services, database_url, allowed, refused):
     page.goto(f"{refused}/?user={user}")
     for _ in range(2):
         page.click("#buy")
-    eventually(lambda: len(attempts), lambda n: n >= 1, "a post from the refused origin", page)
+    eventually(lambda: len(attempts), lambda n: n >= 1, "a post from the refused origin", wait=waiting_in(page))
     page.wait_for_timeout(3000)
     check(rows(user)[1] == 0, f"events from an origin not allowed were counted: {rows(user)}")
     check(not errors, f"errors in the pages: {errors}")

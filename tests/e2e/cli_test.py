@@ -22,7 +22,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -30,15 +29,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
 from local_services import LocalServices, read_infra_env  # noqa: E402
 from local_services import http as http_call  # noqa: E402
-
-
-class Failed(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failed(message)
+from test_checks import Failed, answer, check, pair_rows, serve, settled  # noqa: E402
 
 
 def flaky_proxy(target):
@@ -53,59 +44,20 @@ def flaky_proxy(target):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             seen.append(len(body))
             if len(seen) == 2:
-                refusal = b'{"error":"unavailable","message":"proxy says try later"}'
-                self.send_response(503)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Retry-After", "1")
-                self.send_header("Content-Length", str(len(refusal)))
-                self.end_headers()
-                self.wfile.write(refusal)
+                answer(self, 503, b'{"error":"unavailable","message":"proxy says try later"}',
+                       headers=[("Retry-After", "1")])
                 return
             request = urllib.request.Request(target + self.path, data=body, method="POST",
                                              headers={"Content-Type": self.headers["Content-Type"]})
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                status, data = answer.status, answer.read()
+            with urllib.request.urlopen(request, timeout=30) as forwarded:
+                status, data = forwarded.status, forwarded.read()
             if len(seen) == 1:
                 self.close_connection = True  # counted, but the client never hears so
                 return
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer(self, status, data)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}", seen
-
-
-def settled(read, expected, what, timeout=120):
-    """Reads the raw rows until they equal `expected`: ingestion acknowledges an event once the broker has it, and
-    the processor applies it a moment later."""
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = read()
-        if seen == expected:
-            return
-        if time.monotonic() > deadline:
-            raise Failed(f"{what}: {sorted(set(seen.items()) ^ set(expected.items()))[:4]}")
-        time.sleep(0.5)
-
-
-def pair_rows(database_url, users):
-    """{(user, page): raw rows} for the users."""
-    rows = {}
-    for user in users:
-        out = subprocess.run(["psql", database_url, "-X", "-At", "-F", "\t", "-v", f"u={user}"],
-                             input="SELECT page_url, count(*) FROM click_events WHERE user_id = :'u' GROUP BY 1;",
-                             capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            page, count = line.split("\t")
-            rows[(user, page)] = int(count)
-    return rows
+    server, url = serve(Proxy)
+    return server, url, seen
 
 
 def make_file(path, users, pages):

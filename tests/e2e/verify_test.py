@@ -17,13 +17,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
 from local_services import LocalServices, read_infra_env  # noqa: E402
+from test_checks import answer, serve  # noqa: E402
 
 
 def verify(binary, *args, timeout=300):
@@ -35,22 +35,12 @@ def overcounting_gateway(real_gateway):
     """An HTTP server in front of the real gateway that adds one to every count it answers."""
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            with urllib.request.urlopen(real_gateway + self.path, timeout=5) as answer:
-                body = json.loads(answer.read())
+            with urllib.request.urlopen(real_gateway + self.path, timeout=5) as real:
+                body = json.loads(real.read())
             body["count"] += 1
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer(self, 200, json.dumps(body).encode())
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return serve(Handler)
 
 
 def main():
