@@ -18,7 +18,7 @@ std::string Duration(double seconds) {
 }  // namespace
 
 Progress::Progress(std::FILE* out, bool terminal, Clock clock)
-    : out_(out), terminal_(terminal), clock_(std::move(clock)), start_(clock_()) {}
+    : out_(out), terminal_(terminal), clock_(std::move(clock)), start_(clock_()), shown_(start_) {}
 
 std::string Progress::Line(const ProgressCounts& counts, std::chrono::steady_clock::time_point now) const {
   const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -52,13 +52,12 @@ void Progress::Show(const ProgressCounts& counts, std::chrono::steady_clock::tim
   }
   std::fflush(out_);
   shown_ = now;
-  ever_shown_ = true;
 }
 
 void Progress::Update(const ProgressCounts& counts) {
   const auto now = clock_();
   const auto interval = terminal_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(5000);
-  if (!ever_shown_ ? now - start_ >= interval : now - shown_ >= interval) Show(counts, now);
+  if (now - shown_ >= interval) Show(counts, now);
 }
 
 void Progress::Finish(const ProgressCounts& counts) {

@@ -39,8 +39,8 @@ class Progress {
   const bool terminal_;
   const Clock clock_;
   const std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point shown_{};
-  bool ever_shown_ = false;
+  // When the last update was shown; the start until one is, so the first shows an interval in.
+  std::chrono::steady_clock::time_point shown_;
 };
 
 }  // namespace clickstream::cli

@@ -10,7 +10,6 @@
 #include "services/common/static_files.h"
 #include "services/ingestion/ingest_handler.h"
 #include "services/ingestion/ingestion_service.h"
-#include "services/ingestion/tracker_script.h"
 
 namespace clickstream::launch {
 namespace {
@@ -51,15 +50,10 @@ absl::StatusOr<std::vector<ports::HttpRoute>> IngestRoutesFor(const common::Conf
   auto routes = services::WithCors(ingestion::IngestRoutes(service), *cors);
   routes.push_back(services::FileRoute(
       "/openapi.json", {"openapi.json", "application/json", std::string(services::IngestionApiDocument())}));
-  const std::string& path = config.ingestion.tracker_path;
-  if (path.empty()) return routes;
-  if (path[0] != '/' || std::any_of(routes.begin(), routes.end(), [&](const auto& r) { return r.path == path; }) ||
-      path == "/healthz" || path == "/readyz" || path == "/metrics") {
-    return absl::InvalidArgumentError("--tracker-path: " + path +
-                                      " must start with / and be no other route of ingestion's");
-  }
-  routes.push_back(services::FileRoute(path, {"tracker.js", "text/javascript; charset=utf-8",
-                                              std::string(ingestion::TrackerScript()), "public, max-age=3600"}));
+  if (config.ingestion.tracker_path.empty()) return routes;
+  auto tracker = ingestion::TrackerRoute(config.ingestion.tracker_path, routes);
+  if (!tracker.ok()) return tracker.status();
+  routes.push_back(*std::move(tracker));
   return routes;
 }
 

@@ -49,13 +49,13 @@ bool AllowsJsonBody(std::string_view content_type) {
 
 std::vector<ports::HttpRoute> OperationsRoutes(const ReadinessProbe& probe, const metrics::Registry& registry) {
   return {
-      {"GET", "/metrics",
+      {"GET", std::string(kOperationsPaths[2]),
        [&registry](const ports::HttpRequest&, const ports::Respond& respond) {
          respond(ports::HttpResponse{200, registry.Render(), "text/plain; version=0.0.4; charset=utf-8", {}});
        }},
-      {"GET", "/healthz",
+      {"GET", std::string(kOperationsPaths[0]),
        [](const ports::HttpRequest&, const ports::Respond& respond) { respond(JsonResponse(R"({"status":"ok"})")); }},
-      {"GET", "/readyz",
+      {"GET", std::string(kOperationsPaths[1]),
        [&probe](const ports::HttpRequest&, const ports::Respond& respond) {
          const absl::Status status = probe.Latest();
          if (status.ok()) {

@@ -2,6 +2,7 @@
 // /healthz and /readyz endpoints.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,10 @@ std::string MediaType(std::string_view content_type);
 // True when the declared content type allows a JSON body: absent, application/json or *+json, and the generic
 // text/plain and application/x-www-form-urlencoded that existing clients send (parameters ignored).
 bool AllowsJsonBody(std::string_view content_type);
+
+// The paths of OperationsRoutes, which every service serves beside its own routes (a route of its own there would
+// never be reached).
+inline constexpr std::array<std::string_view, 3> kOperationsPaths = {"/healthz", "/readyz", "/metrics"};
 
 // GET /healthz (alive: always 200), GET /readyz (200 when `probe` last succeeded, else 503) and GET /metrics
 // (`registry` in the Prometheus text format). Both must outlive the routes.

@@ -1,5 +1,6 @@
 #include "services/ingestion/ingest_handler.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -7,6 +8,8 @@
 #include "common/json_text.h"
 #include "domain/field_error.h"
 #include "services/common/http_answers.h"
+#include "services/common/static_files.h"
+#include "services/ingestion/tracker_script.h"
 
 namespace clickstream::ingestion {
 namespace {
@@ -126,6 +129,18 @@ std::vector<ports::HttpRoute> IngestRoutes(IngestionService& service) {
           {"POST", "/ingest/batch", [&service](const ports::HttpRequest& request, ports::Respond respond) {
              HandleIngestBatch(service, request, std::move(respond));
            }}};
+}
+
+absl::StatusOr<ports::HttpRoute> TrackerRoute(const std::string& path, const std::vector<ports::HttpRoute>& routes) {
+  const auto& reserved = services::kOperationsPaths;
+  if (!path.starts_with('/') ||
+      std::any_of(routes.begin(), routes.end(), [&](const auto& r) { return r.path == path; }) ||
+      std::find(reserved.begin(), reserved.end(), path) != reserved.end()) {
+    return absl::InvalidArgumentError("--tracker-path: " + path +
+                                      " must start with / and be no other route of ingestion's");
+  }
+  return services::FileRoute(
+      path, {"tracker.js", "text/javascript; charset=utf-8", std::string(TrackerScript()), "public, max-age=3600"});
 }
 
 }  // namespace clickstream::ingestion
