@@ -34,6 +34,24 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TEST
  && cmake --build /build --target clickstream \
  && strip --strip-debug -o /clickstream /build/src/clickstream
 
+# --- dashboard -------------------------------------------------------------------------------------------
+# The gateway's dashboard (web/dashboard), bundled by esbuild from the npm packages its lock file pins, as
+# scripts/setup.sh and the CMake target `dashboard` do outside the image. Node.js stays in this stage.
+FROM debian:bookworm AS dashboard
+
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /web
+COPY web/dashboard/package.json web/dashboard/package-lock.json ./
+# The optional build secret `host-ca` is a CA bundle for hosts whose HTTPS goes through a proxy of their own
+# (scripts/container.sh passes this machine's); without it, Node.js warns that it is missing and uses its own.
+RUN --mount=type=secret,id=host-ca NODE_EXTRA_CA_CERTS=/run/secrets/host-ca \
+      npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+COPY web/dashboard/ ./
+RUN node build.mjs --outdir /dashboard
+
 # --- runtime ---------------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 
@@ -63,6 +81,8 @@ RUN apt-get update \
       clickstream
 
 COPY --from=build /clickstream /usr/local/bin/clickstream
+COPY --from=dashboard /dashboard /usr/local/share/clickstream/dashboard
+ENV CLICKSTREAM_DASHBOARD_DIR=/usr/local/share/clickstream/dashboard
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without resolving a user name.
 USER 10001:10001

@@ -86,10 +86,15 @@ make_bases() {
 build_image() {
   local tag=$1 started=$SECONDS
   log "building $tag from Dockerfile"
-  # The builder stage is tagged too, so that pruning what earlier builds left (each one's compiled tree is a few
-  # hundred MiB) keeps the layers a rebuild reuses: the base and its installed packages.
+  # The builder stages are tagged too, so that pruning what earlier builds left (each one's compiled tree is a
+  # few hundred MiB) keeps the layers a rebuild reuses: the bases with their packages, the dashboard's npm ones.
+  # The host's CA bundle is the dashboard stage's build secret `host-ca`, for npm's HTTPS through a proxy that
+  # this machine trusts; a secret lands in no layer.
+  local ca_bundle=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
   local build=(podman build --pull=never --network=host --layers -f "$REPO_DIR/Dockerfile")
+  [[ -r $ca_bundle ]] && build+=(--secret "id=host-ca,src=$ca_bundle")
   "${build[@]}" --target build -t "${tag%%:*}-build:latest" "$REPO_DIR" >&2 &&
+    "${build[@]}" --target dashboard -t "${tag%%:*}-dashboard:latest" "$REPO_DIR" >&2 &&
     "${build[@]}" -t "$tag" "$REPO_DIR" >&2 || die "podman build failed"
   podman image prune --force >/dev/null
   local size

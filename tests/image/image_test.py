@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The container image, built and run: builds the image from the repository's Dockerfile with Podman
 (scripts/container.sh), runs the four services as four containers (read-only root, uid 10001, the host's network)
-against the test infrastructure, and runs the end-to-end scenario (scripts/smoke.py) against them. Each container
+against the test infrastructure, and runs the end-to-end scenario (scripts/smoke.py) against them; the gateway must
+serve the dashboard the image built. Each container
 must then stop cleanly on SIGTERM, as a Kubernetes pod is stopped. Prints the build time and the image's size.
 
 Usage: image_test.py   (run by CTest with the `infra` fixture; CLICKSTREAM_TEST_STATE names it)
@@ -10,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
@@ -44,6 +47,21 @@ def check_container(name):
     return None
 
 
+def check_dashboard(gateway_url):
+    """The image's gateway serves the dashboard its own stage built: the page, and its script with uPlot inside."""
+    failures = []
+    for path, must_hold in (("/dashboard/", b"dashboard.js"), ("/dashboard/dashboard.js", b"u-legend")):
+        try:
+            with urllib.request.urlopen(gateway_url + path, timeout=10) as answer:
+                body = answer.read()
+        except (urllib.error.URLError, OSError) as error:
+            failures.append(f"GET {path} from the image's gateway failed: {error}")
+            continue
+        if must_hold not in body:
+            failures.append(f"GET {path} from the image's gateway: {len(body)} bytes without {must_hold!r}")
+    return failures
+
+
 def main():
     state = os.environ.get("CLICKSTREAM_TEST_STATE")
     if not state:
@@ -73,6 +91,7 @@ def main():
                                 "--deadline-s", "20"])
         if smoke.returncode != 0:
             failures.append(f"scripts/smoke.py exited {smoke.returncode}")
+        failures += check_dashboard(services.url("gateway"))
     finally:
         statuses = services.stop_all()
         for service in SERVICES:
