@@ -1,6 +1,7 @@
 // The questions beyond one (user, page) counter: pages ranked by clicks (across users, or of one user), clicks by
 // event_type, and clicks over time in buckets of a caller's time zone. The processor keeps their tables in the
-// transaction that counts each event (infra/init.sql), so their answers are as exact as the counters.
+// transaction that counts each event (infra/init.sql), so their answers are as exact as the counters. Each answer
+// carries the freshness of the snapshot it was read in, as a count does.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "domain/freshness.h"
 
 namespace clickstream::domain {
 
@@ -31,11 +33,17 @@ struct RankedPage {
 struct PageRanking {
   std::vector<RankedPage> pages;
   std::string next;
+  Freshness freshness;
 };
 
 struct EventTypeCount {
   std::string event_type;
   int64_t clicks = 0;
+};
+
+struct EventTypeRanking {
+  std::vector<EventTypeCount> event_types;  // most clicks first
+  Freshness freshness;
 };
 
 enum class Bucket { kMinute, kHour, kDay };
@@ -57,6 +65,11 @@ struct SeriesQuery {
 struct SeriesPoint {
   int64_t start_us = 0;  // the bucket's first instant
   int64_t clicks = 0;
+};
+
+struct ClickSeries {
+  std::vector<SeriesPoint> points;  // in time order
+  Freshness freshness;
 };
 
 inline constexpr std::size_t kMaxRankLimit = 1000;

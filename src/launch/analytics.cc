@@ -70,8 +70,10 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartAnalytics(const common::Con
   if (!dead_letters.ok()) return dead_letters.status();
   parts->dead_letters = std::move(*dead_letters);
   // A reader of its own: its connections serve aggregates, never a count look-up's.
-  parts->aggregates = std::make_unique<analytics::AggregateService>(std::make_unique<postgres::PgCountStore>(
-      config.database_url, config.kafka.topic, &registry, config.analytics.statement_timeout, "aggregates"));
+  parts->aggregates = std::make_unique<analytics::AggregateService>(
+      std::make_unique<postgres::PgCountStore>(config.database_url, config.kafka.topic, &registry,
+                                               config.analytics.statement_timeout, "aggregates"),
+      [service = parts->service.get()] { return service->LogEnd(); });
   running->parts = parts;
   running->probe = std::make_unique<services::ReadinessProbe>(
       "analytics", [s = parts->service.get()] { return s->CheckReady(); }, kProbeInterval);

@@ -22,10 +22,8 @@ class AggregateClient {
   // Each ends by `deadline`; `done` runs exactly once, on a client thread, and must not block. A question the
   // service finds invalid is INVALID_ARGUMENT with its reason in the message (the field is not carried).
   virtual void TopPages(const domain::RankQuery& query, Deadline deadline, Done<domain::PageRanking> done) = 0;
-  virtual void EventTypeCounts(std::size_t limit, Deadline deadline,
-                               Done<std::vector<domain::EventTypeCount>> done) = 0;
-  virtual void ClicksOverTime(const domain::SeriesQuery& query, Deadline deadline,
-                              Done<std::vector<domain::SeriesPoint>> done) = 0;
+  virtual void EventTypeCounts(std::size_t limit, Deadline deadline, Done<domain::EventTypeRanking> done) = 0;
+  virtual void ClicksOverTime(const domain::SeriesQuery& query, Deadline deadline, Done<domain::ClickSeries> done) = 0;
 };
 
 }  // namespace clickstream::ports

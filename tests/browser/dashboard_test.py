@@ -6,7 +6,8 @@ infrastructure, with query keys required:
 - The time zone defaults to the browser's (New York here), and a custom range is read as New York wall time.
 - Events posted while the page is open (long random ids, a page URL holding markup, every batch posted twice) show
   up without a reload: the totals, the chart and its table, the top pages and event types, each checked against
-  the raw rows of click_events, not against what the test posted, so a lost and a double-counted event cannot cancel.
+  the raw rows of click_events, not against what the test posted, so a lost and a double-counted event cannot cancel;
+  the numbers say how fresh they are (the answers' freshness), with nothing waiting once all is applied.
 - A user's drill-down lists exactly that user's pages and counts, the markup shown as text and never run; the exact
   count of one pair comes with its freshness; a later post updates the drill-down live.
 
@@ -138,6 +139,10 @@ def run(page, stack, screenshot):
                f"clicks in range after posting ({after_in_range} raw rows)")
     eventually(lambda: page.text_content("#all-total"), lambda t: number(t) == after_all,
                f"all clicks after posting ({after_all} raw rows, {before_all} before)")
+    # How fresh they are, from the answers' own freshness: once all posted is applied, nothing is waiting.
+    eventually(lambda: page.text_content("#freshness"),
+               lambda t: "newest event counted" in t and "last batch applied" in t and " 0 records not yet applied" in t,
+               "the numbers' freshness once everything posted is applied")
     series = table(page, "#series-table")
     check(sum(number(row[1]) for row in series) == after_in_range, f"series table sums to {series}")
     page.wait_for_timeout(300)  # the bars' redraw

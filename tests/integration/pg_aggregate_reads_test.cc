@@ -2,8 +2,10 @@
 // is tested against raw rows in pg_stores_test.cc; here rows are set where a read needs them to be.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -39,15 +41,15 @@ void ClickEachHalfHour(pqxx::connection& connection, int64_t first_us, int64_t l
       first_us, last_us);
 }
 
-std::vector<int64_t> Starts(const std::vector<domain::SeriesPoint>& points) {
+std::vector<int64_t> Starts(const domain::ClickSeries& series) {
   std::vector<int64_t> starts;
-  for (const auto& point : points) starts.push_back(point.start_us);
+  for (const auto& point : series.points) starts.push_back(point.start_us);
   return starts;
 }
 
-int64_t Sum(const std::vector<domain::SeriesPoint>& points) {
+int64_t Sum(const domain::ClickSeries& series) {
   int64_t sum = 0;
-  for (const auto& point : points) sum += point.clicks;
+  for (const auto& point : series.points) sum += point.clicks;
   return sum;
 }
 
@@ -69,18 +71,18 @@ TEST_F(ClicksOverTime, ADayThatLosesAnHourHas23HoursInItsZone) {
       store_.ClicksOverTime({Utc(2019, 3, 9, 5), Utc(2019, 3, 12, 4), domain::Bucket::kDay, "America/New_York"});
   ASSERT_TRUE(days.ok()) << days.status();
   EXPECT_EQ(Starts(*days), (std::vector<int64_t>{Utc(2019, 3, 9, 5), Utc(2019, 3, 10, 5), Utc(2019, 3, 11, 4)}));
-  ASSERT_EQ(days->size(), 3u);
-  EXPECT_EQ((*days)[0].clicks, 2);  // 22:30 and 23:30 on the 9th, local
-  EXPECT_EQ((*days)[1].clicks, 23);
-  EXPECT_EQ((*days)[2].clicks, 3);
+  ASSERT_EQ(days->points.size(), 3u);
+  EXPECT_EQ(days->points[0].clicks, 2);  // 22:30 and 23:30 on the 9th, local
+  EXPECT_EQ(days->points[1].clicks, 23);
+  EXPECT_EQ(days->points[2].clicks, 3);
 
   auto hours =
       store_.ClicksOverTime({Utc(2019, 3, 10, 5), Utc(2019, 3, 11, 4), domain::Bucket::kHour, "America/New_York"});
   ASSERT_TRUE(hours.ok()) << hours.status();
-  ASSERT_EQ(hours->size(), 23u);
-  for (std::size_t i = 0; i < hours->size(); ++i) {
-    EXPECT_EQ((*hours)[i].start_us, Utc(2019, 3, 10, 5) + static_cast<int64_t>(i) * kHourUs) << i;
-    EXPECT_EQ((*hours)[i].clicks, 1) << i;
+  ASSERT_EQ(hours->points.size(), 23u);
+  for (std::size_t i = 0; i < hours->points.size(); ++i) {
+    EXPECT_EQ(hours->points[i].start_us, Utc(2019, 3, 10, 5) + static_cast<int64_t>(i) * kHourUs) << i;
+    EXPECT_EQ(hours->points[i].clicks, 1) << i;
   }
 }
 
@@ -90,16 +92,16 @@ TEST_F(ClicksOverTime, ADayThatGainsAnHourHas25HoursInItsZone) {
   auto days =
       store_.ClicksOverTime({Utc(2019, 11, 3, 4), Utc(2019, 11, 4, 5), domain::Bucket::kDay, "America/New_York"});
   ASSERT_TRUE(days.ok()) << days.status();
-  ASSERT_EQ(days->size(), 1u);
-  EXPECT_EQ((*days)[0].start_us, Utc(2019, 11, 3, 4));
-  EXPECT_EQ((*days)[0].clicks, 25);
+  ASSERT_EQ(days->points.size(), 1u);
+  EXPECT_EQ(days->points[0].start_us, Utc(2019, 11, 3, 4));
+  EXPECT_EQ(days->points[0].clicks, 25);
 
   auto hours =
       store_.ClicksOverTime({Utc(2019, 11, 3, 4), Utc(2019, 11, 4, 5), domain::Bucket::kHour, "America/New_York"});
   ASSERT_TRUE(hours.ok()) << hours.status();
-  ASSERT_EQ(hours->size(), 25u);
-  for (std::size_t i = 0; i < hours->size(); ++i) {
-    EXPECT_EQ((*hours)[i].start_us, Utc(2019, 11, 3, 4) + static_cast<int64_t>(i) * kHourUs) << i;
+  ASSERT_EQ(hours->points.size(), 25u);
+  for (std::size_t i = 0; i < hours->points.size(); ++i) {
+    EXPECT_EQ(hours->points[i].start_us, Utc(2019, 11, 3, 4) + static_cast<int64_t>(i) * kHourUs) << i;
   }
   EXPECT_EQ(Sum(*hours), 25);
 }
@@ -112,10 +114,10 @@ TEST_F(ClicksOverTime, HoursStartAtTheZonesOwnHoursAndEmptyBucketsAreZero) {
   ASSERT_TRUE(hours.ok()) << hours.status();
   EXPECT_EQ(Starts(*hours), (std::vector<int64_t>{Utc(2019, 3, 10, 2, 15), Utc(2019, 3, 10, 3, 15),
                                                   Utc(2019, 3, 10, 4, 15), Utc(2019, 3, 10, 5, 15)}));
-  ASSERT_EQ(hours->size(), 4u);
-  EXPECT_EQ((*hours)[0].clicks, 0);  // 3:00 to 3:15 UTC
-  EXPECT_EQ((*hours)[1].clicks, 1);
-  EXPECT_EQ((*hours)[3].clicks, 1);  // 5:15 to 6:00: 5:30 is inside
+  ASSERT_EQ(hours->points.size(), 4u);
+  EXPECT_EQ(hours->points[0].clicks, 0);  // 3:00 to 3:15 UTC
+  EXPECT_EQ(hours->points[1].clicks, 1);
+  EXPECT_EQ(hours->points[3].clicks, 1);  // 5:15 to 6:00: 5:30 is inside
 
   auto minutes = store_.ClicksOverTime(
       {Utc(2019, 3, 10, 3, 29), Utc(2019, 3, 10, 3, 32), domain::Bucket::kMinute, "Asia/Kathmandu"});
@@ -225,10 +227,10 @@ TEST(PgEventTypeCounts, MostClickedTypesComeFirst) {
                   base - 1, prefix + "a", base);
   auto types = store.EventTypeCounts(2);
   ASSERT_TRUE(types.ok()) << types.status();
-  ASSERT_EQ(types->size(), 2u);
-  EXPECT_EQ((*types)[0].event_type, prefix + "a");
-  EXPECT_EQ((*types)[0].clicks, base);
-  EXPECT_EQ((*types)[1].event_type, prefix + "b");
+  ASSERT_EQ(types->event_types.size(), 2u);
+  EXPECT_EQ(types->event_types[0].event_type, prefix + "a");
+  EXPECT_EQ(types->event_types[0].clicks, base);
+  EXPECT_EQ(types->event_types[1].event_type, prefix + "b");
   tx.exec_params0("DELETE FROM event_type_totals WHERE event_type LIKE $1 || '%'", prefix);
 }
 
@@ -241,6 +243,78 @@ TEST(PgEventTypeCounts, AStoreForAggregatesTimesItsReadsUnderItsOwnOperation) {
   const std::string text = registry.Render();
   EXPECT_NE(text.find(R"(clickstream_db_duration_seconds_count{operation="aggregates"} 2)"), std::string::npos) << text;
   EXPECT_EQ(text.find(R"(operation="get_count")"), std::string::npos) << text;
+}
+
+// Each answer says how far its numbers reach: the applied position and newest event time the batches recorded.
+TEST(PgAggregateFreshness, EachAnswerComesWithTheAppliedPositionAndNewestEventTimeOfItsSnapshot) {
+  const std::string topic = UniqueId("topic");
+  PgEventStore events(TestInfra().database_url);
+  PgCountStore store(TestInfra().database_url, topic);
+  auto before = store.EventTypeCounts(1);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE(before->freshness.position.empty());
+  EXPECT_EQ(before->freshness.age_ms, -1);
+
+  const std::string user = UniqueId("u");
+  ASSERT_TRUE(events
+                  .ApplyBatch(topic,
+                              {testing_support::MakeEvent(UniqueId("evt"), user, "/p", 1'700'000'000'000'001),
+                               testing_support::MakeEvent(UniqueId("evt"), user, "/p", 1'700'000'000'765'432)},
+                              {{0, 9}, {3, 2}})
+                  .ok());
+  auto ranking = store.TopPages({user, 5, ""});
+  auto types = store.EventTypeCounts(1);
+  auto series = store.ClicksOverTime({Utc(2023, 11, 14, 22), Utc(2023, 11, 14, 23), domain::Bucket::kHour, "UTC"});
+  ASSERT_TRUE(ranking.ok()) << ranking.status();
+  ASSERT_TRUE(types.ok()) << types.status();
+  ASSERT_TRUE(series.ok()) << series.status();
+  for (const domain::Freshness* freshness : {&ranking->freshness, &types->freshness, &series->freshness}) {
+    EXPECT_EQ(freshness->source, domain::CountSource::kDatabase);
+    EXPECT_EQ(freshness->position, (domain::Position{{0, 9}, {3, 2}}));
+    EXPECT_EQ(freshness->newest_event_time_us, 1'700'000'000'765'432);
+    EXPECT_GE(freshness->age_ms, 0);
+    EXPECT_LT(freshness->age_ms, 10'000);
+    EXPECT_EQ(freshness->lag, -1);  // the service's to fill
+  }
+}
+
+// The position is read in the ranking's own snapshot: while batches commit one click and one offset at a time, every
+// answer's clicks equal its position. Read in two snapshots, a batch committed between them shows as a position
+// ahead of the clicks.
+TEST(PgAggregateFreshness, TheRankingAndItsPositionAreReadInOneSnapshotWhileBatchesCommit) {
+  const std::string topic = UniqueId("topic");
+  const std::string user = UniqueId("u");
+  PgCountStore store(TestInfra().database_url, topic);
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    PgEventStore events(TestInfra().database_url);
+    for (int64_t offset = 1; offset <= 300; ++offset) {
+      auto applied = events.ApplyBatch(topic, {testing_support::MakeEvent(UniqueId("evt"), user, "/p")}, {{0, offset}});
+      if (!applied.ok()) {
+        ADD_FAILURE() << applied.status();
+        break;
+      }
+    }
+    writing = false;
+  });
+  int compared = 0;
+  std::vector<std::string> differing;
+  while (writing && differing.empty()) {
+    auto ranking = store.TopPages({user, 1, ""});
+    if (!ranking.ok()) {
+      differing.push_back(std::string(ranking.status().message()));
+    } else if (!ranking->pages.empty()) {
+      const int64_t position = ranking->freshness.position.empty() ? -1 : ranking->freshness.position[0].next_offset;
+      if (ranking->pages[0].clicks != position) {
+        differing.push_back(std::to_string(ranking->pages[0].clicks) + " clicks at position " +
+                            domain::PositionToken(ranking->freshness.position));
+      }
+      ++compared;
+    }
+  }
+  writer.join();
+  EXPECT_TRUE(differing.empty()) << differing.front() << " (after " << compared << " answers)";
+  EXPECT_GT(compared, 20);
 }
 
 }  // namespace

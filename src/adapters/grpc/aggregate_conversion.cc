@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "adapters/grpc/freshness_conversion.h"
 #include "domain/field_error.h"
 
 namespace clickstream::grpc_adapter {
@@ -25,27 +26,31 @@ void ToProto(const domain::PageRanking& ranking, ::analytics::TopPagesResponse& 
     added.set_users(page.users);
   }
   out.set_next(ranking.next);
+  ToProto(ranking.freshness, *out.mutable_freshness());
 }
 
 domain::PageRanking FromProto(const ::analytics::TopPagesResponse& response) {
   domain::PageRanking ranking;
   for (const auto& page : response.pages()) ranking.pages.push_back({page.page_url(), page.clicks(), page.users()});
   ranking.next = response.next();
+  ranking.freshness = FromProto(response.freshness());
   return ranking;
 }
 
-void ToProto(const std::vector<domain::EventTypeCount>& counts, ::analytics::EventTypeCountsResponse& out) {
-  for (const auto& count : counts) {
+void ToProto(const domain::EventTypeRanking& ranking, ::analytics::EventTypeCountsResponse& out) {
+  for (const auto& count : ranking.event_types) {
     auto& added = *out.add_event_types();
     added.set_event_type(count.event_type);
     added.set_clicks(count.clicks);
   }
+  ToProto(ranking.freshness, *out.mutable_freshness());
 }
 
-std::vector<domain::EventTypeCount> FromProto(const ::analytics::EventTypeCountsResponse& response) {
-  std::vector<domain::EventTypeCount> counts;
-  for (const auto& count : response.event_types()) counts.push_back({count.event_type(), count.clicks()});
-  return counts;
+domain::EventTypeRanking FromProto(const ::analytics::EventTypeCountsResponse& response) {
+  domain::EventTypeRanking ranking;
+  for (const auto& count : response.event_types()) ranking.event_types.push_back({count.event_type(), count.clicks()});
+  ranking.freshness = FromProto(response.freshness());
+  return ranking;
 }
 
 void ToProto(const domain::SeriesQuery& query, ::analytics::ClicksOverTimeRequest& out) {
@@ -61,18 +66,20 @@ absl::StatusOr<domain::SeriesQuery> FromProto(const ::analytics::ClicksOverTimeR
   return domain::SeriesQuery{request.from_us(), request.to_us(), *bucket, request.time_zone()};
 }
 
-void ToProto(const std::vector<domain::SeriesPoint>& points, ::analytics::ClicksOverTimeResponse& out) {
-  for (const auto& point : points) {
+void ToProto(const domain::ClickSeries& series, ::analytics::ClicksOverTimeResponse& out) {
+  for (const auto& point : series.points) {
     auto& added = *out.add_points();
     added.set_start_us(point.start_us);
     added.set_clicks(point.clicks);
   }
+  ToProto(series.freshness, *out.mutable_freshness());
 }
 
-std::vector<domain::SeriesPoint> FromProto(const ::analytics::ClicksOverTimeResponse& response) {
-  std::vector<domain::SeriesPoint> points;
-  for (const auto& point : response.points()) points.push_back({point.start_us(), point.clicks()});
-  return points;
+domain::ClickSeries FromProto(const ::analytics::ClicksOverTimeResponse& response) {
+  domain::ClickSeries series;
+  for (const auto& point : response.points()) series.points.push_back({point.start_us(), point.clicks()});
+  series.freshness = FromProto(response.freshness());
+  return series;
 }
 
 }  // namespace clickstream::grpc_adapter

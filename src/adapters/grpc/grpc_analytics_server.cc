@@ -233,7 +233,7 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
     auto reactor = CountReactor::Create();
     if (aggregates_ == nullptr) return Unimplemented(reactor, "this server answers no aggregates");
     aggregates_->EventTypeCounts(static_cast<std::size_t>(std::max(request->limit(), 0)),
-                                 Answering<std::vector<domain::EventTypeCount>>(reactor, response));
+                                 Answering<domain::EventTypeRanking>(reactor, response));
     return reactor.get();
   }
 
@@ -247,7 +247,7 @@ class CountService final : public ::analytics::AnalyticsService::CallbackService
       reactor->Answer([&] { return ToGrpcStatus(query.status()); });
       return reactor.get();
     }
-    aggregates_->ClicksOverTime(*std::move(query), Answering<std::vector<domain::SeriesPoint>>(reactor, response));
+    aggregates_->ClicksOverTime(*std::move(query), Answering<domain::ClickSeries>(reactor, response));
     return reactor.get();
   }
 

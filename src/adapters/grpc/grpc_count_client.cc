@@ -228,20 +228,19 @@ void GrpcCountClient::TopPages(const domain::RankQuery& query, Deadline deadline
       [](const ::analytics::TopPagesResponse& response) { return FromProto(response); }, std::move(done));
 }
 
-void GrpcCountClient::EventTypeCounts(std::size_t limit, Deadline deadline,
-                                      Done<std::vector<domain::EventTypeCount>> done) {
+void GrpcCountClient::EventTypeCounts(std::size_t limit, Deadline deadline, Done<domain::EventTypeRanking> done) {
   ::analytics::EventTypeCountsRequest request;
   request.set_limit(static_cast<int32_t>(std::min<std::size_t>(limit, INT32_MAX)));
-  Call<::analytics::EventTypeCountsRequest, ::analytics::EventTypeCountsResponse, std::vector<domain::EventTypeCount>>(
+  Call<::analytics::EventTypeCountsRequest, ::analytics::EventTypeCountsResponse, domain::EventTypeRanking>(
       [](auto* stub, auto... call) { stub->GetEventTypeCounts(call...); }, std::move(request), deadline,
       [](const ::analytics::EventTypeCountsResponse& response) { return FromProto(response); }, std::move(done));
 }
 
 void GrpcCountClient::ClicksOverTime(const domain::SeriesQuery& query, Deadline deadline,
-                                     Done<std::vector<domain::SeriesPoint>> done) {
+                                     Done<domain::ClickSeries> done) {
   ::analytics::ClicksOverTimeRequest request;
   ToProto(query, request);
-  Call<::analytics::ClicksOverTimeRequest, ::analytics::ClicksOverTimeResponse, std::vector<domain::SeriesPoint>>(
+  Call<::analytics::ClicksOverTimeRequest, ::analytics::ClicksOverTimeResponse, domain::ClickSeries>(
       [](auto* stub, auto... call) { stub->GetClicksOverTime(call...); }, std::move(request), deadline,
       [](const ::analytics::ClicksOverTimeResponse& response) { return FromProto(response); }, std::move(done));
 }

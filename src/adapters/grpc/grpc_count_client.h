@@ -43,9 +43,8 @@ class GrpcCountClient final : public ports::CountClient, public ports::DeadLette
   void ReplayDeadLetters(const domain::DeadLetterFilter& filter, Deadline deadline, ReplayDone done) override;
   // ports::AggregateClient
   void TopPages(const domain::RankQuery& query, Deadline deadline, Done<domain::PageRanking> done) override;
-  void EventTypeCounts(std::size_t limit, Deadline deadline, Done<std::vector<domain::EventTypeCount>> done) override;
-  void ClicksOverTime(const domain::SeriesQuery& query, Deadline deadline,
-                      Done<std::vector<domain::SeriesPoint>> done) override;
+  void EventTypeCounts(std::size_t limit, Deadline deadline, Done<domain::EventTypeRanking> done) override;
+  void ClicksOverTime(const domain::SeriesQuery& query, Deadline deadline, Done<domain::ClickSeries> done) override;
   absl::Status CheckReady(std::chrono::milliseconds timeout) override;
 
  private:

@@ -1,5 +1,7 @@
-// PgCountStore's reads of the aggregates beyond one counter (ports::AggregateStore; tables in infra/init.sql). Not
-// prepared: dashboards and reports ask these a few times a second, not the thousands of times a second counts are.
+// PgCountStore's reads of the aggregates beyond one counter (ports::AggregateStore; tables in infra/init.sql). Each
+// runs in a read-only repeatable-read transaction with the applied position, so the answer's freshness is that of
+// the snapshot it was read in. Not prepared: dashboards and reports ask these a few times a second, not the
+// thousands of times a second counts are.
 #include <cstdint>
 #include <limits>
 
@@ -52,6 +54,16 @@ WITH range AS (
 SELECT (extract(epoch FROM b.start) * 1000000)::bigint, coalesce(s.clicks, 0)::bigint
 FROM buckets b LEFT JOIN sums s USING (start) ORDER BY b.start)sql";
 
+// One snapshot for the aggregate and the applied position read after it.
+using SnapshotRead = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+// Reads the freshness of `tx`'s snapshot, after the aggregate, and ends it.
+absl::Status FinishWithFreshness(SnapshotRead& tx, const std::string& topic, domain::Freshness& freshness) {
+  absl::Status status = ReadAppliedFreshness(tx, topic, freshness);
+  tx.commit();
+  return status;
+}
+
 struct Cursor {
   int64_t clicks = std::numeric_limits<int64_t>::max();
   std::string key_hex;  // empty: before every key
@@ -76,7 +88,7 @@ absl::StatusOr<domain::PageRanking> PgCountStore::TopPages(const domain::RankQue
   if (!cursor.ok()) return cursor.status();
   domain::PageRanking ranking;
   auto status = Run([&](Session& session) {
-    pqxx::nontransaction tx(session.connection);
+    SnapshotRead tx(session.connection);
     const auto limit = static_cast<int64_t>(query.limit);
     const pqxx::result rows =
         query.user_id.empty() ? tx.exec_params(kTopPages, cursor->clicks, cursor->key_hex, limit)
@@ -87,33 +99,33 @@ absl::StatusOr<domain::PageRanking> PgCountStore::TopPages(const domain::RankQue
     if (rows.size() == query.limit) {
       ranking.next = std::to_string(ranking.pages.back().clicks) + "." + rows.back()[3].as<std::string>();
     }
-    return absl::OkStatus();
+    return FinishWithFreshness(tx, topic_, ranking.freshness);
   });
   if (!status.ok()) return status;
   return ranking;
 }
 
-absl::StatusOr<std::vector<domain::EventTypeCount>> PgCountStore::EventTypeCounts(std::size_t limit) {
-  std::vector<domain::EventTypeCount> counts;
+absl::StatusOr<domain::EventTypeRanking> PgCountStore::EventTypeCounts(std::size_t limit) {
+  domain::EventTypeRanking ranking;
   auto status = Run([&](Session& session) {
-    pqxx::nontransaction tx(session.connection);
+    SnapshotRead tx(session.connection);
     for (const auto& row : tx.exec_params(kEventTypeCounts, static_cast<int64_t>(limit))) {
-      counts.push_back({row[0].as<std::string>(), row[1].as<int64_t>()});
+      ranking.event_types.push_back({row[0].as<std::string>(), row[1].as<int64_t>()});
     }
-    return absl::OkStatus();
+    return FinishWithFreshness(tx, topic_, ranking.freshness);
   });
   if (!status.ok()) return status;
-  return counts;
+  return ranking;
 }
 
-absl::StatusOr<std::vector<domain::SeriesPoint>> PgCountStore::ClicksOverTime(const domain::SeriesQuery& query) {
-  std::vector<domain::SeriesPoint> points;
+absl::StatusOr<domain::ClickSeries> PgCountStore::ClicksOverTime(const domain::SeriesQuery& query) {
+  domain::ClickSeries series;
   auto status = Run([&](Session& session) {
-    pqxx::nontransaction tx(session.connection);
+    SnapshotRead tx(session.connection);
     try {
       for (const auto& row : tx.exec_params(kClicksOverTime, query.from_us, query.to_us,
                                             std::string(domain::BucketName(query.bucket)), query.time_zone)) {
-        points.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
+        series.points.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
       }
     } catch (const pqxx::sql_error& error) {
       // 22023 (invalid_parameter_value): the only parameter the server judges is the zone's name.
@@ -121,10 +133,10 @@ absl::StatusOr<std::vector<domain::SeriesPoint>> PgCountStore::ClicksOverTime(co
       return domain::InvalidField("time_zone", "unknown time zone \"" + query.time_zone +
                                                    "\": an IANA name is expected, such as Europe/Berlin");
     }
-    return absl::OkStatus();
+    return FinishWithFreshness(tx, topic_, series.freshness);
   });
   if (!status.ok()) return status;
-  return points;
+  return series;
 }
 
 }  // namespace clickstream::postgres

@@ -185,6 +185,12 @@ metrics::Counter& DbErrors(metrics::Registry& registry, const char* operation) {
 
 }  // namespace
 
+absl::Status ReadAppliedFreshness(pqxx::transaction_base& tx, const std::string& topic, domain::Freshness& freshness) {
+  return FreshnessOf(
+      tx.exec_params(std::string("WITH ") + kAppliedCte + " SELECT 0, position, newest_us, age_ms FROM applied", topic),
+      freshness);
+}
+
 PgEventStore::PgEventStore(const std::string& database_url, metrics::Registry* metrics)
     : database_url_(WithConnectTimeout(database_url)),
       apply_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")),

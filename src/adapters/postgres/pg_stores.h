@@ -60,8 +60,8 @@ class PgCountStore final : public ports::CountStore, public ports::AggregateStor
 
   // ports::AggregateStore, in pg_aggregate_reads.cc.
   absl::StatusOr<domain::PageRanking> TopPages(const domain::RankQuery& query) override;
-  absl::StatusOr<std::vector<domain::EventTypeCount>> EventTypeCounts(std::size_t limit) override;
-  absl::StatusOr<std::vector<domain::SeriesPoint>> ClicksOverTime(const domain::SeriesQuery& query) override;
+  absl::StatusOr<domain::EventTypeRanking> EventTypeCounts(std::size_t limit) override;
+  absl::StatusOr<domain::ClickSeries> ClicksOverTime(const domain::SeriesQuery& query) override;
 
  private:
   // Runs `read` on a borrowed connection, timed, with what it throws turned into a status (and counted).

@@ -194,10 +194,12 @@ std::vector<AnalyticsService::Result> AnalyticsService::LookUpMany(const std::ve
   return results;
 }
 
+std::shared_ptr<const domain::Position> AnalyticsService::LogEnd() const {
+  return log_end_watch_ ? log_end_watch_->Latest() : nullptr;
+}
+
 std::shared_ptr<const domain::Freshness> AnalyticsService::Shared(domain::Freshness freshness) const {
-  if (log_end_watch_) {
-    if (const auto end = log_end_watch_->Latest()) freshness.lag = domain::RecordsBetween(freshness.position, *end);
-  }
+  if (const auto end = LogEnd()) freshness.lag = domain::RecordsBetween(freshness.position, *end);
   return std::make_shared<const domain::Freshness>(std::move(freshness));
 }
 

@@ -95,6 +95,9 @@ class AnalyticsService {
                   std::size_t pairs, const absl::Status& outcome) const;
 
   absl::Status CheckReady();
+  // The event log's latest known end (LogEndWatch::Latest), null when unknown or without a LogEnd: the lag of
+  // other answers is measured against it too.
+  std::shared_ptr<const domain::Position> LogEnd() const;
   uint64_t cache_hits() const { return cache_hits_.Value(); }
   uint64_t cache_errors() const { return cache_errors_.Value(); }
 

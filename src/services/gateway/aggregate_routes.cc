@@ -8,6 +8,7 @@
 #include "services/common/access.h"
 #include "services/common/http_answers.h"
 #include "services/common/query_params.h"
+#include "services/gateway/freshness_json.h"
 
 namespace clickstream::gateway {
 namespace {
@@ -108,33 +109,38 @@ std::string RankingJson(const domain::RankQuery& query, const domain::PageRankin
   } else {
     common::AppendJsonString(body, ranking.next);
   }
+  AppendFreshness(body, ranking.freshness);
   return body + '}';
 }
 
-std::string EventTypesJson(const std::vector<domain::EventTypeCount>& counts) {
+std::string EventTypesJson(const domain::EventTypeRanking& ranking) {
   std::string body = "{\"event_types\":[";
-  for (const auto& count : counts) {
+  for (const auto& count : ranking.event_types) {
     if (body.back() != '[') body += ',';
     body += "{\"event_type\":";
     common::AppendJsonString(body, count.event_type);
     body += ",\"clicks\":" + std::to_string(count.clicks) + '}';
   }
-  return body + "]}";
+  body += ']';
+  AppendFreshness(body, ranking.freshness);
+  return body + '}';
 }
 
-std::string SeriesJson(const domain::SeriesQuery& query, const std::vector<domain::SeriesPoint>& points) {
+std::string SeriesJson(const domain::SeriesQuery& query, const domain::ClickSeries& series) {
   std::string body = "{\"bucket\":\"" + std::string(domain::BucketName(query.bucket)) + "\",\"time_zone\":";
   common::AppendJsonString(body, query.time_zone);
   body += ",\"points\":[";
   int64_t total = 0;
-  for (const auto& point : points) {
+  for (const auto& point : series.points) {
     if (body.back() != '[') body += ',';
     body += "{\"start\":";
     common::AppendJsonString(body, domain::FormatTimestamp(point.start_us));
     body += ",\"clicks\":" + std::to_string(point.clicks) + '}';
     total += point.clicks;
   }
-  return body + "],\"total\":" + std::to_string(total) + '}';
+  body += "],\"total\":" + std::to_string(total);
+  AppendFreshness(body, series.freshness);
+  return body + '}';
 }
 
 class Routes {

@@ -8,31 +8,10 @@
 #include "common/json_text.h"
 #include "domain/freshness.h"
 #include "services/common/http_answers.h"
+#include "services/gateway/freshness_json.h"
 
 namespace clickstream::gateway {
 namespace {
-
-// A number, or null when unknown (negative).
-std::string NumberOrNull(int64_t value) { return value < 0 ? "null" : std::to_string(value); }
-
-// "freshness":{"source","position","newest_event_time","age_ms","lag"}, each unknown value null.
-void AppendFreshness(std::string& body, const domain::Freshness& freshness) {
-  body += ",\"freshness\":{\"source\":";
-  common::AppendJsonString(body, domain::SourceName(freshness.source));
-  body += ",\"position\":";
-  if (freshness.position.empty()) {
-    body += "null";
-  } else {
-    common::AppendJsonString(body, domain::PositionToken(freshness.position));
-  }
-  body += ",\"newest_event_time\":";
-  if (freshness.newest_event_time_us <= 0) {
-    body += "null";
-  } else {
-    common::AppendJsonString(body, domain::FormatTimestamp(freshness.newest_event_time_us));
-  }
-  body += ",\"age_ms\":" + NumberOrNull(freshness.age_ms) + ",\"lag\":" + NumberOrNull(freshness.lag) + "}";
-}
 
 // The answers of one batch share their freshness and are written one after another on the same thread: render it
 // once per thread and batch rather than once per answer (timestamp formatting included), keeping it alive so a

@@ -63,6 +63,26 @@ function renderTopPages(answer) {
   renderRows($('top-pages').tBodies[0], answer.pages, (p) => p.page_url, [rank, text('page_url'), count('clicks'), count('users')]);
 }
 
+// How current the numbers on screen are, from the freshness of each answer (each read in a database snapshot of its
+// own): the least current of them, so that nothing shown is older than it says.
+function describeFreshness(answers, timeZone) {
+  const known = answers.map((a) => a && a.freshness).filter(Boolean);
+  if (known.length === 0) return '';
+  const age = Math.max(...known.map((f) => f.age_ms ?? -1));
+  const lags = known.map((f) => f.lag);
+  const lag = lags.includes(null) || lags.includes(undefined) ? null : Math.max(...lags);
+  const newest = known.map((f) => f.newest_event_time).filter(Boolean).map((t) => new Date(t)).sort((a, b) => a - b)[0];
+  const parts = [];
+  if (newest) {
+    const at = new Intl.DateTimeFormat(undefined, { timeZone, dateStyle: 'short', timeStyle: 'medium' }).format(newest);
+    parts.push(`newest event counted ${at}`);
+  }
+  parts.push(age >= 0 ? `last batch applied ${formatCount(age)} ms before` : 'nothing applied yet');
+  parts.push(lag === null ? 'records waiting unknown' : `${formatCount(lag)} records not yet applied`);
+  document.body.dataset.lag = lag === null ? '' : String(lag);
+  return ` The numbers: ${parts.join('; ')}.`;
+}
+
 async function showPair(userId, pageUrl) {
   const pair = $('pair');
   pair.textContent = 'Asking…';
@@ -114,7 +134,8 @@ async function refresh() {
     else $('user-view').hidden = true;
     showProblem(null);
     const at = new Intl.DateTimeFormat(undefined, { timeZone: query.timeZone, timeStyle: 'medium' }).format(new Date());
-    $('freshness').textContent = `Updated ${at} (${query.timeZone}); refreshed every ${REFRESH_MS / 1000} s`;
+    $('freshness').textContent = `Updated ${at} (${query.timeZone}); refreshed every ${REFRESH_MS / 1000} s.` +
+      describeFreshness([series, types, pages, userPages], query.timeZone);
     document.body.dataset.refreshed = String(Date.now());
   } catch (error) {
     showProblem(error);

@@ -351,22 +351,42 @@ TEST_F(GrpcAdapterTest, DestroyingTheClientWaitsForItsCallsToEnd) {
   EXPECT_TRUE(done);
 }
 
-// The aggregates as a store would hold them: answers that show the question arrived whole.
+// The aggregates as a store would hold them: answers that show the question arrived whole, each with a freshness
+// of its own.
 class EchoAggregateStore final : public ports::AggregateStore {
  public:
   absl::StatusOr<domain::PageRanking> TopPages(const domain::RankQuery& query) override {
     return domain::PageRanking{{{"/for/" + query.user_id + "/after/" + query.after, 9'000'000'001, -1},
                                 {"/ü", static_cast<int64_t>(query.limit), 3}},
-                               "next-" + query.after};
+                               "next-" + query.after,
+                               FreshnessOf(1)};
   }
-  absl::StatusOr<std::vector<domain::EventTypeCount>> EventTypeCounts(std::size_t limit) override {
-    return std::vector<domain::EventTypeCount>{{"click", static_cast<int64_t>(limit)}, {"view", 1}};
+  absl::StatusOr<domain::EventTypeRanking> EventTypeCounts(std::size_t limit) override {
+    return domain::EventTypeRanking{{{"click", static_cast<int64_t>(limit)}, {"view", 1}}, FreshnessOf(2)};
   }
-  absl::StatusOr<std::vector<domain::SeriesPoint>> ClicksOverTime(const domain::SeriesQuery& query) override {
+  absl::StatusOr<domain::ClickSeries> ClicksOverTime(const domain::SeriesQuery& query) override {
     if (query.time_zone != "Asia/Kathmandu") return absl::InvalidArgumentError("unknown time zone");
-    return std::vector<domain::SeriesPoint>{{query.from_us, 2}, {query.to_us, static_cast<int64_t>(query.bucket)}};
+    return domain::ClickSeries{{{query.from_us, 2}, {query.to_us, static_cast<int64_t>(query.bucket)}}, FreshnessOf(3)};
+  }
+
+  // A freshness whose every field says `n`.
+  static domain::Freshness FreshnessOf(int64_t n) {
+    domain::Freshness freshness;
+    freshness.position = {{0, 100 + n}, {3, 7 * n}};
+    freshness.newest_event_time_us = 1'700'000'000'000'000 + n;
+    freshness.age_ms = 10 * n;
+    return freshness;
   }
 };
+
+void ExpectFreshness(const domain::Freshness& got, int64_t n) {
+  const auto want = EchoAggregateStore::FreshnessOf(n);
+  EXPECT_EQ(domain::PositionToken(got.position), domain::PositionToken(want.position)) << n;
+  EXPECT_EQ(got.newest_event_time_us, want.newest_event_time_us) << n;
+  EXPECT_EQ(got.age_ms, want.age_ms) << n;
+  EXPECT_EQ(got.lag, -1) << n;  // no log end known to this service
+  EXPECT_EQ(got.source, domain::CountSource::kDatabase) << n;
+}
 
 template <typename T>
 absl::StatusOr<T> Await(const std::function<void(std::function<void(absl::StatusOr<T>)>)>& call) {
@@ -393,35 +413,35 @@ TEST_F(GrpcAdapterTest, AggregateQuestionsAndAnswersCrossTheWireWhole) {
   EXPECT_EQ(ranking->pages[1].clicks, 2);
   EXPECT_EQ(ranking->pages[1].users, 3);
   EXPECT_EQ(ranking->next, "next-5.ab");
+  ExpectFreshness(ranking->freshness, 1);
 
-  auto types =
-      Await<std::vector<domain::EventTypeCount>>([&](auto done) { client.EventTypeCounts(7, deadline, done); });
+  auto types = Await<domain::EventTypeRanking>([&](auto done) { client.EventTypeCounts(7, deadline, done); });
   ASSERT_TRUE(types.ok()) << types.status();
-  ASSERT_EQ(types->size(), 2u);
-  EXPECT_EQ((*types)[0].event_type, "click");
-  EXPECT_EQ((*types)[0].clicks, 7);
+  ASSERT_EQ(types->event_types.size(), 2u);
+  EXPECT_EQ(types->event_types[0].event_type, "click");
+  EXPECT_EQ(types->event_types[0].clicks, 7);
+  ExpectFreshness(types->freshness, 2);
 
   const domain::SeriesQuery query{1'552'194'000'000'000, 1'552'201'200'000'000, domain::Bucket::kDay, "Asia/Kathmandu"};
-  auto points =
-      Await<std::vector<domain::SeriesPoint>>([&](auto done) { client.ClicksOverTime(query, deadline, done); });
-  ASSERT_TRUE(points.ok()) << points.status();
-  ASSERT_EQ(points->size(), 2u);
-  EXPECT_EQ((*points)[0].start_us, query.from_us);
-  EXPECT_EQ((*points)[1].start_us, query.to_us);
-  EXPECT_EQ((*points)[1].clicks, static_cast<int64_t>(domain::Bucket::kDay));
+  auto series = Await<domain::ClickSeries>([&](auto done) { client.ClicksOverTime(query, deadline, done); });
+  ASSERT_TRUE(series.ok()) << series.status();
+  ASSERT_EQ(series->points.size(), 2u);
+  EXPECT_EQ(series->points[0].start_us, query.from_us);
+  EXPECT_EQ(series->points[1].start_us, query.to_us);
+  EXPECT_EQ(series->points[1].clicks, static_cast<int64_t>(domain::Bucket::kDay));
+  ExpectFreshness(series->freshness, 3);
 
   // The service's refusals come back with their code: validated there, and judged by the store.
   auto invalid = Await<domain::PageRanking>([&](auto done) { client.TopPages({"", 0, ""}, deadline, done); });
   EXPECT_TRUE(absl::IsInvalidArgument(invalid.status())) << invalid.status();
-  auto unknown = Await<std::vector<domain::SeriesPoint>>([&](auto done) {
+  auto unknown = Await<domain::ClickSeries>([&](auto done) {
     client.ClicksOverTime({query.from_us, query.to_us, domain::Bucket::kHour, "Mars/Olympus"}, deadline, done);
   });
   EXPECT_TRUE(absl::IsInvalidArgument(unknown.status())) << unknown.status();
 
   // A server without aggregates says so.
   GrpcCountClient plain(Target(), kPatience);
-  auto unimplemented =
-      Await<std::vector<domain::EventTypeCount>>([&](auto done) { plain.EventTypeCounts(7, deadline, done); });
+  auto unimplemented = Await<domain::EventTypeRanking>([&](auto done) { plain.EventTypeCounts(7, deadline, done); });
   EXPECT_EQ(unimplemented.status().code(), absl::StatusCode::kUnimplemented) << unimplemented.status();
   (*server)->Shutdown(milliseconds(0));
 }

@@ -12,14 +12,13 @@ class FakeAggregateClient final : public ports::AggregateClient {
     rank_queries.push_back(query);
     done(ranking);
   }
-  void EventTypeCounts(std::size_t limit, Deadline, Done<std::vector<domain::EventTypeCount>> done) override {
+  void EventTypeCounts(std::size_t limit, Deadline, Done<domain::EventTypeRanking> done) override {
     type_limits.push_back(limit);
     done(types);
   }
-  void ClicksOverTime(const domain::SeriesQuery& query, Deadline,
-                      Done<std::vector<domain::SeriesPoint>> done) override {
+  void ClicksOverTime(const domain::SeriesQuery& query, Deadline, Done<domain::ClickSeries> done) override {
     series_queries.push_back(query);
-    done(points);
+    done(series);
   }
   std::size_t Calls() const { return rank_queries.size() + type_limits.size() + series_queries.size(); }
 
@@ -27,9 +26,25 @@ class FakeAggregateClient final : public ports::AggregateClient {
   std::vector<std::size_t> type_limits;
   std::vector<domain::SeriesQuery> series_queries;
   absl::StatusOr<domain::PageRanking> ranking = domain::PageRanking{};
-  absl::StatusOr<std::vector<domain::EventTypeCount>> types = std::vector<domain::EventTypeCount>{};
-  absl::StatusOr<std::vector<domain::SeriesPoint>> points = std::vector<domain::SeriesPoint>{};
+  absl::StatusOr<domain::EventTypeRanking> types = domain::EventTypeRanking{};
+  absl::StatusOr<domain::ClickSeries> series = domain::ClickSeries{};
 };
+
+// Nothing applied yet: every value unknown.
+constexpr const char* kUnknownFreshness =
+    R"("freshness":{"source":"database","position":null,"newest_event_time":null,"age_ms":null,"lag":null})";
+
+domain::Freshness KnownFreshness() {
+  domain::Freshness freshness;
+  freshness.position = *domain::ParsePositionToken("0-17.1-4");
+  freshness.newest_event_time_us = 1'552'194'000'000'000;
+  freshness.age_ms = 12;
+  freshness.lag = 3;
+  return freshness;
+}
+constexpr const char* kKnownFreshness =
+    R"("freshness":{"source":"database","position":"0-17.1-4","newest_event_time":"2019-03-10T05:00:00Z",)"
+    R"("age_ms":12,"lag":3})";
 
 class AggregateRoutesTest : public testing::Test {
  protected:
@@ -50,11 +65,12 @@ class AggregateRoutesTest : public testing::Test {
 };
 
 TEST_F(AggregateRoutesTest, TopPagesAcrossUsersComeWithTheirUsersAndTheNextPage) {
-  client_.ranking = domain::PageRanking{{{"/a \"quoted\"", 12, 5}, {"/b", 7, 7}}, "7.00ff"};
+  client_.ranking = domain::PageRanking{{{"/a \"quoted\"", 12, 5}, {"/b", 7, 7}}, "7.00ff", KnownFreshness()};
   auto answer = Call("/analytics/top-pages", {{"limit", "2"}, {"after", "12.00aa"}});
   EXPECT_EQ(answer.status, 200) << answer.body;
-  EXPECT_EQ(answer.body, R"({"user_id":null,"pages":[{"page_url":"/a \"quoted\"","clicks":12,"users":5},)"
-                         R"({"page_url":"/b","clicks":7,"users":7}],"next":"7.00ff"})");
+  EXPECT_EQ(answer.body, std::string(R"({"user_id":null,"pages":[{"page_url":"/a \"quoted\"","clicks":12,"users":5},)"
+                                     R"({"page_url":"/b","clicks":7,"users":7}],"next":"7.00ff",)") +
+                             kKnownFreshness + "}");
   ASSERT_EQ(client_.rank_queries.size(), 1u);
   EXPECT_EQ(client_.rank_queries[0].user_id, "");
   EXPECT_EQ(client_.rank_queries[0].limit, 2u);
@@ -62,31 +78,35 @@ TEST_F(AggregateRoutesTest, TopPagesAcrossUsersComeWithTheirUsersAndTheNextPage)
 }
 
 TEST_F(AggregateRoutesTest, AUsersTopPagesHaveNoUsersFieldAndTheLastPageNoNext) {
-  client_.ranking = domain::PageRanking{{{"/home", 3, -1}}, ""};
+  client_.ranking = domain::PageRanking{{{"/home", 3, -1}}, "", {}};
   auto answer = Call("/analytics/top-pages", {{"user_id", "ü-42"}});
   EXPECT_EQ(answer.status, 200) << answer.body;
-  EXPECT_EQ(answer.body, R"({"user_id":"ü-42","pages":[{"page_url":"/home","clicks":3}],"next":null})");
+  EXPECT_EQ(answer.body, std::string(R"({"user_id":"ü-42","pages":[{"page_url":"/home","clicks":3}],"next":null,)") +
+                             kUnknownFreshness + "}");
   EXPECT_EQ(client_.rank_queries.at(0).limit, 10u);  // the default
 }
 
 TEST_F(AggregateRoutesTest, EventTypesComeMostClickedFirst) {
-  client_.types = std::vector<domain::EventTypeCount>{{"click", 40}, {"view", 2}};
+  client_.types = domain::EventTypeRanking{{{"click", 40}, {"view", 2}}, KnownFreshness()};
   auto answer = Call("/analytics/event-types", {{"limit", "1000"}});
   EXPECT_EQ(answer.status, 200) << answer.body;
-  EXPECT_EQ(answer.body, R"({"event_types":[{"event_type":"click","clicks":40},{"event_type":"view","clicks":2}]})");
+  EXPECT_EQ(answer.body,
+            std::string(R"({"event_types":[{"event_type":"click","clicks":40},{"event_type":"view","clicks":2}],)") +
+                kKnownFreshness + "}");
   EXPECT_EQ(client_.type_limits, (std::vector<std::size_t>{1000}));
 }
 
 TEST_F(AggregateRoutesTest, ClicksOverTimeAnswersEveryBucketWithItsStartAndTheTotal) {
-  client_.points = std::vector<domain::SeriesPoint>{{1'552'194'000'000'000, 3}, {1'552'197'600'000'000, 0}};
+  client_.series = domain::ClickSeries{{{1'552'194'000'000'000, 3}, {1'552'197'600'000'000, 0}}, KnownFreshness()};
   auto answer = Call("/analytics/clicks-over-time", {{"from", "2019-03-10T05:00:00Z"},
                                                      {"to", "2019-03-10T07:00:00Z"},
                                                      {"bucket", "hour"},
                                                      {"time_zone", "America/New_York"}});
   EXPECT_EQ(answer.status, 200) << answer.body;
-  EXPECT_EQ(answer.body, R"({"bucket":"hour","time_zone":"America/New_York","points":[)"
-                         R"({"start":"2019-03-10T05:00:00Z","clicks":3},{"start":"2019-03-10T06:00:00Z","clicks":0}],)"
-                         R"("total":3})");
+  EXPECT_EQ(answer.body, std::string(R"({"bucket":"hour","time_zone":"America/New_York","points":[)"
+                                     R"({"start":"2019-03-10T05:00:00Z","clicks":3},)"
+                                     R"({"start":"2019-03-10T06:00:00Z","clicks":0}],"total":3,)") +
+                             kKnownFreshness + "}");
   ASSERT_EQ(client_.series_queries.size(), 1u);
   EXPECT_EQ(client_.series_queries[0].from_us, 1'552'194'000'000'000);
   EXPECT_EQ(client_.series_queries[0].to_us, 1'552'201'200'000'000);
@@ -146,7 +166,7 @@ TEST_F(AggregateRoutesTest, AnalyticsRefusalsNameTheValueOnlyAnalyticsCouldJudge
   auto answer = Call("/analytics/top-pages", {{"after", "forged"}});
   EXPECT_EQ(answer.status, 400);
   EXPECT_NE(answer.body.find("\"field\":\"after\""), std::string::npos) << answer.body;
-  client_.points = absl::InvalidArgumentError("unknown time zone \"Mars/Olympus\"");
+  client_.series = absl::InvalidArgumentError("unknown time zone \"Mars/Olympus\"");
   answer = Call("/analytics/clicks-over-time", {{"time_zone", "Mars/Olympus"}});
   EXPECT_EQ(answer.status, 400);
   EXPECT_NE(answer.body.find("\"field\":\"time_zone\""), std::string::npos) << answer.body;
