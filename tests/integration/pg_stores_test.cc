@@ -249,6 +249,41 @@ TEST(PgSchema, AnUpgradedDatabaseHasItsAggregatesFilledFromTheEventsItHeld) {
   tx.exec0("DROP SCHEMA " + schema + " CASCADE");
 }
 
+// Counters are updated in place (HOT updates: no index entry written, the old version pruned on the spot) because
+// their pages keep room (infra/init.sql). Three transactions each increment a tenth of the counters, as batches do;
+// with full pages nearly every update would go to another page and add entries to both indexes.
+TEST(PgSchema, CountersAreIncrementedInPlaceWithoutNewIndexEntries) {
+  const std::string schema = "hot_" + std::to_string(std::random_device{}());
+  pqxx::connection connection(TestInfra().database_url);
+  {
+    pqxx::nontransaction tx(connection);
+    tx.exec0("CREATE SCHEMA " + schema);
+    tx.exec0("SET search_path = " + schema);
+    tx.exec0("SET client_min_messages = warning");
+    tx.exec0(Schema(true));
+    tx.exec0(Schema(true));  // every start applies it
+    tx.exec0("INSERT INTO page_clicks (user_id, page_url, click_count) SELECT 'user-' || md5(i::text), "
+             "'/page/' || md5((i * 7)::text), 1 FROM generate_series(0, 4999) i");
+  }
+  int64_t updated = 0;
+  int64_t in_place = 0;
+  for (int round = 0; round < 3; ++round) {
+    pqxx::work tx(connection);
+    tx.exec_params0(
+        "UPDATE page_clicks SET click_count = click_count + 1 WHERE get_byte(decode(md5(user_id), 'hex'), 0) % 10 = $1",
+        round);
+    const auto stats = tx.exec1(
+        "SELECT pg_stat_get_xact_tuples_updated('page_clicks'::regclass), "
+        "pg_stat_get_xact_tuples_hot_updated('page_clicks'::regclass)");
+    updated += stats[0].as<int64_t>();
+    in_place += stats[1].as<int64_t>();
+    tx.commit();
+  }
+  EXPECT_GT(updated, 1000);
+  EXPECT_GE(in_place * 10, updated * 9) << in_place << " of " << updated << " updates in place";
+  pqxx::nontransaction(connection).exec0("DROP SCHEMA " + schema + " CASCADE");
+}
+
 TEST(PgEventStore, RecordsTheHighestAppliedOffsetPerPartition) {
   PgEventStore store(TestInfra().database_url);
   const std::string topic = UniqueId("topic");
