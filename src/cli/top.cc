@@ -17,7 +17,8 @@ constexpr const char* kUsage = R"(usage: clickstream top [--user-id ID] [--limit
 
 Pages by clicks, most first, as the gateway counts them (exactly: each event once): across users, with each
 page's distinct users, or the pages of one user. With --event-types, event types by clicks instead. One line per
-row: rank, clicks, users (across users only), then the page or type.
+row: rank, clicks, users (across users only), then the page or type; a last line says how fresh they are (the
+event-log position they include, the newest event time, the age of the last batch and the records waiting).
 
 options:
   --gateway URL     the gateway's base URL (default http://127.0.0.1:8081)
@@ -90,6 +91,30 @@ bool PrintRows(simdjson::ondemand::document& document, const char* name, const c
   return true;
 }
 
+// One line saying how far the numbers reach, from the answer's freshness: each field as "name value", null as
+// "unknown". Nothing when the answer has none (a gateway from before the aggregates carried it).
+bool PrintFreshness(simdjson::ondemand::document& document) {
+  simdjson::ondemand::object freshness;
+  if (document["freshness"].get_object().get(freshness) != simdjson::SUCCESS) return true;
+  std::string line;
+  for (auto field : freshness) {
+    std::string_view key, text;
+    int64_t number = 0;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    line += (line.empty() ? "freshness: " : ", ") + std::string(key) + ' ';
+    auto value = field.value();
+    if (value.get_string().get(text) == simdjson::SUCCESS) {
+      line += text;
+    } else if (value.get_int64().get(number) == simdjson::SUCCESS) {
+      line += std::to_string(number);
+    } else {
+      line += "unknown";
+    }
+  }
+  std::printf("%s\n", line.c_str());
+  return true;
+}
+
 int Print(const std::string& body, bool event_types) {
   simdjson::ondemand::parser parser;
   simdjson::padded_string json(body);
@@ -107,6 +132,10 @@ int Print(const std::string& body, bool event_types) {
   std::string_view next;
   if (!event_types && document["next"].get_string().get(next) == simdjson::SUCCESS) {
     std::printf("more: --after %s\n", std::string(next).c_str());
+  }
+  if (!PrintFreshness(document)) {
+    std::printf("FAILED: the gateway's freshness is not readable\n");
+    return 1;
   }
   return 0;
 }

@@ -673,6 +673,9 @@ TEST_F(PipelineTest, TopPagesEventTypesAndClicksOverTimeEqualTheRawRows) {
   const auto [typed, typed_exit] = RunCommand("top " + gateway_url + " --event-types --limit 1000");
   EXPECT_EQ(typed_exit, 0) << typed;
   EXPECT_NE(typed.find("\t" + types[0] + "\n"), std::string::npos) << typed;
+  for (const auto* printed : {&mine, &typed}) {
+    EXPECT_NE(printed->find("\nfreshness: source database, position "), std::string::npos) << *printed;
+  }
   // One pair's count, with its freshness, from the command line.
   const auto [count, count_exit] =
       RunCommand("query " + gateway_url + " --user-id " + user + " --page-url " + pages[0]);
