@@ -262,8 +262,9 @@ TEST(PgSchema, CountersAreIncrementedInPlaceWithoutNewIndexEntries) {
     tx.exec0("SET client_min_messages = warning");
     tx.exec0(Schema(true));
     tx.exec0(Schema(true));  // every start applies it
-    tx.exec0("INSERT INTO page_clicks (user_id, page_url, click_count) SELECT 'user-' || md5(i::text), "
-             "'/page/' || md5((i * 7)::text), 1 FROM generate_series(0, 4999) i");
+    tx.exec0(
+        "INSERT INTO page_clicks (user_id, page_url, click_count) SELECT 'user-' || md5(i::text), "
+        "'/page/' || md5((i * 7)::text), 1 FROM generate_series(0, 4999) i");
   }
   int64_t updated = 0;
   int64_t in_place = 0;
