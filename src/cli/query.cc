@@ -8,6 +8,7 @@
 
 #include "cli/flags.h"
 #include "cli/http_client.h"
+#include "cli/json_fields.h"
 
 namespace clickstream::cli {
 namespace {
@@ -62,24 +63,6 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
   return std::nullopt;
 }
 
-// One "name: value" line per field of a flat JSON object; null as "unknown".
-bool PrintFields(simdjson::ondemand::object object) {
-  for (auto field : object) {
-    std::string_view key, text;
-    int64_t number = 0;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
-    auto value = field.value();
-    if (value.get_string().get(text) == simdjson::SUCCESS) {
-      std::printf("%.*s: %.*s\n", static_cast<int>(key.size()), key.data(), static_cast<int>(text.size()), text.data());
-    } else if (value.get_int64().get(number) == simdjson::SUCCESS) {
-      std::printf("%.*s: %lld\n", static_cast<int>(key.size()), key.data(), static_cast<long long>(number));
-    } else {
-      std::printf("%.*s: unknown\n", static_cast<int>(key.size()), key.data());
-    }
-  }
-  return true;
-}
-
 int Print(const std::string& body) {
   simdjson::ondemand::parser parser;
   simdjson::padded_string json(body);
@@ -92,9 +75,13 @@ int Print(const std::string& body) {
     return 1;
   }
   std::printf("count: %lld\n", static_cast<long long>(count));
-  if (document["freshness"].get_object().get(freshness) == simdjson::SUCCESS && !PrintFields(freshness)) {
-    std::printf("FAILED: the gateway's freshness is not readable\n");
-    return 1;
+  if (document["freshness"].get_object().get(freshness) == simdjson::SUCCESS) {
+    const auto fields = FieldTexts(freshness);
+    if (!fields) {
+      std::printf("FAILED: the gateway's freshness is not readable\n");
+      return 1;
+    }
+    for (const auto& [name, text] : *fields) std::printf("%s: %s\n", name.c_str(), text.c_str());
   }
   return 0;
 }

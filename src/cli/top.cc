@@ -8,6 +8,7 @@
 
 #include "cli/flags.h"
 #include "cli/http_client.h"
+#include "cli/json_fields.h"
 
 namespace clickstream::cli {
 namespace {
@@ -96,20 +97,14 @@ bool PrintRows(simdjson::ondemand::document& document, const char* name, const c
 bool PrintFreshness(simdjson::ondemand::document& document) {
   simdjson::ondemand::object freshness;
   if (document["freshness"].get_object().get(freshness) != simdjson::SUCCESS) return true;
+  const auto fields = FieldTexts(freshness);
+  if (!fields) return false;
   std::string line;
-  for (auto field : freshness) {
-    std::string_view key, text;
-    int64_t number = 0;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
-    line += (line.empty() ? "freshness: " : ", ") + std::string(key) + ' ';
-    auto value = field.value();
-    if (value.get_string().get(text) == simdjson::SUCCESS) {
-      line += text;
-    } else if (value.get_int64().get(number) == simdjson::SUCCESS) {
-      line += std::to_string(number);
-    } else {
-      line += "unknown";
-    }
+  for (const auto& [name, text] : *fields) {
+    line += line.empty() ? "freshness: " : ", ";
+    line += name;
+    line += ' ';
+    line += text;
   }
   std::printf("%s\n", line.c_str());
   return true;

@@ -79,7 +79,6 @@ function describeFreshness(answers, timeZone) {
   }
   parts.push(age >= 0 ? `last batch applied ${formatCount(age)} ms before` : 'nothing applied yet');
   parts.push(lag === null ? 'records waiting unknown' : `${formatCount(lag)} records not yet applied`);
-  document.body.dataset.lag = lag === null ? '' : String(lag);
   return ` The numbers: ${parts.join('; ')}.`;
 }
 
