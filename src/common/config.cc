@@ -198,6 +198,10 @@ constexpr Setting kSettings[] = {
     {"CLICKSTREAM_PROCESSOR_PORT", "processor-port", "8082", Kind::kPort,
      "HTTP port of the processor's health endpoints (PORT when running the processor alone)",
      &kIn<&Config::processor, &ProcessorConfig::health_port>},
+    {"CLICKSTREAM_PROCESSOR_CONSUMERS", "processor-consumers", "2", Kind::kCount,
+     "consumers of the group the processor runs, each with its own PostgreSQL connection, so that the batches of "
+     "different partitions are applied at once; more than the topic's partitions leaves some idle",
+     &kIn<&Config::processor, &ProcessorConfig::consumers>},
     {"CLICKSTREAM_BATCH_MAX_RECORDS", "batch-max-records", "20000", Kind::kCount,
      "most records the processor applies in one transaction",
      &kIn<&Config::processor, &ProcessorConfig::batch_max_records>},

@@ -58,6 +58,7 @@ struct IngestionConfig {
 
 struct ProcessorConfig {
   uint16_t health_port = 0;
+  std::size_t consumers = 0;  // consumers of the group in this process, each applying its partitions' batches
   std::size_t batch_max_records = 0;
   Millis batch_wait{};
   Millis fetch_wait{};

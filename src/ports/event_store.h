@@ -27,7 +27,7 @@ class EventStore {
   // (user_id, page_url) pairs by the rows actually inserted, and records `next_offsets` for `topic`. Returns the
   // counts of every pair in the batch. On error nothing was applied: INVALID_ARGUMENT when some event of the batch
   // can never be stored (the database refuses its data), so retrying the same events cannot help; any other code
-  // (UNAVAILABLE, INTERNAL) may pass with time. Blocking; called from the processor's one thread.
+  // (UNAVAILABLE, INTERNAL) may pass with time. Blocking; called from one consumer's thread (each has its store).
   virtual absl::StatusOr<AppliedBatch> ApplyBatch(std::string_view topic, const std::vector<domain::ClickEvent>& events,
                                                   const std::vector<domain::PartitionOffset>& next_offsets) = 0;
 

@@ -676,12 +676,16 @@ def _(b):
     assert b.configmap(DATA_NS, "topics")["data"]["CLICKS_PARTITIONS"] == "4"
 
 
-@rule("prod: processor replicas (4) <= partitions of clicks (12)", only="prod")
+@rule("prod: processor replicas (4) x consumers each (2) <= partitions of clicks (12)", only="prod")
 def _(b):
-    replicas = b.app_deployment("processor")["spec"].get("replicas", 1)
+    processor = b.app_deployment("processor")
+    replicas = processor["spec"].get("replicas", 1)
+    env = {e["name"]: e.get("value") for e in processor["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    consumers = int(env.get("CLICKSTREAM_PROCESSOR_CONSUMERS") or 2)  # the default when unset
     partitions = int(b.configmap(DATA_NS, "topics")["data"]["CLICKS_PARTITIONS"])
     assert replicas > 1, f"processor replicas {replicas}"
-    assert replicas <= partitions, f"processor replicas {replicas} > {partitions} partitions"
+    assert replicas * consumers <= partitions, \
+        f"processor replicas {replicas} x {consumers} consumers > {partitions} partitions: some would sit idle"
 
 
 @rule("prod: CPU HorizontalPodAutoscalers for ingestion, gateway, analytics (min >= 3) own their replica count",

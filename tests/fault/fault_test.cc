@@ -593,6 +593,31 @@ TEST_F(FaultTest, LiveProcessorsRebalancingOnOverlappingRedeliveriesCountExactly
   EXPECT_GT(MetricValue(second_port, "clickstream_processor_records_total"), 0);
 }
 
+// One processor runs CLICKSTREAM_PROCESSOR_CONSUMERS consumers of the group (2 by default), which share the
+// topic's partitions and apply their batches on a PostgreSQL connection each: two connections opened since this
+// processor started run the apply statement, and every event is counted once.
+TEST_F(FaultTest, TwoConsumersOfOneProcessorApplyOnTwoConnectionsAndCountExactly) {
+  pqxx::connection connection(TestInfra().database_url);
+  pqxx::nontransaction tx(connection);
+  const auto started = tx.exec1("SELECT now()::text")[0].as<std::string>();
+  StartStack();
+  Traffic traffic(ports_.ingestion, UniqueId("consumers"), 40);
+  traffic.Start(4000, 4, 1ms);
+  std::set<int64_t> appliers;  // backends that ran the statement applying a batch
+  const auto deadline = Clock::now() + 60s;
+  while (appliers.size() < 2 && Clock::now() < deadline) {
+    for (const auto& row : tx.exec_params("SELECT pid FROM pg_stat_activity WHERE backend_start >= $1::timestamptz"
+                                          " AND query LIKE '%INSERT INTO click_events%'",
+                                          started)) {
+      appliers.insert(row[0].as<int64_t>());
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  traffic.Wait();
+  EXPECT_EQ(appliers.size(), 2u) << "connections that applied batches; log: " << processor_->log_path();
+  ExpectExact("two-consumers-of-one-processor", traffic);
+}
+
 TEST_F(FaultTest, FloodWhileTheBrokerIsStoppedIsRefusedWithBoundedMemory) {
   // More clients than in-flight slots: the slots fill with posts waiting for the absent broker, and everything
   // beyond them must be refused at once rather than queued.

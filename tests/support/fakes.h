@@ -117,9 +117,13 @@ class FakeEventStore final : public ports::EventStore {
     for (const auto& pair : touched) result.counts.push_back({pair.first, pair.second, counts[pair]});
     return result;
   }
-  absl::Status Ping() override { return absl::OkStatus(); }
+  absl::Status Ping() override {
+    ++pings;
+    return failures_left > 0 ? absl::UnavailableError("database down") : absl::OkStatus();
+  }
 
   int failures_left = 0;
+  int pings = 0;
   std::set<std::string> refused_ids;
   int calls = 0;
   std::set<std::string> ids;

@@ -347,12 +347,17 @@ double ProcessorService::StalledSeconds() {
 
 absl::Status ProcessorService::CheckReady() {
   if (auto status = store_->Ping(); !status.ok()) return status;
+  if (auto status = CheckProgress(); !status.ok()) return status;
+  return source_->CheckReady(std::chrono::milliseconds(1000));
+}
+
+absl::Status ProcessorService::CheckProgress() {
   const double stalled = StalledSeconds();
   if (stalled * 1000 > static_cast<double>(options_.stall_timeout.count())) {
     return absl::UnavailableError("no batch applied for " + std::to_string(static_cast<int64_t>(stalled)) +
                                   " s while records wait");
   }
-  return source_->CheckReady(std::chrono::milliseconds(1000));
+  return absl::OkStatus();
 }
 
 }  // namespace clickstream::processor

@@ -80,6 +80,8 @@ class ProcessorService {
   // Not ready when the database cannot be reached, the group coordinator cannot, or records have waited longer
   // than stall_timeout without a batch being applied.
   absl::Status CheckReady();
+  // Only the last of those: for a consumer whose database and broker another consumer's CheckReady covers.
+  absl::Status CheckProgress();
   // Seconds since the processor last applied a batch or found nothing to apply, while records wait; 0 when none
   // wait. Thread-safe.
   double StalledSeconds();

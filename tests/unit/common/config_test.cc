@@ -106,6 +106,18 @@ TEST(Config, AnalyticsReadLimitsDefaultToAThousandPairsAndTwoSeconds) {
   EXPECT_EQ(invocation->config.analytics.statement_timeout, Millis(2000));
 }
 
+TEST(Config, TheProcessorRunsTwoConsumersUnlessToldOtherwiseAndAtLeastOne) {
+  auto defaults = ParseInvocation({"processor"}, Env({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->config.processor.consumers, 2u);
+  auto four = ParseInvocation({"all", "--processor-consumers=4"}, Env({}));
+  ASSERT_TRUE(four.ok()) << four.status();
+  EXPECT_EQ(four->config.processor.consumers, 4u);
+  auto none = ParseInvocation({"processor"}, Env({{"CLICKSTREAM_PROCESSOR_CONSUMERS", "0"}}));
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("CLICKSTREAM_PROCESSOR_CONSUMERS"), std::string_view::npos) << none.status();
+}
+
 TEST(Config, AGatewayBatchBeyondAnalyticsPairLimitIsRefusedNamingBoth) {
   EXPECT_TRUE(ParseInvocation({"gateway", "--gateway-max-batch=500", "--analytics-max-pairs=500"}, Env({})).ok());
   auto refused =

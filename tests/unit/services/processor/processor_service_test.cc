@@ -201,9 +201,20 @@ TEST_F(ProcessorServiceTest, NotReadyWhenRecordsWaitWithoutABatchApplied) {
   now_ += 61'000'000;
   EXPECT_GT(service_->StalledSeconds(), 60.0);
   EXPECT_FALSE(service_->CheckReady().ok());
+  EXPECT_FALSE(service_->CheckProgress().ok());
   Process();
   EXPECT_TRUE(service_->CheckReady().ok());
+  EXPECT_TRUE(service_->CheckProgress().ok());
   EXPECT_EQ(service_->StalledSeconds(), 0.0);
+}
+
+// A processor's second consumer checks only its own progress: the first one's CheckReady covers the database.
+TEST_F(ProcessorServiceTest, ProgressIsCheckedWithoutTheDatabase) {
+  store_->failures_left = 1;
+  EXPECT_FALSE(service_->CheckReady().ok());
+  const int pings = store_->pings;
+  EXPECT_TRUE(service_->CheckProgress().ok());
+  EXPECT_EQ(store_->pings, pings);
 }
 
 TEST_F(ProcessorServiceTest, ReadyWhenIdleHoweverLongNothingArrives) {
