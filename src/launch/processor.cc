@@ -81,11 +81,11 @@ struct Consumers {
     return stalled;
   }
   // They share the database and the broker, so the first one's check covers both (a connection and a metadata
-  // request a second, not one per consumer); each one's own progress is checked.
+  // request a second, not one per consumer) with its progress; the others' progress is checked alone.
   absl::Status CheckReady() const {
     if (auto status = all.front()->CheckReady(); !status.ok()) return status;
-    for (const auto& consumer : all) {
-      if (auto status = consumer->CheckProgress(); !status.ok()) return status;
+    for (auto consumer = all.begin() + 1; consumer != all.end(); ++consumer) {
+      if (auto status = (*consumer)->CheckProgress(); !status.ok()) return status;
     }
     return absl::OkStatus();
   }
