@@ -139,6 +139,32 @@ TEST(PgEventStore, StoresAwkwardTextExactly) {
   EXPECT_EQ(*reader.GetCount(user, page), 1);
 }
 
+// Times travel as microseconds since the epoch; each is stored to the microsecond, also beyond 2^53 microseconds
+// (past 2255 and before 1685), where a double cannot hold every microsecond, and before the epoch, where division
+// truncates towards zero.
+TEST(PgEventStore, StoresEachEventsTimeToTheMicrosecond) {
+  std::mt19937_64 random(std::random_device{}());
+  PgEventStore store(TestInfra().database_url);
+  const std::string user = UniqueId("u");
+  std::vector<int64_t> times = {
+      (int64_t{1} << 53) + 1, 10'000'000'000'000'001, -11'000'000'000'000'001, -1'500'001, -1, 0,
+      1'700'000'039'999'999};
+  for (int i = 0; i < 20; ++i)
+    times.push_back(1'400'000'000'000'000 + static_cast<int64_t>(random() % 1'000'000'000'000'000));
+  std::vector<domain::ClickEvent> events;
+  for (const int64_t us : times) events.push_back(testing_support::MakeEvent(UniqueId("evt"), user, "/t", us));
+  ASSERT_TRUE(store.ApplyBatch("clicks", events, {}).ok());
+
+  pqxx::connection connection(TestInfra().database_url);
+  pqxx::nontransaction tx(connection);
+  for (const auto& event : events) {
+    const auto stored = tx.exec_params1(
+        "SELECT (extract(epoch FROM time_stamp) * 1000000)::bigint FROM click_events WHERE event_id = $1",
+        event.event_id);
+    EXPECT_EQ(stored[0].as<int64_t>(), event.time_stamp_us);
+  }
+}
+
 // The aggregates beyond one counter (page totals with distinct users, event types, minutes) follow the rows
 // click_events actually holds: duplicates within a batch, redelivered batches and an event_id reused with other
 // content count once, as the stored row says. Checked key by key against the raw rows, so that a loss and a double

@@ -14,29 +14,38 @@
 namespace clickstream::postgres {
 namespace {
 
-// Rows of the batch go to this per-session table by COPY, then one statement applies them.
+// Rows of the batch go to this per-session table by COPY, then one statement applies them. time_us is the event's
+// time in microseconds since the epoch: an integer COPY reads cheaply, where a timestamptz in text costs PostgreSQL
+// a date parse per row.
 constexpr const char* kCreateStaging =
     "CREATE TEMP TABLE IF NOT EXISTS staging_events ("
-    " seq BIGINT, event_id TEXT, user_id TEXT, event_type TEXT, page_url TEXT, time_stamp TIMESTAMPTZ)"
+    " event_id TEXT, user_id TEXT, event_type TEXT, page_url TEXT, time_us BIGINT)"
     " ON COMMIT DELETE ROWS";
 
-// One statement applies a staged batch. Events whose event_id is already stored insert nothing (the first
-// occurrence in the batch wins), and only the rows actually inserted increment the counts: redelivered records
-// and client retries are counted once. The same rows, grouped in the statement, increment the aggregates (page
-// totals, event types, minutes; see infra/init.sql): a page's distinct users grow by the pairs whose counter this
-// statement creates (xmax = 0 tells a row inserted from one updated on conflict). Each upsert takes its rows in key
-// order. It returns the count of every pair in the batch, changed or not, so the cache is brought up to date even
-// when a retry of a batch that did commit finds nothing left to insert. All parts see one snapshot, so the pairs
-// not upserted here are read as they were before this statement. Those are found with EXCEPT, a hashed set
-// difference: an anti-join against the CTE was planned as a nested loop, which made a batch of 20,000 distinct
-// pairs take seconds.
+// One statement applies a staged batch. Events whose event_id is already stored insert nothing, and only the rows
+// actually inserted increment the counts: redelivered records and client retries are counted once. (Within a batch
+// the processor keeps the first event of each event_id, domain::PrepareBatch; a repeated one staged anyway inserts
+// nothing either.) The same rows, grouped in the statement, increment the aggregates (page totals, event types,
+// minutes; see infra/init.sql): a page's distinct users grow by the pairs whose counter this statement creates
+// (xmax = 0 tells a row inserted from one updated on conflict). Each upsert takes its rows in key order, so
+// consumers applying batches at once lock shared rows in one order. The time is built from whole seconds and the
+// remaining microseconds because interval arithmetic multiplies in floating point, exact only to 2^53.
+//
+// It returns the count of every pair in the batch, changed or not, so the cache is brought up to date even when a
+// retry of a batch that did commit finds nothing left to insert. All parts see one snapshot, so the pairs not
+// upserted here are read as they were before this statement. Those are found with EXCEPT, a hashed set difference
+// (an anti-join against the CTE was planned as a nested loop, which made a batch of 20,000 distinct pairs take
+// seconds), and only when fewer rows were inserted than the $1 staged: otherwise every staged pair was upserted.
 constexpr const char* kApplyStaged = R"sql(
 WITH fresh AS (
   INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp)
-  SELECT DISTINCT ON (event_id) event_id, user_id, event_type, page_url, time_stamp
-  FROM staging_events ORDER BY event_id, seq
+  SELECT event_id, user_id, event_type, page_url,
+         TIMESTAMPTZ 'epoch' + (time_us / 1000000) * INTERVAL '1 second' + (time_us % 1000000) * INTERVAL '1 microsecond'
+  FROM staging_events
   ON CONFLICT (event_id) DO NOTHING
   RETURNING user_id, event_type, page_url, time_stamp
+), inserted AS (
+  SELECT count(*) AS n FROM fresh
 ), increments AS (
   SELECT user_id, page_url, count(*) AS n FROM fresh GROUP BY user_id, page_url
 ), upserted AS (
@@ -46,8 +55,9 @@ WITH fresh AS (
   RETURNING user_id, page_url, click_count, xmax = 0 AS created
 ), pages AS (
   INSERT INTO page_totals AS t (page_url, click_count, users)
-  SELECT page_url, sum(n), count(*) FILTER (WHERE created)
-  FROM increments JOIN upserted USING (user_id, page_url)
+  SELECT page_url, count(*) FILTER (WHERE NOT created_pair), count(*) FILTER (WHERE created_pair)
+  FROM (SELECT page_url, false AS created_pair FROM fresh
+        UNION ALL SELECT page_url, true FROM upserted WHERE created) c
   GROUP BY page_url ORDER BY clickstream_text_key(page_url)
   ON CONFLICT (page_key) DO UPDATE
   SET click_count = t.click_count + EXCLUDED.click_count, users = t.users + EXCLUDED.users
@@ -57,14 +67,15 @@ WITH fresh AS (
   ON CONFLICT (type_key) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
 ), minutes AS (
   INSERT INTO clicks_per_minute AS t (minute, click_count)
-  SELECT date_trunc('minute', time_stamp, 'UTC') AS minute, count(*) FROM fresh GROUP BY 1 ORDER BY 1
+  SELECT date_bin('1 minute', time_stamp, TIMESTAMPTZ 'epoch'), count(*) FROM fresh GROUP BY 1 ORDER BY 1
   ON CONFLICT (minute) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
 )
-SELECT user_id, page_url, click_count, (SELECT count(*) FROM fresh) AS inserted FROM upserted
+SELECT user_id, page_url, click_count, (SELECT n FROM inserted) FROM upserted
 UNION ALL
-SELECT p.user_id, p.page_url, p.click_count, (SELECT count(*) FROM fresh)
+SELECT p.user_id, p.page_url, p.click_count, (SELECT n FROM inserted)
 FROM (SELECT user_id, page_url FROM staging_events EXCEPT SELECT user_id, page_url FROM increments) s
 JOIN page_clicks p ON p.pair_key = clickstream_pair_key(s.user_id, s.page_url)
+WHERE (SELECT n FROM inserted) < $1
 )sql";
 
 // $4: the newest time_stamp of the batch, NULL when it applied no event (GREATEST ignores NULLs).
@@ -211,16 +222,14 @@ absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(std::string_view to
     pqxx::work tx(connection_->connection);
     if (!events.empty()) {
       pqxx::stream_to staging(tx, "staging_events");
-      int64_t seq = 0;
       for (const domain::ClickEvent& e : events) {
-        staging << std::make_tuple(seq++, e.event_id, e.user_id, e.event_type, e.page_url,
-                                   domain::FormatTimestamp(e.time_stamp_us));
+        staging << std::tie(e.event_id, e.user_id, e.event_type, e.page_url, e.time_stamp_us);
       }
       staging.complete();
     }
     ports::AppliedBatch applied;
     if (!events.empty()) {
-      const pqxx::result rows = tx.exec_prepared("apply_staged");
+      const pqxx::result rows = tx.exec_prepared("apply_staged", static_cast<int64_t>(events.size()));
       applied.counts.reserve(rows.size());
       for (const auto& row : rows) {
         applied.counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});

@@ -15,9 +15,10 @@ namespace {
 
 // KEYS: count keys; ARGV[1]: TTL in seconds; ARGV[i + 1]: the count for KEYS[i].
 // Counts only grow, so setting a key only when it is absent or smaller can never replace a newer count with an
-// older one, whichever writer comes last.
+// older one, whichever writer comes last. The TTL is passed on as the string it came as: a Lua number would be
+// formatted back into text for every key.
 constexpr const char* kRaiseScript = R"lua(
-local ttl = tonumber(ARGV[1])
+local ttl = ARGV[1]
 for i, key in ipairs(KEYS) do
   local new = tonumber(ARGV[i + 1])
   local current = tonumber(redis.call('GET', key))
