@@ -83,6 +83,10 @@ TEST(RedisCountCache, RaiseToKeepsTheMaximum) {
   EXPECT_EQ(**cache.Get(user, "/p"), 5);
   ASSERT_TRUE(cache.RaiseTo({{user, "/p", 9}}).ok());
   EXPECT_EQ(**cache.Get(user, "/p"), 9);
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 10}}).ok());
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 9}}).ok());  // compared as numbers: "9" sorts after "10" as text
+  EXPECT_EQ(**cache.Get(user, "/p"), 10);
+  EXPECT_GT(std::stoll(Raw({"TTL", domain::CountCacheKey(user, "/p")})), 0);  // and the kept count still expires
 }
 
 TEST(RedisCountCache, WritesUnderTheCollisionFreeKeyWithATtl) {

@@ -14,16 +14,17 @@ namespace clickstream::redis {
 namespace {
 
 // KEYS: count keys; ARGV[1]: TTL in seconds; ARGV[i + 1]: the count for KEYS[i].
-// Counts only grow, so setting a key only when it is absent or smaller can never replace a newer count with an
-// older one, whichever writer comes last. The TTL is passed on as the string it came as: a Lua number would be
-// formatted back into text for every key.
+// Counts only grow, so keeping the larger of a key's count and the new one can never replace a newer count with an
+// older one, whichever writer comes last. The new count is set, returning the one it replaced, which is put back in
+// the rare case it was larger (a late writer): one command per key instead of a GET and a SET, and the script is
+// atomic, so no reader sees the smaller count in between. The TTL is passed on as the string it came as: a Lua
+// number would be formatted back into text for every key.
 constexpr const char* kRaiseScript = R"lua(
 local ttl = ARGV[1]
 for i, key in ipairs(KEYS) do
-  local new = tonumber(ARGV[i + 1])
-  local current = tonumber(redis.call('GET', key))
-  if current == nil or current < new then
-    redis.call('SET', key, ARGV[i + 1], 'EX', ttl)
+  local replaced = redis.call('SET', key, ARGV[i + 1], 'EX', ttl, 'GET')
+  if replaced and tonumber(replaced) > tonumber(ARGV[i + 1]) then
+    redis.call('SET', key, replaced, 'EX', ttl)
   end
 end
 return 0
