@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "domain/field_error.h"
 
 namespace clickstream::domain {
@@ -60,6 +64,57 @@ TEST(FormatTimestamp, WritesFourDigitYearsAndFractionsOnlyWhenThereAreAny) {
                       250'000),
       "0001-02-03T04:05:06.25Z");
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
+}
+
+// What absl::ParseTime reads from an RFC 3339 date-time, in microseconds (rounded down, as ToUnixMicros does).
+std::optional<int64_t> AbslReads(const std::string& text) {
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return std::nullopt;
+  return absl::ToUnixMicros(time);
+}
+
+// The form ingestion writes is read without absl (for speed); every text in RFC 3339's grammar must read as absl
+// reads it. Random instants over the whole four-digit calendar, with 0 to 9 fraction digits, and the same texts with
+// one field pushed out of its range (the 30th of February, hour 24, second 60, year 0 and so on).
+TEST(ParseRfc3339, ReadsEveryDateTimeAsAbslDoes) {
+  std::mt19937_64 random(std::random_device{}());
+  const int64_t first = absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0), absl::UTCTimeZone()));
+  const int64_t last =
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(9999, 12, 31, 23, 59, 59), absl::UTCTimeZone()));
+  std::vector<std::string> texts = {
+      "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", "2024-02-29T12:00:00Z",
+      "2023-02-29T12:00:00Z", "2100-02-29T00:00:00Z",        "2000-02-29T00:00:00Z",
+      "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z",        "2024-00-10T00:00:00Z",
+      "2024-01-00T00:00:00Z", "2024-01-01T24:00:00Z",        "2024-01-01T23:60:00Z",
+      "2024-01-01T23:59:60Z", "0000-01-01T00:00:00Z",        "2024-01-01T00:00:00.1234567891Z",
+      "2024-01-01t00:00:00z", "2024-01-01T00:00:00.5+01:30", "9999-12-31T23:59:59.999999999Z"};
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t seconds = first + static_cast<int64_t>(random() % static_cast<uint64_t>(last - first + 1));
+    const absl::CivilSecond civil = absl::ToCivilSecond(absl::FromUnixSeconds(seconds), absl::UTCTimeZone());
+    const int digits = static_cast<int>(random() % 10);
+    std::string fraction;
+    if (digits > 0) fraction = "." + absl::StrFormat("%09d", random() % 1'000'000'000).substr(0, digits);
+    int fields[] = {
+        static_cast<int>(civil.year()), civil.month(), civil.day(), civil.hour(), civil.minute(), civil.second()};
+    if (i % 4 == 0) {  // one field out of its range
+      const int pushed = static_cast<int>(random() % 6);
+      const int past_limit[] = {0, 13, 28 + static_cast<int>(random() % 4), 24, 60, 60};
+      fields[pushed] = past_limit[pushed];
+    }
+    texts.push_back(absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d%sZ", fields[0], fields[1], fields[2], fields[3],
+                                    fields[4], fields[5], fraction));
+  }
+  for (const auto& text : texts) EXPECT_EQ(ParseRfc3339(text), AbslReads(text)) << text;
+}
+
+// absl is more lenient than the grammar; these are refused whatever it reads.
+TEST(ParseRfc3339, RefusesWhatIsNotInTheGrammar) {
+  for (const char* text :
+       {"2024-1-01T00:00:00Z", "10000-01-01T00:00:00Z", "2024-01-01T00:00:00", "2024-01-01T00:00:00ZZ",
+        "2024-01-01T00:00:00.Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00+0100", ""}) {
+    EXPECT_EQ(ParseRfc3339(text), std::nullopt) << text;
+  }
 }
 
 TEST(EventParser, UnescapesJsonStrings) {
