@@ -7,13 +7,16 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <random>
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "adapters/kafka/kafka_dead_letters.h"
 #include "adapters/kafka/kafka_event_publisher.h"
 #include "adapters/kafka/kafka_log_end.h"
 #include "adapters/kafka/kafka_record_source.h"
+#include "common/tracing.h"
 #include "support/test_infra.h"
 
 namespace clickstream::kafka {
@@ -281,6 +284,30 @@ TEST(KafkaRecordSource, UncommittedRecordsAreRedelivered) {
   ASSERT_TRUE(PublishAndWait(*publisher, UniqueId("user"), value).ok());
   { PollUntil(*Source(group), value); }
   PollUntil(*Source(group), value);  // fails the test if it does not come back
+}
+
+// Each record comes with the key, broker timestamp and traceparent header it was published with.
+TEST(KafkaRecordSource, RecordsComeWithTheirKeyTimestampAndTraceparent) {
+  auto publisher = Publisher(TestInfra().kafka_broker);
+  const std::string key = UniqueId("user"), value = UniqueId("traced");
+  const std::string traceparent =
+      "00-" + absl::StrFormat("%016x%016x", std::random_device{}() | 1ull << 40, std::random_device{}()) +
+      "-00f067aa0ba902b7-01";
+  const auto trace = tracing::ParseTraceparent(traceparent);
+  ASSERT_TRUE(trace.has_value());
+  std::promise<absl::StatusOr<domain::PartitionOffset>> acked;
+  publisher->Publish(key, value, 1'700'000'000'123, *trace,
+                     [&](absl::StatusOr<domain::PartitionOffset> stored) { acked.set_value(stored); });
+  ASSERT_TRUE(acked.get_future().get().ok());
+  const auto seen = PollUntil(*Source(UniqueId("group")), value);
+  const auto record = std::find_if(seen.begin(), seen.end(), [&](const auto& r) { return r.value == value; });
+  ASSERT_NE(record, seen.end());
+  EXPECT_EQ(record->key, key);
+  EXPECT_EQ(record->timestamp_ms, 1'700'000'000'123);
+  const auto carried = tracing::ParseTraceparent(record->traceparent);
+  ASSERT_TRUE(carried.has_value()) << record->traceparent;
+  EXPECT_EQ(carried->trace_high, trace->trace_high);
+  EXPECT_EQ(carried->trace_low, trace->trace_low);
 }
 
 TEST(KafkaDeadLetters, WritesTheRecordWithItsReason) {

@@ -4,6 +4,8 @@
 #include <iterator>
 #include <optional>
 
+#include <librdkafka/rdkafka.h>
+
 #include "adapters/kafka/kafka_client_config.h"
 #include "common/log.h"
 
@@ -76,12 +78,17 @@ absl::StatusOr<std::vector<domain::Record>> KafkaRecordSource::Poll(std::size_t 
         record.partition = message->partition();
         record.offset = message->offset();
         record.timestamp_ms = message->timestamp().timestamp;
-        if (const std::string* key = message->key()) record.key = *key;
-        if (RdKafka::Headers* headers = message->headers()) {
-          const RdKafka::Headers::Header trace = headers->get_last(kTraceparentHeader);
-          if (trace.err() == RdKafka::ERR_NO_ERROR && trace.value() != nullptr) {
-            record.traceparent.assign(static_cast<const char*>(trace.value()), trace.value_size());
-          }
+        if (const void* key = message->key_pointer())
+          record.key.assign(static_cast<const char*>(key), message->key_len());
+        // Through the C API: the C++ Message::key() and headers() build a string and a copy of every header for each
+        // record, a cost a backlog of millions of records notices.
+        rd_kafka_headers_t* headers = nullptr;
+        const void* trace = nullptr;
+        std::size_t trace_size = 0;
+        if (rd_kafka_message_headers(message->c_ptr(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(headers, kTraceparentHeader, &trace, &trace_size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            trace != nullptr) {
+          record.traceparent.assign(static_cast<const char*>(trace), trace_size);
         }
         record.value.assign(static_cast<const char*>(message->payload()), message->len());
         break;
