@@ -117,16 +117,22 @@ CoalescingCountClient::Batch CoalescingCountClient::TakeBatchLocked(std::vector<
 }
 
 void CoalescingCountClient::SendNextOrRelease(std::unique_lock<std::mutex> lock) {
-  std::vector<WaiterPtr> expired;
-  Batch batch = TakeBatchLocked(expired);
-  if (batch.waiters.empty()) {
-    // Nothing left waiting (TakeBatchLocked emptied the queue): later look-ups find the slot free and leave at once.
-    --in_flight_;
-    idle_.notify_all();
+  while (true) {
+    std::vector<WaiterPtr> expired;
+    Batch batch = TakeBatchLocked(expired);
+    if (batch.waiters.empty() && expired.empty()) {
+      // Nothing left waiting (TakeBatchLocked emptied the queue): later look-ups find the slot free and leave at
+      // once. Nothing of this client is touched after the slot is free: the destructor may be waiting for it.
+      --in_flight_;
+      idle_.notify_all();
+      return;
+    }
+    lock.unlock();
+    // Answered while this call still holds the slot, so the client outlives the answers.
+    for (const auto& waiter : expired) Answer(waiter, DeadlinePassed());
+    if (!batch.waiters.empty()) return Send(std::move(batch));
+    lock.lock();  // look-ups that came meanwhile queued behind this slot
   }
-  lock.unlock();
-  for (const auto& waiter : expired) Answer(waiter, DeadlinePassed());
-  if (!batch.waiters.empty()) Send(std::move(batch));
 }
 
 void CoalescingCountClient::Send(Batch batch) {

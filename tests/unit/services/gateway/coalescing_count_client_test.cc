@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "support/fakes.h"
 
 namespace clickstream::gateway {
@@ -185,6 +188,30 @@ TEST_F(CoalescingTest, LookUpsPastTheirDeadlineAreNotSent) {
   ReleaseAll();
   EXPECT_TRUE(answers_[2].ok()) << answers_[2].status();
   ExpectEachAnsweredOnce();
+}
+
+// The client's destructor waits for its batches in flight. A batch's slot is given back only after the look-ups it
+// found past their deadline are answered: given back first, the destructor could free what those answers still use
+// (a gateway stopped while analytics hung crashed so).
+TEST_F(CoalescingTest, ASlotIsGivenBackOnlyAfterTheLookUpsFoundExpiredAreAnswered) {
+  Make(256, 1);
+  Ask(0, 5000ms);  // its batch is in flight, held
+  std::atomic<bool> answering{false}, answered{false};
+  client_->LookUp("u1", "/p", timer_->Now() + 1000ms, {}, [&](const CoalescingCountClient::Result&) {
+    answering = true;
+    std::this_thread::sleep_for(200ms);
+    answered = true;
+  });
+  {
+    std::lock_guard lock(timer_->mutex);
+    timer_->now += 2000ms;  // past look-up 1's deadline, before its timer runs
+  }
+  std::thread batch_returns([inner = inner_] { inner->ReleaseOldest(); });  // the slot passes to look-up 1: expired
+  while (!answering) std::this_thread::yield();
+  inner_ = nullptr;  // owned by the client, which goes now
+  client_.reset();
+  EXPECT_TRUE(answered) << "the client was destroyed while a look-up was still being answered";
+  batch_returns.join();
 }
 
 TEST_F(CoalescingTest, ABatchCarriesTheDeadlineOfItsEarliestLookUp) {
