@@ -89,6 +89,15 @@ TEST(RedisCountCache, RaiseToKeepsTheMaximum) {
   EXPECT_GT(std::stoll(Raw({"TTL", domain::CountCacheKey(user, "/p")})), 0);  // and the kept count still expires
 }
 
+// A count key holding something that is not a number (written by hand, say) is replaced, not an error.
+TEST(RedisCountCache, RaiseToReplacesAValueThatIsNotACount) {
+  RedisCountCache cache(Options());
+  const std::string user = UniqueId("u");
+  Raw({"SET", domain::CountCacheKey(user, "/p"), "not a count"});
+  ASSERT_TRUE(cache.RaiseTo({{user, "/p", 4}}).ok());
+  EXPECT_EQ(Raw({"GET", domain::CountCacheKey(user, "/p")}), "4");
+}
+
 TEST(RedisCountCache, WritesUnderTheCollisionFreeKeyWithATtl) {
   RedisCountCache cache(Options());
   const std::string user = UniqueId("a") + "__+__b";

@@ -23,7 +23,8 @@ constexpr const char* kRaiseScript = R"lua(
 local ttl = ARGV[1]
 for i, key in ipairs(KEYS) do
   local replaced = redis.call('SET', key, ARGV[i + 1], 'EX', ttl, 'GET')
-  if replaced and tonumber(replaced) > tonumber(ARGV[i + 1]) then
+  local kept = replaced and tonumber(replaced)  -- nil too when the key held something not a number
+  if kept and kept > tonumber(ARGV[i + 1]) then
     redis.call('SET', key, replaced, 'EX', ttl)
   end
 end
