@@ -3,12 +3,14 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -97,6 +99,7 @@ class FakeEventStore final : public ports::EventStore {
   absl::StatusOr<ports::AppliedBatch> ApplyBatch(std::string_view, const std::vector<domain::ClickEvent>& events,
                                                  const std::vector<domain::PartitionOffset>& next_offsets) override {
     ++calls;
+    if (before_apply) before_apply();
     if (failures_left > 0) {
       --failures_left;
       return absl::UnavailableError("database down");
@@ -124,6 +127,7 @@ class FakeEventStore final : public ports::EventStore {
 
   int failures_left = 0;
   int pings = 0;
+  std::function<void()> before_apply;  // when set, runs first in every ApplyBatch, on the applying thread
   std::set<std::string> refused_ids;
   int calls = 0;
   std::set<std::string> ids;
@@ -241,6 +245,7 @@ class FakeCountCache final : public ports::CountCache {
     return std::optional<int64_t>(it->second);
   }
   absl::Status RaiseTo(const std::vector<domain::PageCount>& counts) override {
+    std::this_thread::sleep_for(raise_delay);  // a slow cache, outside the lock
     std::lock_guard lock(mutex);
     if (!available) return absl::UnavailableError("cache down");
     for (const auto& c : counts) {
@@ -279,6 +284,7 @@ class FakeCountCache final : public ports::CountCache {
 
   std::mutex mutex;
   bool available = true;
+  std::chrono::milliseconds raise_delay{0};  // set before use: how long each RaiseTo takes
   int invalidations = 0;
   std::map<Pair, int64_t> values;
   domain::Position applied;  // as RecordApplied raised it

@@ -175,6 +175,10 @@ std::size_t ProcessorService::ProcessOnce() {
   const int64_t start_us = tracing::WallMicros();
   const domain::Batch batch = domain::PrepareBatch(*records, options_.limits, now_us_());
   if (!SendDeadLetters(batch.poison)) return 0;  // stopping: nothing committed, the batch comes back
+  // The batch before must have its counts in the cache first. Written after this batch committed, they would be
+  // older than the database's counts, and in a key the cache lost (a restarted Redis) a max-write cannot tell: a
+  // reader answered the newer count from the database would then be answered the older one from the cache.
+  Flush();
   const int64_t store_start_us = tracing::WallMicros();
   auto stored = Store(*records, batch);
   if (!stored) return 0;  // stopping: nothing committed, the batch comes back

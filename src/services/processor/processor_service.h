@@ -70,9 +70,10 @@ class ProcessorService {
   // Finishes the batch in hand (or abandons it uncommitted if the database is down) and stops the loop.
   void Stop();
 
-  // One iteration: poll and store a batch, then hand its cache update and offset commit to the finishing thread
-  // (after the previous batch's are done). Returns the number of records handled; used by Start's loop and by
-  // tests. A batch that cannot be stored is retried here with backoff until it is stored or Stop is called.
+  // One iteration: poll a batch, wait for the previous batch's cache update and offset commit, store the batch, then
+  // hand its cache update and offset commit to the finishing thread (which overlaps the next poll). Returns the number
+  // of records handled; used by Start's loop and by tests. A batch that cannot be stored is retried here with backoff
+  // until it is stored or Stop is called.
   std::size_t ProcessOnce();
   // Waits until every stored batch's cache update and offset commit are done.
   void Flush();

@@ -71,6 +71,22 @@ class ProcessorServiceTest : public testing::Test {
   std::unique_ptr<ProcessorService> service_;
 };
 
+// A batch is applied only once the batch before it has its counts in the cache. Were it applied while the cache
+// write of the one before was still on its way, that older count could land in a key the cache does not hold
+// (Redis restarted empty) after a reader was answered the newer count from the database: the count would go back.
+TEST_F(ProcessorServiceTest, ABatchIsAppliedOnlyOnceTheCountsOfTheOneBeforeAreCached) {
+  cache_->raise_delay = std::chrono::milliseconds(100);
+  std::vector<int64_t> cached_when_applied;
+  store_->before_apply = [this, &cached_when_applied] { cached_when_applied.push_back(Cached("u", "/p")); };
+  source_->pending = {Event(0, 0, "a")};
+  service_->ProcessOnce();
+  source_->pending = {Event(0, 1, "b")};
+  service_->ProcessOnce();
+  service_->Flush();
+  EXPECT_EQ(cached_when_applied, (std::vector<int64_t>{-1, 1}));
+  EXPECT_EQ(Cached("u", "/p"), 2);
+}
+
 TEST_F(ProcessorServiceTest, CountsEachEventIdOnceAcrossBatchesAndRedelivery) {
   source_->pending = {Event(0, 0, "a"), Event(0, 1, "b"), Event(0, 2, "a")};
   EXPECT_EQ(Process(), 3u);
