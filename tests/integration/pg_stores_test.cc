@@ -56,6 +56,65 @@ TEST(PgEventStore, CountsEachEventIdOnceWithinAndAcrossBatches) {
   EXPECT_EQ(*reader.GetCount(user, "/p"), 3);
 }
 
+// A batch is applied by a plain insert, and a batch that meets an event_id already stored (a redelivery, a client's
+// retry) is applied again by the statement that skips stored ids. Wherever the stored id falls, first or last, the
+// rows the first attempt inserted before it are undone: every other event counts exactly once. After a repeat the
+// store expects more (a redelivery comes in runs) and skips stored ids at once, until a batch brings none.
+TEST(PgEventStore, AStoredEventIdAnywhereInABatchIsSkippedAndEveryOtherEventCountedOnce) {
+  metrics::Registry registry;
+  PgEventStore store(TestInfra().database_url, &registry);
+  const auto& second_attempts = registry.GetCounter("clickstream_db_apply_second_attempts_total", "");
+  const std::string user = UniqueId("user");
+  const std::vector<std::string> pages = {"/a", "/b", "/c"};
+  std::map<std::string, int64_t> expected;
+  std::vector<std::string> stored;
+  auto batch_of = [&](std::size_t fresh, const std::vector<std::string>& repeated_first,
+                      const std::vector<std::string>& repeated_last) {
+    std::vector<domain::ClickEvent> batch;
+    for (const auto& id : repeated_first) batch.push_back(Event(id, user, pages[batch.size() % 3]));
+    for (std::size_t i = 0; i < fresh; ++i) {
+      const std::string& page = pages[(i * 7 + batch.size()) % 3];
+      stored.push_back(UniqueId("evt"));
+      batch.push_back(Event(stored.back(), user, page));
+      ++expected[page];
+    }
+    for (const auto& id : repeated_last) batch.push_back(Event(id, user, pages[batch.size() % 3]));
+    return batch;
+  };
+  auto apply = [&](const std::vector<domain::ClickEvent>& batch, int64_t inserted) {
+    auto applied = store.ApplyBatch("clicks", batch, {});
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    EXPECT_EQ(applied->inserted, inserted);
+    for (const auto& page : pages) EXPECT_EQ(CountOf(applied->counts, user, page), expected[page]) << page;
+  };
+
+  apply(batch_of(200, {}, {}), 200);
+  EXPECT_EQ(second_attempts.Value(), 0U) << "a batch of fresh ids needs one statement";
+  const std::vector<std::string> first_batch = stored;
+  apply(batch_of(200, {}, {first_batch[17]}), 200);
+  EXPECT_EQ(second_attempts.Value(), 1U) << "the stored id came last, after 200 rows inserted";
+  apply(batch_of(150, {first_batch[3]}, {first_batch[4]}), 150);
+  apply(batch_of(0, first_batch, {}), 0);  // the first batch redelivered whole
+  EXPECT_EQ(second_attempts.Value(), 1U) << "after a repeat, stored ids are skipped at once";
+  apply(batch_of(100, {}, {}), 100);  // none stored: the next batch is tried by the plain insert again
+  apply(batch_of(100, {first_batch[50]}, {}), 100);
+  EXPECT_EQ(second_attempts.Value(), 2U) << "the stored id came first";
+  apply(batch_of(100, {}, {}), 100);
+  apply(batch_of(100, {}, {}), 100);
+  EXPECT_EQ(second_attempts.Value(), 2U);
+
+  pqxx::connection connection(TestInfra().database_url);
+  pqxx::nontransaction tx(connection);
+  for (const auto& page : pages) {
+    const auto raw =
+        tx.exec_params1("SELECT count(*) FROM click_events WHERE user_id = $1 AND page_url = $2", user, page);
+    EXPECT_EQ(raw[0].as<int64_t>(), expected[page]) << page;
+    const auto counter =
+        tx.exec_params1("SELECT click_count FROM page_clicks WHERE user_id = $1 AND page_url = $2", user, page);
+    EXPECT_EQ(counter[0].as<int64_t>(), expected[page]) << page;
+  }
+}
+
 // Random printable text with multi-byte characters mixed in: nothing PostgreSQL's compression can shrink.
 std::string Incompressible(std::size_t bytes, std::mt19937_64& random) {
   static const std::string kMultiByte[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};

@@ -22,27 +22,35 @@ constexpr const char* kCreateStaging =
     " event_id TEXT, user_id TEXT, event_type TEXT, page_url TEXT, time_us BIGINT)"
     " ON COMMIT DELETE ROWS";
 
-// One statement applies a staged batch. Events whose event_id is already stored insert nothing, and only the rows
-// actually inserted increment the counts: redelivered records and client retries are counted once. (Within a batch
-// the processor keeps the first event of each event_id, domain::PrepareBatch; a repeated one staged anyway inserts
-// nothing either.) The same rows, grouped in the statement, increment the aggregates (page totals, event types,
-// minutes; see infra/init.sql): a page's distinct users grow by the pairs whose counter this statement creates
-// (xmax = 0 tells a row inserted from one updated on conflict). Each upsert takes its rows in key order, so
-// consumers applying batches at once lock shared rows in one order. The time is built from whole seconds and the
-// remaining microseconds because interval arithmetic multiplies in floating point, exact only to 2^53.
+// One statement applies a staged batch, in one of two forms. Both insert the rows into click_events and increment
+// the counts by the rows actually inserted. The same rows, grouped in the statement, increment the aggregates (page
+// totals, event types, minutes; see infra/init.sql): a page's distinct users grow by the pairs whose counter this
+// statement creates (xmax = 0 tells a row inserted from one updated on conflict). Each upsert takes its rows in key
+// order, so consumers applying batches at once lock shared rows in one order. The time is built from whole seconds
+// and the remaining microseconds because interval arithmetic multiplies in floating point, exact only to 2^53.
+//
+// - Skipping stored ids (`skip_stored`): an event whose event_id is already stored inserts nothing, so redelivered
+//   records and client retries are counted once. (Within a batch the processor keeps the first event of each
+//   event_id, domain::PrepareBatch; a repeated one staged anyway inserts nothing either.)
+// - All fresh: a plain insert, which fails on a stored event_id (SQLSTATE 23505). ON CONFLICT probes the key before
+//   it inserts each row, and a plain insert does not: measured on batches of 20,000 events over a table of 5 million,
+//   the statement takes a fifth less time. PgEventStore tries it first and falls back to the other form.
 //
 // It returns the count of every pair in the batch, changed or not, so the cache is brought up to date even when a
 // retry of a batch that did commit finds nothing left to insert. All parts see one snapshot, so the pairs not
-// upserted here are read as they were before this statement. Those are found with EXCEPT, a hashed set difference
-// (an anti-join against the CTE was planned as a nested loop, which made a batch of 20,000 distinct pairs take
-// seconds), and only when fewer rows were inserted than the $1 staged: otherwise every staged pair was upserted.
-constexpr const char* kApplyStaged = R"sql(
+// upserted here are read as they were before this statement. Skipping stored ids, those are found with EXCEPT, a
+// hashed set difference (an anti-join against the CTE was planned as a nested loop, which made a batch of 20,000
+// distinct pairs take seconds), and only when fewer rows were inserted than the $1 staged: otherwise every staged
+// pair was upserted. All fresh, every staged row is inserted, so there are none.
+std::string ApplyStagedSql(bool skip_stored) {
+  std::string sql = R"sql(
 WITH fresh AS (
   INSERT INTO click_events (event_id, user_id, event_type, page_url, time_stamp)
   SELECT event_id, user_id, event_type, page_url,
          TIMESTAMPTZ 'epoch' + (time_us / 1000000) * INTERVAL '1 second' + (time_us % 1000000) * INTERVAL '1 microsecond'
-  FROM staging_events
-  ON CONFLICT (event_id) DO NOTHING
+  FROM staging_events)sql";
+  if (skip_stored) sql += "\n  ON CONFLICT (event_id) DO NOTHING";
+  sql += R"sql(
   RETURNING user_id, event_type, page_url, time_stamp
 ), inserted AS (
   SELECT count(*) AS n FROM fresh
@@ -70,13 +78,17 @@ WITH fresh AS (
   SELECT date_bin('1 minute', time_stamp, TIMESTAMPTZ 'epoch'), count(*) FROM fresh GROUP BY 1 ORDER BY 1
   ON CONFLICT (minute) DO UPDATE SET click_count = t.click_count + EXCLUDED.click_count
 )
-SELECT user_id, page_url, click_count, (SELECT n FROM inserted) FROM upserted
+SELECT user_id, page_url, click_count, (SELECT n FROM inserted) FROM upserted)sql";
+  if (skip_stored) {
+    sql += R"sql(
 UNION ALL
 SELECT p.user_id, p.page_url, p.click_count, (SELECT n FROM inserted)
 FROM (SELECT user_id, page_url FROM staging_events EXCEPT SELECT user_id, page_url FROM increments) s
 JOIN page_clicks p ON p.pair_key = clickstream_pair_key(s.user_id, s.page_url)
-WHERE (SELECT n FROM inserted) < $1
-)sql";
+WHERE (SELECT n FROM inserted) < $1)sql";
+  }
+  return sql;
+}
 
 // $4: the newest time_stamp of the batch, NULL when it applied no event (GREATEST ignores NULLs).
 constexpr const char* kRecordOffset =
@@ -194,6 +206,31 @@ metrics::Counter& DbErrors(metrics::Registry& registry, const char* operation) {
                              {{"operation", operation}});
 }
 
+// Applies the staged batch as all fresh, unless `skip_stored` (the batch before held a stored event_id), and skipping
+// stored ids when that fails; `skip_stored` tells the next call what this one found.
+pqxx::result ApplyStaged(pqxx::work& tx, std::size_t staged, bool& skip_stored, metrics::Counter& second_attempts) {
+  if (!skip_stored) {
+    // A savepoint by hand: libpqxx 6.4's subtransaction issues its SAVEPOINT only on a plain exec, not before a
+    // prepared statement, so it had nothing to roll back to.
+    tx.exec0("SAVEPOINT all_fresh");
+    try {
+      pqxx::result rows = tx.exec_prepared("apply_all_fresh");
+      tx.exec0("RELEASE SAVEPOINT all_fresh");
+      return rows;
+    } catch (const pqxx::unique_violation&) {
+      // An event_id already stored (a redelivery, a client's retry): back to the savepoint, so nothing the attempt
+      // inserted stays. Redeliveries come in runs, so the next batches skip stored ids at once.
+      tx.exec0("ROLLBACK TO SAVEPOINT all_fresh");
+      second_attempts.Inc();
+      skip_stored = true;
+    }
+  }
+  pqxx::result rows = tx.exec_prepared("apply_skipping_stored", static_cast<int64_t>(staged));
+  // Every staged row was inserted: none stored came, and the next batch is tried as all fresh again.
+  if (!rows.empty() && rows[0][3].as<std::size_t>() == staged) skip_stored = false;
+  return rows;
+}
+
 }  // namespace
 
 absl::Status ReadAppliedFreshness(pqxx::transaction_base& tx, const std::string& topic, domain::Freshness& freshness) {
@@ -205,7 +242,11 @@ absl::Status ReadAppliedFreshness(pqxx::transaction_base& tx, const std::string&
 PgEventStore::PgEventStore(const std::string& database_url, metrics::Registry* metrics)
     : database_url_(WithConnectTimeout(database_url)),
       apply_seconds_(DbSeconds(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")),
-      apply_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")) {}
+      apply_errors_(DbErrors(metrics::GivenOrOwn(metrics, own_metrics_), "apply_batch")),
+      second_attempts_(metrics::GivenOrOwn(metrics, own_metrics_)
+                           .GetCounter("clickstream_db_apply_second_attempts_total",
+                                       "batches applied again, skipping stored event_ids, after the plain insert met "
+                                       "one already stored")) {}
 PgEventStore::~PgEventStore() = default;
 
 absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(std::string_view topic,
@@ -216,7 +257,8 @@ absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(std::string_view to
     if (!connection_ || !connection_->connection.is_open()) {
       connection_ = std::make_unique<Session>(database_url_);
       pqxx::nontransaction(connection_->connection).exec0(kCreateStaging);
-      connection_->connection.prepare("apply_staged", kApplyStaged);
+      connection_->connection.prepare("apply_all_fresh", ApplyStagedSql(false));
+      connection_->connection.prepare("apply_skipping_stored", ApplyStagedSql(true));
       connection_->connection.prepare("record_offset", kRecordOffset);
     }
     pqxx::work tx(connection_->connection);
@@ -229,7 +271,7 @@ absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(std::string_view to
     }
     ports::AppliedBatch applied;
     if (!events.empty()) {
-      const pqxx::result rows = tx.exec_prepared("apply_staged", static_cast<int64_t>(events.size()));
+      const pqxx::result rows = ApplyStaged(tx, events.size(), skip_stored_, second_attempts_);
       applied.counts.reserve(rows.size());
       for (const auto& row : rows) {
         applied.counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});

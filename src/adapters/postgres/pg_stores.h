@@ -35,7 +35,9 @@ class PgEventStore final : public ports::EventStore {
   std::unique_ptr<metrics::Registry> own_metrics_;  // before its users
   metrics::Histogram& apply_seconds_;
   metrics::Counter& apply_errors_;
+  metrics::Counter& second_attempts_;
   std::unique_ptr<Session> connection_;  // used by the processor's one thread only
+  bool skip_stored_ = false;             // the last batch held a stored event_id: expect more
 };
 
 class PgCountStore final : public ports::CountStore, public ports::AggregateStore {
