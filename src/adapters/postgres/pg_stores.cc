@@ -5,7 +5,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
-#include <tuple>
+#include <string_view>
 
 #include <pqxx/pqxx>
 
@@ -65,6 +65,20 @@ void AppendCopyRow(std::string& out, const domain::ClickEvent& e) {
   const auto end = std::to_chars(std::begin(digits), std::end(digits), e.time_stamp_us).ptr;
   out.append(digits, end);
   out += '\n';
+}
+
+// The batch as staging_events' rows, in one buffer sized for them up front (escapes aside).
+CopyRows StagedRows(const std::vector<domain::ClickEvent>& events) {
+  constexpr std::size_t kSeparatorsAndTime = 32;  // four tabs, a newline and at most 20 digits
+  std::size_t bytes = 0;
+  for (const domain::ClickEvent& e : events) {
+    bytes += e.event_id.size() + e.user_id.size() + e.event_type.size() + e.page_url.size() + kSeparatorsAndTime;
+  }
+  CopyRows rows;
+  rows.text.reserve(bytes);
+  for (const domain::ClickEvent& e : events) AppendCopyRow(rows.text, e);
+  if (!rows.text.empty()) rows.text.pop_back();  // the writer ends the last row
+  return rows;
 }
 
 // Rows of the batch go to this per-session table by COPY, then one statement applies them. time_us is the event's
@@ -316,16 +330,8 @@ absl::StatusOr<ports::AppliedBatch> PgEventStore::ApplyBatch(std::string_view to
     }
     pqxx::work tx(connection_->connection);
     if (!events.empty()) {
-      CopyRows rows;
-      std::size_t bytes = 0;
-      for (const domain::ClickEvent& e : events) {
-        bytes += e.event_id.size() + e.user_id.size() + e.event_type.size() + e.page_url.size() + 32;
-      }
-      rows.text.reserve(bytes);
-      for (const domain::ClickEvent& e : events) AppendCopyRow(rows.text, e);
-      rows.text.pop_back();  // the writer ends the last row
       pqxx::stream_to staging(tx, "staging_events");
-      staging << rows;
+      staging << StagedRows(events);
       staging.complete();
     }
     ports::AppliedBatch applied;
